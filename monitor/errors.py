@@ -1,0 +1,59 @@
+"""Every error news-monitor raises on purpose.
+
+    MonitorError                 base; the CLI prints it as one line
+    ├── ConfigError              the config file is unreadable or invalid (exit code 2)
+    ├── FetchError               a feed could not be fetched (HTTP status, timeout, size cap, refused address)
+    ├── ParseError               fetched bytes hold no usable stories
+    ├── StoreError               the database cannot be opened or migrated
+    └── DeliveryError            a channel refused or could not take an alert
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base class: an expected failure with a message fit for one line of output."""
+
+    exit_code = 1
+
+
+class ConfigError(MonitorError):
+    """The configuration cannot be used. ``problems`` lists every problem found, each with its key path."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str] | str, *, path: str | None = None) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.path = path
+        where = f"{path}: " if path else ""
+        if len(self.problems) == 1:
+            message = f"{where}{self.problems[0]}"
+        else:
+            listed = "\n".join(f"  {p}" for p in self.problems)
+            message = f"{where}{len(self.problems)} problems:\n{listed}"
+        super().__init__(message)
+
+
+class FetchError(MonitorError):
+    """A feed fetch failed. ``status`` is the HTTP status when the server answered."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ParseError(MonitorError):
+    """The fetched body could not be read as a feed, or held no usable entries."""
+
+
+class StoreError(MonitorError):
+    """The database could not be opened, migrated or written."""
+
+
+class DeliveryError(MonitorError):
+    """A channel did not accept an alert. ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

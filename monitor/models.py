@@ -1,0 +1,52 @@
+"""Plain data passed between the pipeline stages. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One feed entry, reduced to what matching and alerting need.
+
+    ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
+    else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
+    ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date.
+    """
+
+    id: str
+    feed: str
+    title: str
+    summary: str
+    link: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """How well a story matches a claim: a 0–100 score and the claim terms found in the story."""
+
+    score: float
+    matched_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A story judged relevant to a claim, with the evidence for it."""
+
+    story_id: str
+    claim_id: str
+    score: float
+    matched_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A message to send to one or more channels. ``id`` is content-derived, so re-creating it is a no-op."""
+
+    id: str
+    claim_id: str
+    story_id: str
+    kind: str
+    payload: dict = field(default_factory=dict, hash=False, compare=False)

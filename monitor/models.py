@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """What a story says about a claim. ``PENDING``: it only restates the expectation or reports progress."""
+
+    CONFIRMED = "confirmed"
+    DELAYED = "delayed"
+    REJECTED = "rejected"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)

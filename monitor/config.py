@@ -1,0 +1,327 @@
+"""Load ``monitor.toml`` into frozen dataclasses, reporting every problem at once with its key path.
+
+A config either loads completely or raises ``ConfigError`` listing each problem as ``key.path: what is wrong``
+(``feeds[2].url: must be an http or https URL``). Unknown keys are errors, so a typo never silently does
+nothing. Relative paths resolve against the config file's folder. Secrets are read from the environment
+(``url_env``) and never appear in ``repr`` or in ``describe(redact=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .match import DEFAULT_MIN_SCORE, prepare_claim
+
+CHANNEL_KINDS = ("console", "webhook")
+DEFAULT_INTERVAL_SECONDS = 300
+DEFAULT_MAX_AGE_HOURS = 48.0
+DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10.0
+DEFAULT_DELIVER_INTERVAL_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    name: str
+    url: str
+    interval_seconds: int
+    max_age_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimConfig:
+    id: str
+    text: str
+    aliases: Mapping[str, tuple[str, ...]]
+    require_any: tuple[str, ...]
+    exclude: tuple[str, ...]
+    channels: tuple[str, ...]
+    min_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    name: str
+    kind: str
+    timeout_seconds: float
+    url_env: str | None = None
+    # The resolved destination URL; kept out of repr so it never reaches a log line.
+    url: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    database: Path
+    allow_private_networks: bool
+    deliver_interval_seconds: int
+    feeds: tuple[FeedConfig, ...]
+    claims: tuple[ClaimConfig, ...]
+    channels: tuple[ChannelConfig, ...]
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+    def claim(self, claim_id: str) -> ClaimConfig | None:
+        return next((c for c in self.claims if c.id == claim_id), None)
+
+    def channel(self, name: str) -> ChannelConfig | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+
+def load_config(path: str | os.PathLike, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the TOML file at ``path``; raise ``ConfigError`` naming every problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror or exc}", path=str(path)) from exc
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already carries "(at line N, column M)".
+        raise ConfigError(f"TOML syntax error: {exc}", path=str(path)) from exc
+    return parse_config(document, path=path, environ=os.environ if environ is None else environ)
+
+
+def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[str, str]) -> Config:
+    """Validate an already-parsed TOML document. ``path`` anchors relative paths."""
+    v = _Validator()
+    v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels"})
+    monitor = v.table(document, "monitor")
+    defaults = v.table(document, "defaults")
+    v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds"})
+    v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours"})
+
+    database = v.string(monitor, "monitor", "database", default="data/monitor.db")
+    allow_private = v.boolean(monitor, "monitor", "allow_private_networks", default=False)
+    deliver_interval = v.number(monitor, "monitor", "deliver_interval_seconds",
+                                default=DEFAULT_DELIVER_INTERVAL_SECONDS, minimum=1, maximum=3600, integer=True)
+    interval = v.number(defaults, "defaults", "interval_seconds", default=DEFAULT_INTERVAL_SECONDS,
+                        minimum=10, maximum=7 * 86400, integer=True)
+    min_score = v.number(defaults, "defaults", "min_score", default=DEFAULT_MIN_SCORE, minimum=0, maximum=100)
+    max_age = v.number(defaults, "defaults", "max_age_hours", default=DEFAULT_MAX_AGE_HOURS,
+                       minimum=0, maximum=24 * 365)
+
+    channels = tuple(_channel(v, item, f"channels[{i}]", environ)
+                     for i, item in enumerate(v.array_of_tables(document, "channels")))
+    feeds = tuple(_feed(v, item, f"feeds[{i}]", interval, max_age)
+                  for i, item in enumerate(v.array_of_tables(document, "feeds")))
+    channel_names = [c.name for c in channels if c.name]
+    claims = tuple(_claim(v, item, f"claims[{i}]", min_score, channel_names)
+                   for i, item in enumerate(v.array_of_tables(document, "claims")))
+
+    v.unique([f.name for f in feeds], "feeds", "name")
+    v.unique([c.id for c in claims], "claims", "id")
+    v.unique([c.name for c in channels], "channels", "name")
+    if v.problems:
+        raise ConfigError(v.problems, path=str(path))
+
+    db_path = Path(database).expanduser()
+    if not db_path.is_absolute():
+        db_path = path.resolve().parent / db_path
+    return Config(path=path, database=db_path, allow_private_networks=allow_private,
+                  deliver_interval_seconds=int(deliver_interval), feeds=feeds, claims=claims, channels=channels)
+
+
+def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
+    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours"})
+    return FeedConfig(
+        name=v.string(item, where, "name", required=True),
+        url=v.url(item, where, "url", required=True),
+        interval_seconds=int(v.number(item, where, "interval_seconds", default=interval,
+                                      minimum=10, maximum=7 * 86400, integer=True)),
+        max_age_hours=float(v.number(item, where, "max_age_hours", default=max_age, minimum=0, maximum=24 * 365)),
+    )
+
+
+def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_names: list[str]) -> ClaimConfig:
+    v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score"})
+    aliases: dict[str, tuple[str, ...]] = {}
+    raw_aliases = item.get("aliases", {})
+    if not isinstance(raw_aliases, Mapping):
+        v.problem(f"{where}.aliases", "must be a table of canonical term = [variants]")
+    else:
+        for canonical, variants in raw_aliases.items():
+            if isinstance(variants, str):
+                variants = [variants]
+            if not isinstance(variants, list) or not all(isinstance(x, str) and x.strip() for x in variants):
+                v.problem(f"{where}.aliases.{canonical}", "must be a list of non-empty strings")
+                continue
+            aliases[canonical] = tuple(variants)
+    channels = v.string_list(item, where, "channels", default=None)
+    for name in channels or ():
+        if name not in channel_names:
+            v.problem(f"{where}.channels", f"names channel {name!r}, which is not defined in [[channels]]")
+    claim = ClaimConfig(
+        id=v.string(item, where, "id", required=True),
+        text=v.string(item, where, "text", required=True),
+        aliases=MappingProxyType(aliases),
+        require_any=tuple(v.string_list(item, where, "require_any", default=[])),
+        exclude=tuple(v.string_list(item, where, "exclude", default=[])),
+        channels=tuple(channels) if channels is not None else tuple(channel_names),
+        min_score=float(v.number(item, where, "min_score", default=min_score, minimum=0, maximum=100)),
+    )
+    if claim.text:
+        try:  # the matcher knows what it cannot use, e.g. a claim or alias made only of stop words
+            prepare_claim(claim.id, claim.text, aliases=claim.aliases, require_any=claim.require_any,
+                          exclude=claim.exclude, min_score=claim.min_score)
+        except ValueError as exc:
+            v.problem(where, str(exc))
+    return claim
+
+
+def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str]) -> ChannelConfig:
+    v.keys(item, where, {"name", "kind", "url", "url_env", "timeout_seconds"})
+    name = v.string(item, where, "name", required=True)
+    kind = v.string(item, where, "kind", required=True)
+    if kind and kind not in CHANNEL_KINDS:
+        v.problem(f"{where}.kind", f"unknown kind {kind!r}; expected one of {', '.join(CHANNEL_KINDS)}")
+    url, url_env = None, None
+    if kind == "webhook":
+        if ("url" in item) == ("url_env" in item):
+            v.problem(where, "a webhook channel needs exactly one of url or url_env")
+        elif "url" in item:
+            url = v.url(item, where, "url", required=True)
+        else:
+            url_env = v.string(item, where, "url_env", required=True)
+            value = environ.get(url_env, "").strip() if url_env else ""
+            if url_env and not value:
+                v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
+            elif value:
+                url = v.check_url(value, f"{where}.url_env", shown=f"${url_env}")
+    elif kind == "console":
+        for key in ("url", "url_env"):
+            if key in item:
+                v.problem(f"{where}.{key}", "a console channel takes no URL")
+    return ChannelConfig(name=name, kind=kind, url=url, url_env=url_env,
+                         timeout_seconds=float(v.number(item, where, "timeout_seconds",
+                                                        default=DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+                                                        minimum=1, maximum=600)))
+
+
+def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
+    """The effective config as plain data (defaults filled in), with secret URLs redacted unless asked."""
+    def channel(c: ChannelConfig) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": c.name, "kind": c.kind, "timeout_seconds": c.timeout_seconds}
+        if c.url_env:
+            out["url_env"] = c.url_env
+        if c.url:
+            out["url"] = redact_url(c.url) if (redact and c.url_env) else c.url
+        return out
+
+    return {
+        "monitor": {"database": str(config.database), "allow_private_networks": config.allow_private_networks,
+                    "deliver_interval_seconds": config.deliver_interval_seconds},
+        "feeds": [{"name": f.name, "url": redact_url(f.url) if redact and "@" in f.url else f.url,
+                   "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
+                  for f in config.feeds],
+        "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
+                    "require_any": list(c.require_any), "exclude": list(c.exclude),
+                    "channels": list(c.channels), "min_score": c.min_score} for c in config.claims],
+        "channels": [channel(c) for c in config.channels],
+    }
+
+
+def redact_url(url: str) -> str:
+    """Keep scheme and host so a reader can tell destinations apart; hide credentials, path and query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    hidden = parts.username or parts.password or parts.path not in ("", "/") or parts.query
+    return f"{parts.scheme}://{host}/…" if hidden else f"{parts.scheme}://{host}/"
+
+
+class _Validator:
+    """Collects problems instead of raising, so one run reports all of them."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{key}: {message}" if key else message)
+
+    def keys(self, table: Mapping, where: str, allowed: set[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = f"; expected one of {', '.join(sorted(allowed))}"
+                self.problem(f"{where}.{key}" if where else key, f"unknown key{hint}")
+
+    def table(self, document: Mapping, key: str, *, where: str = "") -> Mapping:
+        value = document.get(key, {})
+        if not isinstance(value, Mapping):
+            self.problem(f"{where}.{key}" if where else key, "must be a table")
+            return {}
+        return value
+
+    def array_of_tables(self, document: Mapping, key: str) -> list[Mapping]:
+        value = document.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(x, Mapping) for x in value):
+            self.problem(key, f"must be an array of tables ([[{key}]])")
+            return []
+        return value
+
+    def string(self, table: Mapping, where: str, key: str, *, required: bool = False, default: str = "") -> str:
+        if key not in table:
+            if required:
+                self.problem(f"{where}.{key}", "is required")
+            return default
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            self.problem(f"{where}.{key}", "must be a non-empty string")
+            return default
+        return value.strip()
+
+    def string_list(self, table: Mapping, where: str, key: str, *, default: list[str] | None) -> list[str] | None:
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+            self.problem(f"{where}.{key}", "must be a list of non-empty strings")
+            return default
+        return [x.strip() for x in value]
+
+    def boolean(self, table: Mapping, where: str, key: str, *, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"{where}.{key}", "must be true or false")
+            return default
+        return value
+
+    def number(self, table: Mapping, where: str, key: str, *, default: float, minimum: float, maximum: float,
+               integer: bool = False) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            self.problem(f"{where}.{key}", "must be a whole number" if integer else "must be a number")
+            return default
+        if not minimum <= value <= maximum:
+            self.problem(f"{where}.{key}", f"must be between {minimum:g} and {maximum:g}, got {value:g}")
+            return default
+        return value
+
+    def url(self, table: Mapping, where: str, key: str, *, required: bool) -> str:
+        value = self.string(table, where, key, required=required)
+        return self.check_url(value, f"{where}.{key}", shown=value) if value else value
+
+    def check_url(self, value: str, key: str, *, shown: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problem(key, f"must be an http or https URL with a host, got {shown!r}")
+        return value
+
+    def unique(self, values: list[str], section: str, key: str) -> None:
+        seen: dict[str, int] = {}
+        for i, value in enumerate(values):
+            if value and value in seen:
+                self.problem(f"{section}[{i}].{key}", f"duplicate {key} {value!r} (also {section}[{seen[value]}])")
+            seen.setdefault(value, i)

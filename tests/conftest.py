@@ -1,0 +1,142 @@
+"""Shared test fixtures: feed documents, a config writer, a webhook receiver on loopback, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def rss(items: Iterable[dict], *, title: str = "Test feed") -> bytes:
+    """An RSS 2.0 document; each item may have guid, title, summary, link and published (datetime)."""
+    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{escape(title)}</title>'
+             "<link>http://example.com/</link><description>test</description>"]
+    for item in items:
+        parts.append("<item>")
+        if "guid" in item:
+            parts.append(f'<guid isPermaLink="false">{escape(item["guid"])}</guid>')
+        for key, tag in (("title", "title"), ("summary", "description"), ("link", "link")):
+            if item.get(key):
+                parts.append(f"<{tag}>{escape(item[key])}</{tag}>")
+        if item.get("published"):
+            parts.append(f"<pubDate>{format_datetime(item['published'])}</pubDate>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode("utf-8")
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    raise TypeError(type(value))
+
+
+def toml_document(document: dict) -> str:
+    """A TOML rendering of the plain tables and arrays of tables the config uses."""
+    lines: list[str] = []
+    for key, value in document.items():
+        if isinstance(value, dict):
+            lines.append(f"[{key}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in value.items()]
+        else:
+            for table in value:
+                lines.append(f"[[{key}]]")
+                lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_config(folder: Path, document: dict) -> Path:
+    path = folder / "monitor.toml"
+    path.write_text(toml_document(document), encoding="utf-8")
+    return path
+
+
+def shipped_claims() -> list[dict]:
+    import tomllib
+    return tomllib.loads((REPO / "config" / "monitor.toml").read_text(encoding="utf-8"))["claims"]
+
+
+@dataclass
+class Received:
+    headers: dict
+    body: dict
+
+
+@dataclass
+class WebhookReceiver:
+    """A loopback HTTP endpoint that records every POST and answers with scripted status codes."""
+
+    server: HTTPServer
+    statuses: list[int] = field(default_factory=list)  # consumed one per request; 200 once empty
+    received: list[Received] = field(default_factory=list)
+    hold: threading.Event | None = None  # when set up, requests block until it is set
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("/hook")
+
+    def _handle(self, request: Request) -> Response:
+        self.received.append(Received(headers=dict(request.headers), body=json.loads(request.get_data())))
+        self.arrived.set()
+        if self.hold is not None:
+            self.hold.wait(timeout=30)
+        status = self.statuses.pop(0) if self.statuses else 200
+        return Response("ok" if status < 300 else "no", status=status)
+
+    def ids(self) -> list[str]:
+        return [r.body["id"] for r in self.received]
+
+
+@pytest.fixture
+def receiver():
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    hook = WebhookReceiver(server)
+    server.expect_request("/hook", method="POST").respond_with_handler(hook._handle)
+    yield hook
+    if hook.hold is not None:
+        hook.hold.set()
+    server.clear()
+    server.stop()
+
+
+def run_cli(*args: str, config: Path | None = None, timeout: float = 60,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m monitor`` for real, in a subprocess, and capture its output."""
+    command = [sys.executable, "-m", "monitor"]
+    if config is not None:
+        command += ["--config", str(config)]
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("MONITOR_CONFIG", None) if config is not None else None
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, env=full_env,
+                          cwd=REPO)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)

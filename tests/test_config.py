@@ -1,0 +1,126 @@
+"""Config loading and validation: every problem at once, with key paths; secrets never shown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import REPO, run_cli, write_config
+from monitor.config import describe, load_config
+from monitor.errors import ConfigError
+
+VALID = {
+    "monitor": {"database": "state/monitor.db"},
+    "defaults": {"interval_seconds": 120},
+    "feeds": [{"name": "wire", "url": "https://example.com/feed.xml"},
+              {"name": "slow", "url": "https://example.org/rss", "interval_seconds": 3600}],
+    "claims": [{"id": "signing", "text": "Iraq and the United States sign the agreement",
+                "aliases": {"united states": ["US", "Washington"]}, "require_any": ["iraq"], "channels": ["hook"]}],
+    "channels": [{"name": "console", "kind": "console"},
+                 {"name": "hook", "kind": "webhook", "url_env": "TEST_HOOK_URL"}],
+}
+
+
+def test_valid_config_loads_with_defaults_and_resolved_paths(tmp_path):
+    path = write_config(tmp_path, VALID)
+    config = load_config(path, environ={"TEST_HOOK_URL": "https://hooks.example.com/T0/secret-token"})
+    assert config.database == tmp_path / "state" / "monitor.db"
+    assert [f.interval_seconds for f in config.feeds] == [120, 3600]
+    claim = config.claim("signing")
+    assert claim.channels == ("hook",) and claim.require_any == ("iraq",)
+    assert claim.aliases["united states"] == ("US", "Washington")
+    assert config.channel("hook").url == "https://hooks.example.com/T0/secret-token"
+
+
+def test_claim_without_channels_goes_to_every_channel(tmp_path):
+    document = {**VALID, "claims": [{"id": "c", "text": "something happens"}]}
+    config = load_config(write_config(tmp_path, document), environ={"TEST_HOOK_URL": "https://h.example.com/x"})
+    assert config.claim("c").channels == ("console", "hook")
+
+
+def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path):
+    document = {
+        "monitor": {"databse": "x.db"},
+        "defaults": {"interval_seconds": 1, "min_score": 140},
+        "feeds": [{"name": "a", "url": "ftp://example.com/feed"}, {"name": "a", "url": "https://example.com/"},
+                  {"url": "https://example.com/2", "interval": 60}],
+        "claims": [{"id": "c1", "text": "x", "channels": ["nowhere"]}, {"id": "c1"}],
+        "channels": [{"name": "hook", "kind": "webhook", "url_env": "UNSET_VARIABLE_FOR_TEST"},
+                     {"name": "pager", "kind": "pager"}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, document), environ={})
+    problems = caught.value.problems
+    expected = [
+        "monitor.databse: unknown key",
+        "defaults.interval_seconds: must be between 10",
+        "defaults.min_score: must be between 0 and 100",
+        "feeds[0].url: must be an http or https URL",
+        "feeds[1].name: duplicate name 'a' (also feeds[0])",
+        "feeds[2].name: is required",
+        "feeds[2].interval: unknown key",
+        "claims[0].channels: names channel 'nowhere'",
+        "claims[1].text: is required",
+        "claims[1].id: duplicate id 'c1'",
+        "channels[0].url_env: environment variable UNSET_VARIABLE_FOR_TEST is not set",
+        "channels[1].kind: unknown kind 'pager'",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), (start, problems)
+    assert len(problems) == len(expected)
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = tmp_path / "monitor.toml"
+    path.write_text('[monitor]\ndatabase = "x.db"\n[[feeds]\nname = "a"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and "line 3" in str(caught.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize("value,problem", [
+    (True, "must be a number"), ("80", "must be a number"), (-1, "must be between 0 and 100")])
+def test_number_type_and_range(tmp_path, value, problem):
+    document = {**VALID, "channels": [{"name": "console", "kind": "console"}],
+                "claims": [{"id": "c", "text": "t", "min_score": value}]}
+    with pytest.raises(ConfigError, match=rf"claims\[0\]\.min_score: {problem}"):
+        load_config(write_config(tmp_path, document))
+
+
+def test_check_config_reports_problems_with_exit_code_2(tmp_path):
+    document = {**VALID, "feeds": [{"name": "a", "url": "file:///etc/passwd"}]}
+    result = run_cli("check-config", config=write_config(tmp_path, document), env={"TEST_HOOK_URL": "https://h.example.com/x"})
+    assert result.returncode == 2
+    assert "feeds[0].url: must be an http or https URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_show_redacts_secrets(tmp_path):
+    secret = "https://hooks.example.com/services/T000/B000/very-secret-token"
+    result = run_cli("check-config", "--show", config=write_config(tmp_path, VALID), env={"TEST_HOOK_URL": secret})
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert "very-secret-token" not in result.stdout + result.stderr
+    assert shown["channels"][1]["url"] == "https://hooks.example.com/…"
+    assert shown["channels"][1]["url_env"] == "TEST_HOOK_URL"
+
+
+def test_secret_url_is_kept_out_of_repr(tmp_path):
+    config = load_config(write_config(tmp_path, VALID), environ={"TEST_HOOK_URL": "https://h.example.com/s3cr3t"})
+    assert "s3cr3t" not in repr(config)
+    assert "s3cr3t" not in json.dumps(describe(config))
+
+
+def test_shipped_config_is_valid():
+    config = load_config(REPO / "config" / "monitor.toml", environ={})
+    assert config.feeds and config.claims
+    assert [c.kind for c in config.channels] == ["console"]
+    claim = config.claims[0]
+    assert claim.id == "iraq-us-coalition-signing"
+    assert {"US", "U.S.", "Washington"} <= set(claim.aliases["united states"])

@@ -1,0 +1,224 @@
+"""SQLite storage: schema, migrations, and every read and write of feeds, stories and hits.
+
+The database is a plain SQLite file (WAL journal, ``synchronous=FULL``) that other tools such as sqlite-utils
+or Datasette can open. Every connection is private to one thread; each scheduler job opens its own.
+Writes that belong together run inside ``Store.transaction()`` (``BEGIN IMMEDIATE`` … ``COMMIT``), so a crash
+leaves either all of a poll's rows or none of them. Ids are content-derived and inserts ignore duplicates, so
+repeating a poll changes nothing.
+
+Migrations are append-only: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1`` and the version is
+kept in ``PRAGMA user_version``. Never edit a released migration; add a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import StoreError
+from .models import Hit, Story
+
+
+def to_db_time(moment: datetime | None) -> str | None:
+    """UTC ISO-8601 text with microseconds, so that text order is time order."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["feeds"].create({
+        "name": str, "url": str, "etag": str, "last_modified": str,
+        "first_ok_at": str, "last_polled_at": str, "last_ok_at": str,
+        "last_error": str, "last_error_at": str, "error_count": int,
+    }, pk="name", defaults={"error_count": 0}, not_null={"url", "error_count"})
+    db["stories"].create({
+        "id": str, "feed": str, "title": str, "summary": str, "link": str,
+        "published_at": str, "seen_at": str,
+    }, pk="id", not_null={"feed", "title", "seen_at"})
+    db["stories"].create_index(["feed", "seen_at"])
+    db["stories"].create_index(["link"])
+    db["hits"].create({
+        "story_id": str, "claim_id": str, "score": float, "matched_terms": str, "created_at": str,
+    }, pk=("story_id", "claim_id"), foreign_keys=[("story_id", "stories", "id")],
+        not_null={"score", "created_at"})
+    db["hits"].create_index(["claim_id", "created_at"])
+    db["hits"].create_index(["created_at"])
+    db["outbox"].create({
+        "id": str, "alert_id": str, "channel": str, "claim_id": str, "story_id": str, "kind": str,
+        "payload": str, "status": str, "attempts": int, "created_at": str, "next_attempt_at": str,
+        "last_attempt_at": str, "last_error": str, "sent_at": str,
+    }, pk="id", defaults={"status": "pending", "attempts": 0},
+        not_null={"alert_id", "channel", "payload", "status", "attempts", "created_at", "next_attempt_at"})
+    db["outbox"].create_index(["status", "next_attempt_at"])
+    db["outbox"].create_index(["alert_id"])
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    first_ok_at: datetime | None
+    last_polled_at: datetime | None
+    last_ok_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    error_count: int
+
+
+class Store:
+    """One connection to the database file, migrated to the current schema on open."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            if str(path) != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        # The version is read inside the write transaction: several jobs may open a new file at once, and only
+        # the first may run the migrations.
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(f"database {self.path} has schema version {version}, newer than this "
+                                 f"news-monitor understands ({len(MIGRATIONS)}); upgrade news-monitor")
+            for number in range(version, len(MIGRATIONS)):
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """Run the block as one write transaction; roll back everything if it raises.
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent jobs wait (busy timeout) instead of
+        failing half-way when a read turns into a write.
+        """
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        else:
+            self.db.conn.commit()
+
+    # --- feeds -------------------------------------------------------------------------------------------
+
+    def feed_state(self, name: str) -> FeedState | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
+        return _feed_state(rows[0]) if rows else None
+
+    def feed_states(self) -> list[FeedState]:
+        return [_feed_state(row) for row in self.db["feeds"].rows_where(order_by="name")]
+
+    def record_feed_ok(self, name: str, url: str, now: datetime, *, etag: str | None,
+                       last_modified: str | None) -> None:
+        """A poll succeeded (a new body or a 304): clear the error streak and keep the validators."""
+        at = to_db_time(now)
+        self.db.execute(
+            """INSERT INTO feeds (name, url, etag, last_modified, first_ok_at, last_polled_at, last_ok_at,
+                                  last_error, last_error_at, error_count)
+               VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)
+               ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = excluded.etag,
+                   last_modified = excluded.last_modified, last_polled_at = excluded.last_polled_at,
+                   last_ok_at = excluded.last_ok_at, last_error = NULL, error_count = 0,
+                   first_ok_at = COALESCE(feeds.first_ok_at, excluded.first_ok_at)""",
+            [name, url, etag, last_modified, at, at, at])
+
+    def record_feed_error(self, name: str, url: str, now: datetime, error: str) -> None:
+        """A poll failed: remember the message and count the streak; validators are kept for the next try."""
+        at = to_db_time(now)
+        self.db.execute(
+            """INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_at, error_count)
+               VALUES (?, ?, ?, ?, ?, 1)
+               ON CONFLICT(name) DO UPDATE SET url = excluded.url, last_polled_at = excluded.last_polled_at,
+                   last_error = excluded.last_error, last_error_at = excluded.last_error_at,
+                   error_count = feeds.error_count + 1""",
+            [name, url, at, error, at])
+
+    # --- stories and hits --------------------------------------------------------------------------------
+
+    def known_story_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(r[0] for r in self.db.execute(f"SELECT id FROM stories WHERE id IN ({marks})", chunk))
+        return known
+
+    def insert_stories(self, stories: Iterable[Story], now: datetime) -> None:
+        self.db["stories"].insert_all(
+            ({"id": s.id, "feed": s.feed, "title": s.title, "summary": s.summary, "link": s.link,
+              "published_at": to_db_time(s.published_at), "seen_at": to_db_time(now)} for s in stories),
+            ignore=True)
+
+    def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
+        self.db["hits"].insert_all(
+            ({"story_id": h.story_id, "claim_id": h.claim_id, "score": h.score,
+              "matched_terms": json.dumps(list(h.matched_terms)), "created_at": to_db_time(now)} for h in hits),
+            ignore=True)
+
+    def hits(self, *, since: datetime | None = None, claim_id: str | None = None) -> list[dict]:
+        """Hits joined with their stories, newest first."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("h.created_at >= ?")
+            params.append(to_db_time(since))
+        if claim_id is not None:
+            where.append("h.claim_id = ?")
+            params.append(claim_id)
+        rows = self.db.query(
+            f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.created_at, s.feed, s.title,
+                       s.link, s.published_at
+                FROM hits h JOIN stories s ON s.id = h.story_id
+                WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
+        return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]")} for row in rows]
+
+    def story(self, story_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM stories WHERE id = ?", [story_id]))
+        return rows[0] if rows else None
+
+
+def _feed_state(row: dict) -> FeedState:
+    return FeedState(
+        name=row["name"], url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
+        first_ok_at=from_db_time(row["first_ok_at"]), last_polled_at=from_db_time(row["last_polled_at"]),
+        last_ok_at=from_db_time(row["last_ok_at"]), last_error=row["last_error"],
+        last_error_at=from_db_time(row["last_error_at"]), error_count=row["error_count"] or 0)

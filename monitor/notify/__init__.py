@@ -1,0 +1,34 @@
+"""Destinations for alerts: one small module per channel kind, all behind the ``Notifier`` protocol.
+
+A notifier sends one alert payload and returns normally only when the destination accepted it; anything else
+raises ``DeliveryError``. Notifiers never touch the database: the outbox decides what to send and records the
+result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from ..config import ChannelConfig
+from .console import ConsoleNotifier
+from .webhook import WebhookNotifier
+
+
+class Notifier(Protocol):
+    def send(self, alert_id: str, payload: dict) -> None:
+        """Deliver one alert; raise ``DeliveryError`` unless the destination accepted it."""
+
+
+def build_notifiers(channels: Iterable[ChannelConfig], *, allow_private_networks: bool) -> dict[str, Notifier]:
+    """One notifier per configured channel, keyed by channel name."""
+    notifiers: dict[str, Notifier] = {}
+    for channel in channels:
+        if channel.kind == "console":
+            notifiers[channel.name] = ConsoleNotifier()
+        elif channel.kind == "webhook":
+            notifiers[channel.name] = WebhookNotifier(channel.url or "", timeout_seconds=channel.timeout_seconds,
+                                                      allow_private_networks=allow_private_networks)
+        else:  # config validation rejects unknown kinds; this guards a programming error
+            raise ValueError(f"no notifier for channel kind {channel.kind!r}")
+    return notifiers

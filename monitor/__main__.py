@@ -1,0 +1,5 @@
+"""``python -m monitor``: the same as the ``news-monitor`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,233 @@
+"""The ``news-monitor`` command line. It parses arguments, calls the library and prints; no logic of its own.
+
+Exit codes: 0 ok, 1 runtime error, 2 usage or config error. Expected errors (``MonitorError``) print one line
+(a config error one line per problem) and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from . import __version__, outbox
+from .config import Config, describe, load_config
+from .errors import MonitorError
+from .logs import configure
+from .pipeline import Context, deliver_due, poll_feed, utc_now
+from .store import Store, to_db_time
+
+DEFAULT_CONFIG = "config/monitor.toml"
+
+
+class Duration(click.ParamType):
+    """A span such as ``90m``, ``24h``, ``30d`` or ``2w``."""
+
+    name = "duration"
+    _units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, timedelta):
+            return value
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", str(value))
+        if not found:
+            self.fail(f"{value!r} is not a duration like 90m, 24h, 30d or 2w", param, ctx)
+        return timedelta(seconds=float(found.group(1)) * self._units[found.group(2)])
+
+
+class App:
+    """What every command needs: where the config and the database are."""
+
+    def __init__(self, config_path: str, db_path: str | None) -> None:
+        self.config_path = config_path
+        self.db_path = db_path
+
+    def config(self) -> Config:
+        config = load_config(self.config_path)
+        return replace(config, database=Path(self.db_path)) if self.db_path else config
+
+    def store(self, config: Config) -> Store:
+        return Store(config.database)
+
+
+def _echo_json(document: object) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", envvar="MONITOR_CONFIG", default=DEFAULT_CONFIG, show_default=True,
+              help="Config file (env MONITOR_CONFIG).")
+@click.option("--db", "db_path", envvar="MONITOR_DB", help="Database file; overrides [monitor] database (env MONITOR_DB).")
+@click.option("-v", "--verbose", count=True, help="More logging: -v info, -vv debug.")
+@click.version_option(__version__, prog_name="news-monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: int) -> None:
+    """Track claims about pending events across news feeds and alert when the news moves them.
+
+    \b
+    Example:
+      news-monitor --config config/monitor.toml run
+    """
+    configure(verbose)
+    ctx.obj = App(config_path, db_path)
+
+
+@cli.command()
+@click.pass_obj
+def run(app: App) -> None:
+    """Run the daemon: poll every feed on its interval and deliver alerts, until SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+      news-monitor --config config/monitor.toml run
+    """
+    from .scheduler import Daemon  # imported here: only the daemon needs APScheduler
+
+    configure(max(1, _verbosity()))
+    config = app.config()
+    Daemon(config).run()
+
+
+@cli.command("poll-once")
+@click.option("--feed", "feed_names", multiple=True, metavar="NAME", help="Poll only this feed (repeatable).")
+@click.option("--no-deliver", is_flag=True, help="Queue alerts but do not send them.")
+@click.pass_obj
+def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
+    """Poll every feed once, deliver what is due, and exit.
+
+    Exits 1 when a feed failed or an alert could not be delivered (it stays queued for the next run).
+
+    \b
+    Example:
+      news-monitor poll-once --feed google-news
+    """
+    config = app.config()
+    feeds = config.feeds
+    if feed_names:
+        unknown = [n for n in feed_names if config.feed(n) is None]
+        if unknown:
+            raise click.UsageError(f"no feed named {', '.join(unknown)} in {config.path}")
+        feeds = tuple(f for f in feeds if f.name in feed_names)
+    context = Context.build(config)
+    try:
+        def poll(feed):
+            with app.store(config) as store:
+                return poll_feed(context, store, feed, utc_now())
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(poll, feeds))
+        for r in results:
+            detail = r.error if r.error else f"{r.stories} stories, {r.new_stories} new, {r.hits} hits, {r.alerts} alerts"
+            click.echo(f"{r.feed}: {r.status.replace('_', ' ')} ({detail})")
+        delivery = None
+        if not no_deliver:
+            with app.store(config) as store:
+                delivery = deliver_due(context, store)
+            click.echo(f"delivered {delivery.sent}, failed {delivery.failed}, waiting {delivery.waiting}")
+    finally:
+        context.close()
+    if any(r.status == "error" for r in results) or (delivery and delivery.failed):
+        sys.exit(1)
+
+
+@cli.command("check-config")
+@click.option("--show", is_flag=True, help="Print the effective config (defaults filled in, secrets redacted).")
+@click.pass_obj
+def check_config(app: App, show: bool) -> None:
+    """Validate the config file; print every problem with its key path (exit 2), or a summary.
+
+    \b
+    Example:
+      news-monitor --config config/monitor.toml check-config --show
+    """
+    config = app.config()
+    if show:
+        _echo_json(describe(config, redact=True))
+    click.echo(f"{config.path}: OK ({len(config.feeds)} feeds, {len(config.claims)} claims, "
+               f"{len(config.channels)} channels)", err=show)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def status(app: App, as_json: bool) -> None:
+    """Show each feed's last success, last error and error streak, and the outbox counts.
+
+    \b
+    Example:
+      news-monitor status --json
+    """
+    config = app.config()
+    with app.store(config) as store:
+        states = {s.name: s for s in store.feed_states()}
+        counts = outbox.counts(store)
+    feeds = []
+    for feed in config.feeds:
+        state = states.get(feed.name)
+        feeds.append({"name": feed.name, "url": feed.url,
+                      "last_ok_at": to_db_time(state.last_ok_at) if state else None,
+                      "last_error": state.last_error if state else None,
+                      "last_error_at": to_db_time(state.last_error_at) if state else None,
+                      "error_count": state.error_count if state else 0})
+    if as_json:
+        _echo_json({"feeds": feeds, "outbox": counts})
+        return
+    for f in feeds:
+        health = "never polled" if not (f["last_ok_at"] or f["last_error"]) else (
+            f"failing x{f['error_count']}: {f['last_error']}" if f["error_count"] else "ok")
+        click.echo(f"{f['name']}: {health}; last ok {f['last_ok_at'] or '-'}")
+    click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@cli.command()
+@click.option("--since", type=Duration(), default="24h", show_default=True, help="How far back: 90m, 24h, 30d, 2w.")
+@click.option("--claim", "claim_id", metavar="ID", help="Only hits for this claim.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> None:
+    """List stories that matched a claim, newest first.
+
+    \b
+    Example:
+      news-monitor hits --since 7d --claim iraq-us-coalition-signing
+    """
+    config = app.config()
+    with app.store(config) as store:
+        rows = store.hits(since=utc_now() - since, claim_id=claim_id)
+    if as_json:
+        _echo_json({"hits": rows})
+        return
+    if not rows:
+        click.echo("no hits")
+    for row in rows:
+        click.echo(f"{row['created_at'][:16]}  {row['claim_id']}  score {row['score']:.0f}  [{row['feed']}] "
+                   f"{row['title']}\n    {row['link'] or ''}")
+
+
+def _verbosity() -> int:
+    return click.get_current_context().find_root().params.get("verbose", 0)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning expected errors into one-line messages and exit codes."""
+    try:
+        code = cli.main(prog_name="news-monitor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MonitorError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"news-monitor: {line}" if not line.startswith("  ") else line, err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

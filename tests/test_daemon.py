@@ -1,0 +1,78 @@
+"""The daemon's real APScheduler wiring: jobs per feed, delivery, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from conftest import REPO, rss, shipped_claims, write_config
+from monitor.config import load_config
+from monitor.scheduler import DELIVERY_JOB_ID, Daemon, feed_job_id
+from monitor.store import Store
+
+STORY = {"guid": "c2", "title": "Iraq, United States sign deal on coalition withdrawal",
+         "summary": "Baghdad and Washington signed the agreement ending the anti-ISIS coalition mission in Iraq.",
+         "link": "https://wire.example.com/c2"}
+
+
+def daemon_config(tmp_path, httpserver, receiver, **feed_extra):
+    document = {
+        "monitor": {"database": "monitor.db", "allow_private_networks": True},
+        "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml"), **feed_extra},
+                  {"name": "broken", "url": httpserver.url_for("/broken.xml")}],
+        "claims": [{**shipped_claims()[0], "channels": ["hook"]}],
+        "channels": [{"name": "hook", "kind": "webhook", "url": receiver.url, "timeout_seconds": 5}],
+    }
+    return write_config(tmp_path, document)
+
+
+def serve(httpserver):
+    published = datetime.now(timezone.utc) - timedelta(minutes=10)
+    httpserver.expect_request("/wire.xml").respond_with_data(rss([{**STORY, "published": published}]),
+                                                             content_type="application/rss+xml")
+    httpserver.expect_request("/broken.xml").respond_with_data("gone wrong", status=500)
+
+
+def test_scheduler_polls_each_feed_and_delivers(tmp_path, httpserver, receiver):
+    serve(httpserver)
+    config = load_config(daemon_config(tmp_path, httpserver, receiver))
+    daemon = Daemon(config, scheduler=BackgroundScheduler())
+    daemon.schedule()
+    daemon.scheduler.start(paused=True)  # jobs get their defaults when the scheduler starts
+    jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+    assert set(jobs) == {feed_job_id("wire"), feed_job_id("broken"), DELIVERY_JOB_ID}
+    wire = jobs[feed_job_id("wire")]
+    assert wire.trigger.interval == timedelta(seconds=config.feed("wire").interval_seconds)
+    assert wire.coalesce and wire.max_instances == 1 and wire.misfire_grace_time == config.feed("wire").interval_seconds
+
+    daemon.scheduler.resume()
+    try:
+        assert receiver.arrived.wait(timeout=20), "no alert reached the webhook"
+    finally:
+        daemon.stop()
+    assert receiver.received[0].body["story"]["title"] == STORY["title"]
+    with Store(config.database) as store:
+        assert store.feed_state("broken").error_count >= 1  # the failing feed did not stop the other
+        assert store.feed_state("wire").last_ok_at is not None
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path, httpserver, receiver):
+    serve(httpserver)
+    config = daemon_config(tmp_path, httpserver, receiver)
+    process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert receiver.arrived.wait(timeout=30), "daemon delivered nothing"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "daemon stopped" in stderr
+    with Store(tmp_path / "monitor.db") as store:
+        assert store.db.execute("SELECT status FROM outbox").fetchall() == [("sent",)]

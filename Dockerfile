@@ -1,0 +1,21 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MONITOR_DB=/data/monitor.db
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+RUN pip install . \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin monitor \
+    && mkdir -p /data /config \
+    && chown monitor /data
+COPY config/monitor.toml /config/monitor.toml
+
+USER monitor
+VOLUME /data
+# Exec form, so SIGTERM from `docker stop` reaches news-monitor itself and it shuts down cleanly.
+CMD ["news-monitor", "--config", "/config/monitor.toml", "run"]

@@ -56,6 +56,15 @@ class App:
         return Store(config.database)
 
 
+def _when(stamp: str | None) -> str:
+    """A stored UTC timestamp, shortened for people: ``2026-11-27 04:16:37Z``."""
+    return f"{stamp[:19].replace('T', ' ')}Z" if stamp else "-"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _echo_json(document: object) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
 
@@ -149,8 +158,8 @@ def check_config(app: App, show: bool) -> None:
     config = app.config()
     if show:
         _echo_json(describe(config, redact=True))
-    click.echo(f"{config.path}: OK ({len(config.feeds)} feeds, {len(config.claims)} claims, "
-               f"{len(config.channels)} channels)", err=show)
+    click.echo(f"{config.path}: OK ({_count(len(config.feeds), 'feed')}, {_count(len(config.claims), 'claim')}, "
+               f"{_count(len(config.channels), 'channel')})", err=show)
 
 
 @cli.command()
@@ -181,7 +190,7 @@ def status(app: App, as_json: bool) -> None:
     for f in feeds:
         health = "never polled" if not (f["last_ok_at"] or f["last_error"]) else (
             f"failing x{f['error_count']}: {f['last_error']}" if f["error_count"] else "ok")
-        click.echo(f"{f['name']}: {health}; last ok {f['last_ok_at'] or '-'}")
+        click.echo(f"{f['name']}: {health}; last ok {_when(f['last_ok_at'])}")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
@@ -206,7 +215,7 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
     if not rows:
         click.echo("no hits")
     for row in rows:
-        click.echo(f"{row['created_at'][:16]}  {row['claim_id']}  score {row['score']:.0f}  [{row['feed']}] "
+        click.echo(f"{_when(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  [{row['feed']}] "
                    f"{row['title']}\n    {row['link'] or ''}")
 
 

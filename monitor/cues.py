@@ -1,0 +1,476 @@
+"""The vocabulary of the verdict stage (``monitor.verdict``): word lists, and how a listed word is found in text.
+
+Lists first. Verbs are written as base forms and inflected here ("sign" -> signs, signed, signing; "finalise" ->
+finalized too). A phrase ("put off") inflects its first word and allows up to two words before its particle ("put
+the vote off"). Every list is general English news usage: how journalists phrase outcomes, hedges and denials.
+Some words were added after reading misjudged headlines of the tuning half of shared/eval/emergent_dev.tsv (claims
+with an even CRC-32; see bench/verdict_quality.py), always as general words, never phrases lifted from a row.
+
+Then the machinery the verdict rules share: ``tokens`` (words with their offsets, folded, contractions expanded),
+``sentences`` and ``headline_parts`` (how a story is cut up), ``inflect`` / ``lemmas`` (English verb forms), and
+``Lexicon`` entries found by ``match`` (longest phrase first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import NamedTuple
+
+from monitor.match import normalise
+
+
+class Family(NamedTuple):
+    """What "it happened" looks like for one kind of event.
+
+    ``verbs``: confirming verbs; ``nouns``: the event nouns (confirming only when the sentence says the event took
+    place, e.g. "after the signing"); ``states``: adjectives that assert the outcome ("dead"); ``rejected``: words
+    that mean this kind of event failed ("lose" an election, "alive" for a death); ``decisive``: the event is a
+    one-shot decision (a vote, a ruling), so "did not pass" / "failed to pass" means it was rejected rather than
+    that it has not happened yet.
+    """
+
+    verbs: tuple[str, ...]
+    nouns: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    decisive: bool = False
+
+
+def _f(verbs: str, nouns: str = "", states: str = "", rejected: str = "", decisive: bool = False) -> Family:
+    split = lambda s: tuple(p.strip() for p in s.split(",") if p.strip())  # noqa: E731
+    return Family(split(verbs), split(nouns), split(states), split(rejected), decisive)
+
+
+# Each family is found by any of its verbs in the claim; the claim's own verb is always a cue as well.
+FAMILIES: tuple[Family, ...] = (
+    _f("sign, ink, seal, sign off, put pen to paper", "signing, signature"),
+    _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord"),
+    _f("approve, endorse, authorise, greenlight, sign off on, adopt", "approval", rejected="vote down, veto, fail",
+       decisive=True),
+    _f("pass, enact, adopt, clear", "passage", rejected="vote down, veto, defeat, fail", decisive=True),
+    _f("ratify", "ratification", rejected="vote down", decisive=True),
+    _f("vote", "vote, referendum", decisive=True),
+    _f("confirm", "confirmation", rejected="withdraw", decisive=True),
+    _f("announce, unveil, reveal", "announcement, unveiling"),
+    _f("launch, debut, roll out, unveil, introduce, go on sale, hit shelves, hit stores", "launch, debut, rollout"),
+    _f("release, free, set free, hand over, let go", "release"),
+    _f("resign, step down, stand down, quit", "resignation, departure"),
+    _f("withdraw, pull out, exit", "withdrawal, pullout"),
+    _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose", decisive=True),
+    _f("complete, finalise, conclude, close", "completion, closing"),
+    _f("acquire, buy, purchase, take over, snap up", "acquisition, takeover, purchase, buyout", rejected="withdraw"),
+    _f("merge, combine", "merger"),
+    _f("ban, outlaw, prohibit", "ban, prohibition"),
+    _f("arrest, detain, apprehend, capture, take into custody", "arrest, detention, capture", rejected="safe"),
+    _f("die, pass away, perish", "death, funeral", "dead", rejected="alive, safe"),
+    _f("kill, slay, assassinate, execute", "killing, death, assassination", "dead", rejected="alive, safe"),
+    _f("marry, wed, tie the knot", "marriage, wedding"),
+    _f("convict, find guilty, sentence", "conviction", rejected="acquit", decisive=True),
+    _f("charge, indict", "indictment"),
+    _f("appoint, name, nominate, hire, tap", "appointment, nomination", rejected="withdraw"),
+    _f("fire, sack, oust", "firing, ouster, dismissal"),
+    _f("shut down, shutter, discontinue, close", "shutdown, closure"),
+    _f("split, break up, spin off", "split, breakup, spinoff"),
+    _f("open", "opening"),
+    _f("hold, stage, host", ""),
+    _f("raise, hike, increase", "hike, increase"),
+    _f("cut, lower, reduce, slash", "cut"),
+    _f("steal, rob", "theft", rejected="safe"),
+    _f("find, discover, uncover", "discovery"),
+)
+
+# Outcome cues for every claim. ``verdict.prepare_verdict`` drops any that is also a confirming cue or a word of
+# the claim ("An abandoned dog was found" is not a rejection; "Boeing will delay the 777X" confirms on "delay").
+DELAYED = (
+    "postpone, delay, defer, reschedule, put off, push back, hold up, stall, drag on, drag out, pause, suspend, slip, "
+    "postponement, deferral, deadlock, impasse, standstill, snag, hitch, setback, stalemate, "
+    "no date, no timeline, no timetable, on hold, behind schedule, miss deadline, bogged down"
+)
+REJECTED = (
+    "reject, collapse, scrap, cancel, call off, abandon, break down, fall through, fall apart, veto, torpedo, "
+    "derail, shelve, terminate, walk away, back out, pull the plug, rule out, vote down, block, "
+    "rejection, cancellation, breakdown, no deal"
+)
+
+# Sentence-level denial and debunking: the story says the claim is untrue. Read anywhere in the sentence.
+DEBUNK = (
+    "deny, denial, hoax, fake, false, falsely, untrue, not true, debunk, bogus, myth, fabricate, fabrication, "
+    "no evidence, not real, satire, satirical, spoof, parody, baseless, unfounded, refute, rebut, rebuff, "
+    "misinformation, disinformation, photoshop, doctored, scam, dupe, fool, troll, fall for, nonsense, fact check, "
+    "not happen, never happen, cast doubt, retract, inaccurate, contrary to, set the record straight, make up"
+)
+# Debunking only with a report as object, within a few words: "shoots down congressman's claims", "kills stolen
+# Batmobile rumor" (alone, "shoot down" and "kill" are war news).
+DEBUNK_VERBS = "shoot down, kill, dismiss, put to rest, rebuff, slam, mock, make fun of, laugh off, ridicule"
+REPORT_NOUNS = frozenset(
+    """rumour rumours rumor rumors report reports claim claims story stories assertion assertions allegation
+    allegations speculation theory theories""".split()
+)
+
+# Attribution and hedging: the sentence reports the claim without asserting it. Read anywhere in the sentence.
+HEDGE = (
+    "reportedly, report, according to, rumour, rumor, said to, allegedly, alleged, purportedly, purported, "
+    "supposedly, apparently, appear to, may have, might have, could have, source, claim, believed to, thought to, "
+    "suspected, unconfirmed, unverified, speculation, speculate, suggest, seem to, if true, what we know, insider, "
+    "investigate, investigation, probe, accuse, hint, confirm or deny, seemingly, purport, apparent, possible, "
+    "believe, think, you decide, everything you need to know"
+)
+# Matched only as written: plural "say" is attribution ("officials say", "sources say"), while "says"/"said" so
+# often introduce a speaker's own denial or decision ("PM says he will not resign") that they stay neutral.
+HEDGE_EXACT = "say"
+# A colon- or dash-separated headline part made only of these words is an attribution for the whole headline
+# ("... - reports", "Sources: ...", "... | officials say").
+ATTRIBUTION_ONLY = frozenset(
+    "report reports reported sources source officials official insider insiders say says said claim claims "
+    "media rumour rumours rumor rumors unconfirmed".split()
+)
+# Who a headline attributes its content to: "Congressman: ...", "...: South Korea paper", "..., monitor says".
+SPEAKERS = frozenset(
+    """official officials source sources police report reports paper newspaper media tabloid study survey poll
+    book documents expert experts analyst analysts scientist scientists researchers monitor watchdog group activist
+    activists witness witnesses lawyer lawyers attorney spokesman spokeswoman spokesperson aide aides insider
+    insiders lawmaker lawmakers congressman congresswoman senator rep mp mps parent parents family dad mom mother
+    father wife husband friend friends neighbour neighbours neighbor neighbors fans blogger website site residents
+    locals militants rebels opposition agency""".split()
+)
+SPEECH = frozenset("say says said claim claims claimed tell tells told allege alleges alleged insist insists".split())
+# Words that assert what a report says ("Pentagon confirms reports ..."), cancelling the attribution hedge.
+CONFIRMERS = ("confirm, verify, it is official, officially, turns out, proves, prove")
+
+# Words read backwards from a cue, nearest first; the scan stops at the first word in no list here.
+NEGATORS = frozenset("not never no without nearly almost neither nor lack لم لا ليس غير".split())
+FUTURE_NEGATORS = frozenset(["لن"])  # "will not" in one word
+YET = frozenset(["yet", "still"])
+DENY = frozenset("deny denies denied denying dismiss dismisses dismissed refute refutes refuted".split())
+REFUSE = frozenset(
+    "refuse refuses refused refusing decline declines declined declining reject rejects rejected".split()
+)
+FAIL = frozenset("fail fails failed failing unable".split())
+# "will", "would", "to" and the like: the event is ahead. With a negator they say it will not happen at all.
+MODAL_STRONG = frozenset("will shall would going gonna to set due about سوف".split())
+# Expectation, intention, progress, possibility: the event may or may not happen.
+MODAL_WEAK = frozenset(
+    """could may might can should must maybe perhaps possibly probably likely unlikely expect expects expected
+    expecting plan plans planned planning poised ready near nears neared nearing close closer hope hopes hoped
+    hoping aim aims aimed aiming seek seeks sought seeking want wants wanted wanting intend intends intended
+    prepare prepares prepared preparing vow vows vowed pledge pledges pledged promise promises promised threaten
+    threatens threatened try tries tried trying agree agrees agreed move moves moving push pushes pushing urge
+    urges urged consider considers considering mull mulls weigh weighs eye eyes eyeing scheduled tipped ahead
+    before if whether when once until""".split()
+)
+# Possibility, as opposed to intention or schedule: "may sign" stays pending even for a claim about a plan.
+MODAL_POSSIBLE = frozenset(
+    "could may might can should must maybe perhaps possibly probably likely unlikely consider considers considering "
+    "mull mulls weigh weighs eye eyes eyeing".split()
+)
+# Anywhere in a sentence without a cue, these leave it open ("Apple's next MacBook could be a 12-inch Air").
+SENTENCE_MODALS = frozenset("could may might perhaps maybe possibly whether".split())
+# A claim whose main verb is one of these, before "to", is about an intention ("North Korea plans to open a
+# restaurant"): a story stating the intention ("Kim to open restaurant") confirms it.
+# Present forms only: "threatened to prosecute" is a past event, not an intention.
+INTENT = frozenset("plan plans planning intend intends want wants aim aims seek seeks prepare prepares".split())
+# Attribution right before a cue: "said to have signed", "appears to sign", "claims to have kept".
+HEDGE_LOCAL = frozenset(
+    """reportedly allegedly apparently purportedly supposedly said says claim claims claimed claiming appear
+    appears appeared seem seems seemed believed thought rumoured rumored alleged reported""".split()
+)
+AUX = frozenset(
+    "be been being is are was were am has have had having do does did 's 're 've get gets got getting".split()
+)
+BE = frozenset("be been being is are was were am 's 're".split())
+PRONOUNS = frozenset("we they he she it i you who which that".split())
+ADVERBS = frozenset(
+    """also already finally formally officially now then just soon jointly again even ever really actually still
+    quickly swiftly reluctantly quietly secretly publicly eventually initially only first""".split()
+)
+DETERMINERS = frozenset(
+    "the a an its their his her our your this that these those any some each every of for 's".split()
+)
+# "after the signing", "following his resignation": the event took place.
+COMPLETED_BEFORE = frozenset("after following since upon amid amidst".split())
+# "the signing took place", "his resignation was accepted".
+COMPLETED_AFTER = (
+    "took place, take place, taking place, was held, were held, went ahead, go ahead, happened, occurred, "
+    "was completed, was accepted, is official, became official, became final"
+)
+# An event noun as the object of these is asserted: "announces his resignation", "complete merger".
+NOUN_ASSERTERS = frozenset(
+    """announce announces announced confirm confirms confirmed complete completes completed close closes closed
+    finalise finalises finalised finalize finalizes finalized seal seals sealed tender tenders tendered submit
+    submits submitted accept accepts accepted celebrate celebrates celebrated mark marks marked""".split()
+)
+# Negated, then one of these: not cancelled, only later ("will not be signed before the elections").
+LATER = frozenset("until till before".split())
+# "no plans to", "no intention of": a refusal.
+INTENTIONS = frozenset("plan plans intention intentions".split())
+# A base-form cue followed by one of these is a noun modifier ("launch event", "signing ceremony").
+NOUN_FOLLOWERS = frozenset(
+    "event events ceremony ceremonies date dates deadline plan plans talks day party window schedule".split()
+)
+# A delay or rejection cue after these is past trouble overcome ("passes budget after months of delay").
+OVERCOME = frozenset("after despite following long much since".split())
+# Month-name "May" is not a modal: "in May", "May 2015".
+MONTH_CONTEXT = frozenset("in on by since until from early late mid last next this".split())
+
+# Irregular verbs: base -> past, past participle (alternatives with "/").
+IRREGULAR = {
+    "be": ("was/were", "been"), "have": ("had", "had"), "do": ("did", "done"), "go": ("went", "gone"),
+    "get": ("got", "got/gotten"), "make": ("made", "made"), "take": ("took", "taken"), "give": ("gave", "given"),
+    "keep": ("kept", "kept"), "find": ("found", "found"), "break": ("broke", "broken"), "shoot": ("shot", "shot"),
+    "catch": ("caught", "caught"), "steal": ("stole", "stolen"), "send": ("sent", "sent"),
+    "draw": ("drew", "drawn"), "leave": ("left", "left"), "eat": ("ate", "eaten"), "win": ("won", "won"),
+    "run": ("ran", "run"), "sell": ("sold", "sold"), "buy": ("bought", "bought"), "hold": ("held", "held"),
+    "tell": ("told", "told"), "say": ("said", "said"), "pay": ("paid", "paid"), "meet": ("met", "met"),
+    "lead": ("led", "led"), "flee": ("fled", "fled"), "hit": ("hit", "hit"), "cut": ("cut", "cut"),
+    "put": ("put", "put"), "set": ("set", "set"), "quit": ("quit", "quit"), "become": ("became", "become"),
+    "begin": ("began", "begun"), "bring": ("brought", "brought"), "build": ("built", "built"),
+    "come": ("came", "come"), "fall": ("fell", "fallen"), "feel": ("felt", "felt"), "fly": ("flew", "flown"),
+    "grow": ("grew", "grown"), "hide": ("hid", "hidden"), "know": ("knew", "known"), "lose": ("lost", "lost"),
+    "rise": ("rose", "risen"), "see": ("saw", "seen"), "shut": ("shut", "shut"), "sit": ("sat", "sat"),
+    "spend": ("spent", "spent"), "speak": ("spoke", "spoken"), "stand": ("stood", "stood"),
+    "strike": ("struck", "struck"), "throw": ("threw", "thrown"), "tear": ("tore", "torn"),
+    "wear": ("wore", "worn"), "write": ("wrote", "written"), "bite": ("bit", "bitten"), "dig": ("dug", "dug"),
+    "drive": ("drove", "driven"), "drink": ("drank", "drunk"), "feed": ("fed", "fed"), "fight": ("fought", "fought"),
+    "hear": ("heard", "heard"), "lay": ("laid", "laid"), "lend": ("lent", "lent"), "light": ("lit", "lit"),
+    "mean": ("meant", "meant"), "seek": ("sought", "sought"), "sink": ("sank", "sunk"), "slay": ("slew", "slain"),
+    "spread": ("spread", "spread"), "stick": ("stuck", "stuck"), "sting": ("stung", "stung"),
+    "swear": ("swore", "sworn"), "teach": ("taught", "taught"), "think": ("thought", "thought"),
+    "wake": ("woke", "woken"), "withdraw": ("withdrew", "withdrawn"), "undertake": ("undertook", "undertaken"),
+    "overtake": ("overtook", "overtaken"), "forbid": ("forbade", "forbidden"), "freeze": ("froze", "frozen"),
+    "ride": ("rode", "ridden"), "shake": ("shook", "shaken"), "split": ("split", "split"), "bet": ("bet", "bet"),
+    "bid": ("bid", "bid"), "let": ("let", "let"), "read": ("read", "read"), "sleep": ("slept", "slept"),
+    "swim": ("swam", "swum"), "sweep": ("swept", "swept"), "wed": ("wed/wedded", "wed/wedded"),
+    "understand": ("understood", "understood"), "bear": ("bore", "born/borne"), "blow": ("blew", "blown"),
+    "forget": ("forgot", "forgotten"), "forgive": ("forgave", "forgiven"), "hang": ("hung/hanged", "hung/hanged"),
+    "sing": ("sang", "sung"), "ring": ("rang", "rung"), "choose": ("chose", "chosen"), "deal": ("dealt", "dealt"),
+    "show": ("showed", "shown"), "burn": ("burnt/burned", "burnt/burned"), "spin": ("spun", "spun"),
+}
+
+# Function words: never claim vocabulary, never a verb.
+PREPOSITIONS = frozenset("in on at of for from with by to into under over about after before near as than".split())
+PUNCT = frozenset(",;:?!\"“”()")
+FUNCTION_WORDS = NEGATORS | AUX | DETERMINERS | PREPOSITIONS | frozenset("to and or".split())
+# Claim analysis: modals before the main verb, and verbs that make "to" a modal ("is set to", "is going to").
+CLAIM_MODALS = frozenset("will shall would could may might can should must".split())
+TO_MODALS = frozenset("going set expected expects plans planning plan due about poised ready likely".split())
+CONDITIONAL = frozenset("if whether unless".split())
+SUBORDINATORS = frozenset("so that because if when while who which whose where but although though as".split())
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st gen sen rep gov lt col sgt capt no vs etc inc ltd co corp jan feb mar apr jun jul aug sep "
+    "sept oct nov dec u.s u.k e.g i.e a.m p.m".split()
+)
+
+# ---------------------------------------------------------------- tokens
+
+_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"  # Arabic diacritics and tatweel: inside a word
+_TOKEN = re.compile(rf"(?:[^\W_]|[{_MARKS}])+(?:['’](?:[^\W_]|[{_MARKS}])+)*|[?!;:,\"“”()]")
+_NT = {"wo": "will", "ca": "can", "sha": "shall", "ai": "is"}
+_CLITIC = {"ll": "will", "ve": "have", "re": "are", "d": "would", "m": "am"}
+_IS_AFTER = frozenset("it there that what who he she here where".split())
+
+
+class Tok(NamedTuple):
+    key: str  # casefolded, Arabic folded (``match.normalise``), contractions expanded
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Tok]:
+    """Words and the punctuation that matters (``PUNCT``), with their offsets in ``text``. "hasn't" -> has + not,
+    "won't" -> will + not, "it's" -> it + is; a possessive "'s" is dropped."""
+    out: list[Tok] = []
+    for m in _TOKEN.finditer(text):
+        word, s, e = m.group(), m.start(), m.end()
+        low = word.casefold().replace("’", "'")
+        if not low.isascii():
+            low = normalise(low) or low
+        head, _, tail = low.rpartition("'")
+        if not head:
+            out.append(Tok(low, s, e))
+        elif low.endswith("n't"):
+            out += [Tok(_NT.get(low[:-3], low[:-3]), s, e - 3), Tok("not", e - 3, e)]
+        elif tail == "s":
+            out.append(Tok(head, s, e - 2))
+            if head in _IS_AFTER:
+                out.append(Tok("is", e - 2, e))
+        elif tail in _CLITIC:
+            out += [Tok(head, s, e - len(tail) - 1), Tok(_CLITIC[tail], e - len(tail) - 1, e)]
+        else:
+            out.append(Tok(low, s, e))
+    return out
+
+
+# Summary sentences end at . ! ? ; before a space; headline parts at ; - : ? and a full stop.
+_TITLE_SPLIT = re.compile(r"\s*;\s*|\s+[-–—|]+\s+|(?<=\S):\s+|(?<=[?!])[\"”’']?\s+|(?<=[a-z0-9])\.\s+(?=[A-Z])")
+_SENTENCE_END = re.compile(r"[.!?;][\"”’')\]]*\s+")
+
+
+def sentences(summary: str) -> Iterator[str]:
+    """Summary sentences, as written; no split after an abbreviation or initial ("U.S. Army", "Mr. Abbasi") or
+    before a lowercase word."""
+    start = 0
+    for m in _SENTENCE_END.finditer(summary):
+        before = summary[start : m.start()].rsplit(None, 1)
+        last = before[-1].casefold().rstrip(".") if before else ""
+        after = summary[m.end() : m.end() + 1]
+        if summary[m.start()] == "." and (last in ABBREVIATIONS or len(last) == 1 or after.islower()):
+            continue
+        yield summary[start : m.end()].strip()
+        start = m.end()
+    if summary[start:].strip():
+        yield summary[start:].strip()
+
+
+def headline_parts(title: str) -> list[str]:
+    """A headline's parts, as written: "A; B", "A - B", "A: B", "A? B", "A. B"."""
+    return [s.strip() for s in _TITLE_SPLIT.split(title) if s and s.strip()]
+
+
+# ---------------------------------------------------------------- verb forms
+
+_VOWELS = frozenset("aeiou")
+_IRREGULAR_FORMS = {b: tuple(f for part in pp for f in part.split("/")) for b, pp in IRREGULAR.items()}
+IRREGULAR_BASE = {f: b for b, forms in _IRREGULAR_FORMS.items() for f in forms}  # past forms -> base
+# Phrases whose first word is a function word are matched literally ("not true", "no date", "according to").
+_LITERAL_FIRST = frozenset("not no on behind what if according said may might could believed thought fact".split())
+
+
+def inflect(base: str, *, spelling: bool = True) -> dict[str, str]:
+    """Every form of an English verb -> "base", "s", "ed" or "ing". Unsure spellings give both variants ("open"
+    -> opening and openning): a form that never occurs costs nothing. -ise and -ize both count."""
+    if not (base.isascii() and base.isalpha()) or len(base) < 2:
+        return {base: "base"}
+    b, out = base, {base: "base"}
+    if spelling and b.endswith(("ise", "ize")) and len(b) > 5:
+        alt = b[:-3] + ("ize" if b.endswith("ise") else "ise")
+        out.update({k: v for k, v in inflect(alt, spelling=False).items() if k not in out})
+    cons_y = b.endswith("y") and b[-2] not in _VOWELS
+    out[b[:-1] + "ies" if cons_y else b + "es" if b.endswith(("s", "x", "z", "ch", "sh", "o")) else b + "s"] = "s"
+    if b.endswith("ie"):
+        ing, ed = [b[:-2] + "ying"], [b + "d"]
+    elif b.endswith("e"):
+        ing, ed = [b + "ing" if b.endswith(("ee", "ye", "oe")) else b[:-1] + "ing"], [b + "d"]
+    elif cons_y:
+        ing, ed = [b + "ing"], [b[:-1] + "ied"]
+    else:
+        ing, ed = [b + "ing"], [b + "ed"]
+        if len(b) >= 3 and b[-1] not in "aeiouwxy" and b[-2] in _VOWELS and b[-3] not in _VOWELS:
+            ing.append(b + b[-1] + "ing")
+            ed.append(b + b[-1] + "ed")  # "ban" -> banned; "cancel" -> cancelled and canceled
+    if b in _IRREGULAR_FORMS:
+        ed = list(_IRREGULAR_FORMS[b])
+    out.update(dict.fromkeys(ing, "ing"))
+    out.update({f: "ed" for f in ed if f not in out or f != b})
+    return out
+
+
+def form_of(word: str) -> str:
+    """The form a claim's verb is in: "ed" (past, participle), "ing", "s" or "base"."""
+    if (word in IRREGULAR_BASE and word not in _IRREGULAR_FORMS) or (word.endswith("ed") and len(word) > 3):
+        return "ed"
+    if word.endswith("ing") and len(word) > 5:
+        return "ing"
+    return "s" if word.endswith("s") and not word.endswith(("ss", "us", "is")) else "base"
+
+
+def lemmas(word: str) -> set[str]:
+    """Candidate base forms of a claim's word; extra candidates only add forms that never occur. An inflected
+    word is not its own candidate (else "signed" would also count as a base form)."""
+    if word in IRREGULAR_BASE:
+        return {IRREGULAR_BASE[word]}
+    w, out = word, set()
+    if w.endswith("ied"):
+        out.add(w[:-3] + "y")
+    elif w.endswith("ed") and len(w) > 4:
+        out |= {w[:-2], w[:-1]} | ({w[:-3]} if w[-3] == w[-4] else set())
+    elif w.endswith("ing") and len(w) > 5:
+        out |= {w[:-3], w[:-3] + "e"} | ({w[:-4]} if w[-4] == w[-5] else set())
+    elif w.endswith("ies"):
+        out.add(w[:-3] + "y")
+    elif w.endswith("es"):
+        out |= {w[:-2], w[:-1]}
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        out.add(w[:-1])
+    return out or {word}
+
+
+# ---------------------------------------------------------------- lexicons
+
+
+class Entry(NamedTuple):
+    outcome: str  # a Verdict value, a family index, or "debunk" / "debunk-verb" / "hedge" / "confirm"
+    form: str  # "base", "s", "ed", "ing", "noun", "state" or "word" (matched as written, e.g. Arabic)
+    rest: tuple[str, ...]  # the phrase's further words
+    gap: bool  # up to two words may come before the particle ("put the vote off")
+
+
+Lexicon = dict[str, list[Entry]]  # first word (any form) -> entries
+
+
+def phrases(spec: str) -> list[str]:
+    return [p.strip() for p in spec.split(",") if p.strip()]
+
+
+def add(lex: Lexicon, phrase: str, outcome: str, kind: str) -> None:
+    """Add ``phrase`` as ``kind``: "verb" (all forms of its first word), "noun" (and plural), or as written."""
+    words = [t.key for t in tokens(phrase)]
+    if not words:
+        raise ValueError(f"cue {phrase!r} has no words")
+    first, rest = words[0], tuple(words[1:])
+    if not (first.isascii() and first.isalpha()):
+        forms = {first: "word"}
+    elif kind == "verb" and first not in _LITERAL_FIRST:
+        forms = inflect(first)
+    elif kind == "noun":
+        forms = {first: "noun", **{f: "noun" for f, k in inflect(first).items() if k == "s"}}
+    else:
+        forms = {first: kind}
+    for form_word, form in forms.items():
+        entry = Entry(outcome, form, rest, bool(rest) and kind == "verb")
+        if entry not in lex.setdefault(form_word, []):
+            lex[form_word].append(entry)
+
+
+def match(lex: Mapping[str, list[Entry]], keys: Sequence[str], i: int) -> tuple[Entry, int] | None:
+    """The longest entry starting at ``keys[i]``, and the index after it. A gap before a particle holds an
+    object, never punctuation or another listed word."""
+    best: tuple[Entry, int] | None = None
+    for entry in lex.get(keys[i], ()):
+        end: int | None = i + 1
+        if entry.rest:
+            end = None
+            for j in range(i + 1, min(i + 4 if entry.gap else i + 2, len(keys))):
+                if tuple(keys[j : j + len(entry.rest)]) == entry.rest:
+                    end = j + len(entry.rest)
+                    break
+                if keys[j] in PUNCT or keys[j] in lex:
+                    break
+        if end is not None and (best is None or end > best[1]):
+            best = (entry, end)
+    return best
+
+
+def _sentence_lexicon() -> Lexicon:
+    lex: Lexicon = {}
+    for outcome, spec in (("debunk", DEBUNK), ("hedge", HEDGE), ("confirm", CONFIRMERS), ("debunk-verb", DEBUNK_VERBS)):
+        for phrase in phrases(spec):
+            add(lex, phrase, outcome, "verb")
+    for phrase in phrases(HEDGE_EXACT):
+        add(lex, phrase, "hedge", "word")
+    return lex
+
+
+def _family_lexicon() -> Lexicon:
+    lex: Lexicon = {}
+    for index, family in enumerate(FAMILIES):
+        for verb in family.verbs:
+            add(lex, verb, str(index), "verb")
+        for state in family.states:
+            add(lex, state, str(index), "state")  # "is dead" belongs to the "die" family
+    return lex
+
+
+SENTENCE_LEXICON = _sentence_lexicon()  # debunking, hedging and confirming words, read anywhere in a sentence
+FAMILY_LEXICON = _family_lexicon()  # which family a claim's verb belongs to
+COMPLETED_AFTER_PHRASES = [tuple(p.split()) for p in phrases(COMPLETED_AFTER)]

@@ -1,0 +1,423 @@
+"""What a story judged relevant says about a tracked claim: confirmed, delayed, rejected or pending. Pure: no I/O.
+
+Claim side (``prepare_verdict``, once per config load). The claim's main verb (after "will"/"to"/"was"/"has",
+else the first verb-looking word) decides what "confirmed" means: its forms, its built-in family ("sign" -> sign,
+ink, seal; nouns signing, signature: ``cues.FAMILIES``) and configured cues. The claim is an *event* (future "will
+sign", or a family verb in the headline present "Iraq and the US sign the agreement") or a *fact* (past "kept",
+perfect "has died", passive "was arrested", state "is dead"). "Have not signed" about an event means not yet
+(pending); "has not been arrested" about a fact is a denial (rejected). A story restating a fact without hedging
+asserts it (confirmed, even without the verb: "World's oldest burger"); one restating an event without a cue only
+repeats the expectation (pending).
+
+Story side (``judge``): the title is split into parts (";", " - ", ": ", "?"), the summary into sentences. Cues
+(the claim's, built-in delay and rejection cues, configured ones) are read with the words just before them,
+nearest first, up to the first word that is not a negator, modal, auxiliary, adverb or pronoun:
+
+* negation: "did not sign" -> pending (event) / rejected (fact, or a decision such as a vote); "will not sign",
+  "refuses to", "denies", "no plans to", "no rate hike" -> rejected; "yet to sign", "not yet signed", "will not
+  sign before May" -> delayed; "failed to" -> rejected for facts and decisions, else delayed. A negated delay or
+  rejection ("not postponed") is pending.
+* modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
+  delayed). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
+* form: "signed", "is signing", "after the signing", "announces his resignation" assert the event; a bare noun
+  ("the signing", "launch event") only names it.
+* attribution ("reportedly", "sources", "according to", "claims", "officials say", "Congressman: ...",
+  "... - report") turns a confirmation into pending unless the sentence confirms the report ("Pentagon confirms
+  reports ..."); denials and delays are nearly always attributed, so they stand. A question makes all pending.
+* denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
+  rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
+
+Precedence. Within a sentence: debunking, then the strongest cue reading, rejected > confirmed > delayed ("signed
+after months of delay" confirms; "signed, then scrapped" rejects); cue readings beat cue-less hedges, which beat
+the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial)
+wins; else a decisive summary sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
+deal" over "the accord has not yet been ratified" is confirmed; "Will Iraq sign?" over "the signing was
+postponed" is delayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from monitor import cues
+from monitor.cues import Entry, Tok, match, tokens
+from monitor.models import Verdict
+
+CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING
+OUTCOME_KEYS = ("confirmed", "delayed", "rejected")
+_RANK = {PENDING: 0, DELAYED: 1, CONFIRMED: 2, REJECTED: 3}
+CLEAR, CUED, HEDGED, DEFAULT = 3, 2, 1, 0  # strength of a reading: decisive, from a cue, from a hedge, default
+
+# ---------------------------------------------------------------- the claim
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedVerdict:
+    """A claim compiled by ``prepare_verdict``. ``verb``: its main verb as written (None if none); ``fact``: it
+    states a past event or a state, not a pending event; ``decisive``: its event is a decision (vote, ruling) that
+    a "no" resolves; ``negated``: the claim is negative ("doesn't last"); ``plan``: it is an intention ("plans to
+    open"); ``speech``: it reports speech ("says he met God"), so "claims" in a story restates rather than hedges."""
+
+    claim_text: str
+    verb: str | None
+    fact: bool
+    decisive: bool
+    negated: bool
+    plan: bool
+    speech: bool
+    lexicon: Mapping[str, list[Entry]] = field(repr=False)
+    claim_words: frozenset[str] = field(repr=False)
+
+
+class _ClaimVerbs(NamedTuple):
+    verbs: list[tuple[int, int | None]]  # (position, family index), main verb first
+    future: bool
+    aux: bool  # the main verb follows an auxiliary: "was killed", "has died", "is dead"
+    negated: bool
+    plan: bool
+
+
+def _claim_verbs(keys: Sequence[str], compound: Sequence[bool]) -> _ClaimVerbs:
+    """Find the claim's verbs; ``compound[i]`` marks the second half of a hyphenated word ("US-led")."""
+    verbs: list[tuple[int, int | None]] = []
+    future = aux = negated = plan = False
+    ctx: str | None = None  # "modal" or "aux" right before
+    start = 1 if keys[:1] == ["claim"] else 0
+    for i in range(start, len(keys)):
+        k, prev, nxt = keys[i], keys[i - 1] if i else "", keys[i + 1] if i + 1 < len(keys) else ""
+        if k in cues.NEGATORS and ctx:
+            negated = negated or not verbs
+        elif k in cues.INTENT and nxt == "to" and not verbs:
+            plan = True
+        elif k in cues.ADVERBS or (k.endswith("ly") and len(k) > 4) or (k in cues.TO_MODALS and nxt == "to"):
+            pass
+        elif k in cues.CLAIM_MODALS or (k == "to" and (prev in cues.TO_MODALS or prev in cues.INTENT)):
+            ctx, future = "modal", future or not verbs
+        elif k in cues.AUX and k not in ("get", "gets"):
+            ctx, aux = "aux", aux or not verbs
+        else:
+            hit = match(cues.FAMILY_LEXICON, keys, i)
+            family = int(hit[0].outcome) if hit and (hit[0].form not in ("ing", "state") or ctx == "aux") else None
+            plain = prev not in cues.DETERMINERS and prev not in cues.PREPOSITIONS and i > start
+            # Later verbs count only when plainly verbs (after an auxiliary, or past forms): "Apple will shut down
+            # Beats Music" must not make "beats" a cue.
+            verbish = (
+                (ctx is not None and k not in cues.DETERMINERS and k not in cues.PREPOSITIONS and not k.isdigit())
+                or (family is not None and plain and not verbs)
+                or (k in cues.IRREGULAR_BASE and plain and (not verbs or cues.form_of(k) == "ed"))
+                or (k.endswith("ed") and len(k) > 4 and plain)
+            )
+            if ctx is not None and not verbish and not verbs:
+                aux = future = False  # "is a Londoner": a copula, no verb
+            ctx = None
+            if verbish and not compound[i]:
+                verbs.append((i, family))
+    return _ClaimVerbs(verbs, future, aux, negated, plan)
+
+
+def prepare_verdict(
+    claim_text: str, *, outcomes: Mapping[str, Sequence[str]] = {}, replace: bool = False
+) -> PreparedVerdict:
+    """Compile a claim's cues for ``judge``.
+
+    ``outcomes`` maps "confirmed", "delayed" and "rejected" to cue lists in base form (inflections match: "sign"
+    also matches signs/signed/signing, "put off" matches "was put off", "finalise" matches "finalized"; non-Latin
+    cues match as written after ``match.normalise`` folding). They add to the built-in cues, or with
+    ``replace=True`` replace the built-ins of each outcome given (the others keep theirs). Raises ValueError for an
+    unknown outcome key, a cue list given as one string, or an empty cue.
+    """
+    for key, values in outcomes.items():
+        if key not in OUTCOME_KEYS:
+            raise ValueError(f"unknown outcome {key!r}: expected one of {', '.join(OUTCOME_KEYS)}")
+        if isinstance(values, str):
+            raise ValueError(f"outcome {key!r}: cues must be a list of strings, not one string")
+        for cue in values:
+            if not isinstance(cue, str) or not tokens(cue):
+                raise ValueError(f"outcome {key!r}: empty cue {cue!r}")
+    toks = [t for t in tokens(claim_text) if t.key not in cues.PUNCT]
+    keys = [t.key for t in toks]
+    compound = [i > 0 and t.start == toks[i - 1].end + 1 and claim_text[t.start - 1] == "-" for i, t in enumerate(toks)]
+    found = _claim_verbs(keys, compound)
+    families = [cues.FAMILIES[f] for _, f in found.verbs if f is not None]
+    main = found.verbs[0] if found.verbs else None
+    # A fact: no verb at all (a state: "There's an audio recording of ..."), or a main verb that is not future and
+    # is past, perfect, passive, progressive, or outside the event families.
+    past = main is not None and cues.form_of(keys[main[0]]) in ("ed", "ing")
+    fact = main is None or (not found.future and (found.aux or past or main[1] is None))
+
+    lex: cues.Lexicon = {}
+    if not (replace and "confirmed" in outcomes):
+        for i, _ in found.verbs:
+            for lemma in cues.lemmas(keys[i]):
+                cues.add(lex, lemma, CONFIRMED, "verb")
+        for family in families:
+            for word, kind in [(v, "verb") for v in family.verbs] + [(n, "noun") for n in family.nouns] + [
+                (s, "state") for s in family.states
+            ]:
+                cues.add(lex, word, CONFIRMED, kind)
+    confirmed_forms = set(lex)
+    for outcome, spec, extra in ((DELAYED, cues.DELAYED, ()), (REJECTED, cues.REJECTED, families)):
+        if not (replace and outcome.value in outcomes):
+            for phrase in cues.phrases(spec) + [w for family in extra for w in family.rejected]:
+                cues.add(lex, phrase, outcome, "verb")
+    # A built-in delay or rejection word that is also a confirming cue of this claim, or a word of the claim itself
+    # ("An abandoned dog was found"), is part of the claim's event, not news about it.
+    own = {f for k in keys if k not in cues.FUNCTION_WORDS for lemma in cues.lemmas(k) for f in cues.inflect(lemma)}
+    for form in confirmed_forms | (own & set(lex)):
+        lex[form] = [e for e in lex[form] if e.outcome == CONFIRMED or e.rest]
+    for key, values in outcomes.items():
+        for cue in values:
+            cues.add(lex, cue, Verdict(key), "verb")
+    return PreparedVerdict(
+        claim_text=claim_text,
+        verb=claim_text[toks[main[0]].start : toks[main[0]].end] if main else None,
+        fact=fact,
+        decisive=main is not None and main[1] is not None and cues.FAMILIES[main[1]].decisive,
+        negated=found.negated,
+        plan=found.plan,
+        speech=bool(cues.SPEECH.intersection(keys)),
+        lexicon=lex,
+        claim_words=frozenset(keys) - cues.FUNCTION_WORDS,
+    )
+
+
+# ---------------------------------------------------------------- one sentence
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictResult:
+    """The story's verdict; the cue that decided it, as written in the story (None for a plain pending, or a fact
+    restated without a cue); the sentence or headline part that carried it, as written (None for a plain pending)."""
+
+    verdict: Verdict
+    cue: str | None
+    sentence: str | None
+
+
+class _Reading(NamedTuple):
+    strength: int
+    rank: int
+    verdict: Verdict
+    cue: str | None
+    sentence: str | None
+
+
+def _order(reading: _Reading) -> tuple[int, int]:
+    return reading.strength, reading.rank  # max() keeps the first of equals: the earlier part or sentence
+
+
+def _is_month(keys: Sequence[str], j: int) -> bool:
+    nxt = keys[j + 1] if j + 1 < len(keys) else ""
+    return keys[j] == "may" and (nxt.isdigit() or (j > 0 and keys[j - 1] in cues.MONTH_CONTEXT))
+
+
+def _markers(keys: Sequence[str], i: int) -> tuple[set[str], int]:
+    """Categories of the words read backwards from ``keys[i]``, and where the quoted cue starts: the furthest
+    word that decided, auxiliaries left out ("have not signed" -> "not signed")."""
+    found: set[str] = set()
+    first = i
+    for j in range(i - 1, max(i - 7, -1), -1):
+        k = keys[j]
+        if k in cues.NEGATORS or k in cues.FUTURE_NEGATORS:
+            cat = "neg"
+            if k in cues.FUTURE_NEGATORS:
+                found.add("strong")
+        elif k in cues.YET:
+            cat = "yet"
+        elif k in cues.DENY:
+            cat = "deny"
+        elif k in cues.REFUSE or (k in cues.INTENTIONS and j > 0 and keys[j - 1] == "no"):
+            cat = "refuse"
+        elif k in cues.FAIL:
+            cat = "fail"
+        elif k in cues.HEDGE_LOCAL:
+            cat = "hedge"
+        elif k in cues.MODAL_STRONG:
+            cat = "strong"
+        elif k in cues.MODAL_WEAK:
+            if _is_month(keys, j):
+                break
+            cat = "weak"
+            if k in cues.MODAL_POSSIBLE:
+                found.add("possible")
+        elif k in cues.AUX:
+            cat = "did" if k == "did" else "be" if k in cues.BE else "aux"
+        elif k in cues.ADVERBS or k in cues.PRONOUNS or (k.endswith("ly") and len(k) > 4):
+            continue
+        else:
+            if j > 0 and keys[j - 1] == "no" and not found:
+                found.add("no")  # "no rate hike": the determiner negates the whole noun phrase
+                first = j - 1
+            break
+        found.add(cat)
+        if cat not in ("aux", "be", "did"):
+            first = j
+    return found, first
+
+
+def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, end: int,
+              entry: Entry) -> tuple[Verdict, int, int] | None:
+    """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing."""
+    m, first = _markers(keys, i)
+    prev = keys[i - 1] if i else ""
+    asserted = False
+    if entry.outcome == CONFIRMED and entry.form in ("noun", "ing") and not m:
+        for a in range(i - 1, max(i - 4, -1), -1):  # "announces his resignation": read the verb instead
+            if keys[a] in cues.PUNCT:
+                break
+            if keys[a] in cues.NOUN_ASSERTERS and keys[a + 1] not in ("to", "in"):
+                (m, first), asserted = _markers(keys, a), True
+                break
+    if entry.outcome != CONFIRMED:
+        hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
+        if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):
+            return None  # "long-delayed", "after months of delay": trouble overcome, not news
+        if m & {"neg", "deny", "refuse", "fail", "yet", "weak", "hedge", "no"}:
+            return PENDING, CUED, first
+        return Verdict(entry.outcome), CLEAR, first
+    neg = "neg" in m
+    if neg and not p.fact and not p.negated and any(k in cues.LATER for k in keys[end : end + 6]):
+        return DELAYED, CLEAR, first  # "will not be signed before the elections"
+    if p.negated:  # the claim itself says "does not": a negated cue agrees with it
+        return (CONFIRMED, CLEAR, first) if neg else None
+    if m & {"deny", "refuse"}:
+        return REJECTED, CLEAR, first
+    if "fail" in m:
+        return (REJECTED if p.fact or p.decisive else DELAYED), CLEAR, first
+    if "no" in m or (neg and prev == "no"):
+        return (PENDING, CUED, first) if "weak" in m else (REJECTED, CLEAR, first)  # "no signing this year"
+    if "yet" in m and (neg or "strong" in m):
+        return (PENDING, CUED, first) if p.fact else (DELAYED, CLEAR, first)
+    if neg:
+        if "strong" in m and "weak" not in m:
+            return REJECTED, CLEAR, first  # "will not be signed", "decided not to sign"
+        if "weak" not in m and (p.fact or (p.decisive and "did" in m)):
+            return REJECTED, CLEAR, first
+        return PENDING, CUED, first
+    if p.plan and m & {"weak", "strong"} and not m & {"possible", "hedge"}:
+        return CONFIRMED, CLEAR, first  # the claim is an intention and the story states it: "Kim to open"
+    if m & {"hedge", "weak", "strong"} or any(k in cues.CONDITIONAL for k in keys[max(0, i - 6) : i]):
+        return PENDING, CUED, first
+    # No negation or modality: does the word assert the event, or only name it?
+    form, nxt = entry.form, keys[end] if end < len(keys) else ""
+    before = keys[max(0, i - 3) : i]
+    completed = asserted or (
+        any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
+    ) or any(tuple(keys[end + o : end + o + len(c)]) == c for o in range(3) for c in cues.COMPLETED_AFTER_PHRASES)
+    if form in ("ed", "state", "word") or (form == "ing" and "be" in m) or completed:
+        return CONFIRMED, CLEAR, first
+    # A verb, unless it reads as a noun: after a determiner or number, before "of" or a noun like "event", or
+    # before a verb of its own ("launch slips", "release delayed").
+    follow = match(p.lexicon, keys, end) if end < len(keys) else None
+    subject = follow is not None and follow[0].outcome != CONFIRMED
+    if form in ("base", "s") and i > 0 and prev not in cues.DETERMINERS and not prev.isdigit() and not subject \
+            and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" and not (prev in ("close", "near") and nxt == "to"):
+        return CONFIRMED, CLEAR, first
+    return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
+
+
+def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
+    """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
+    toks = tokens(text)
+    keys = [t.key for t in toks]
+    surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
+    question = "?" in keys
+    debunk = deny_at = confirmer = weak_modal = None
+    skip_to = 0
+    for i, k in enumerate(keys):
+        hit = match(cues.SENTENCE_LEXICON, keys, i) if i >= skip_to else None
+        if hit and not p.claim_words.intersection((k, *hit[0].rest)):  # a claim's own words are content
+            entry, end = hit
+            skip_to = end
+            if entry.outcome == "debunk-verb" and cues.REPORT_NOUNS.intersection(keys[end : end + 4]) \
+                    and keys[end : end + 1] != ["by"]:  # not the passive "killed by a shock, claims ..."
+                entry = entry._replace(outcome="debunk")
+            if entry.outcome == "debunk" and debunk is None:
+                debunk, deny_at = surface(i, end), (i if k in cues.DENY else None)
+            elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
+                hedge = surface(i, end)
+            elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
+                confirmer = surface(i, end)
+        if hedge is None and k in cues.SPEAKERS and keys[i + 1 : i + 2] and keys[i + 1] in cues.SPEECH \
+                and k not in p.claim_words:
+            hedge = surface(i, i + 2)  # "militants say", "monitoring group says"
+        if weak_modal is None and k in cues.SENTENCE_MODALS and not _is_month(keys, i) and k not in p.claim_words:
+            weak_modal = surface(i, i + 1)
+    if keys[:2] == ["no", ","] or keys[:1] == ["nope"]:
+        debunk = debunk or surface(0, 1)
+    readings: list[_Reading] = []
+    i = 0
+    while i < len(keys):
+        hit = match(p.lexicon, keys, i)
+        if hit is None:
+            i += 1
+            continue
+        entry, end = hit
+        read = _read_cue(p, text, toks, keys, i, end, entry)
+        if read is not None:
+            verdict, strength, first = read
+            if deny_at is not None and deny_at < i and entry.outcome in (DELAYED, REJECTED):
+                verdict, strength, debunk = PENDING, CUED, None  # "denies talks have collapsed"
+            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text))
+        i = end
+    if not p.negated and not question and not readings and len(keys) > 1:
+        # A headline opening "No ..." denies ("No gender segregation on Saudia"); so, for a rumoured fact, does a
+        # negated verb anywhere in the main clause ("Homeland Security says terrorists haven't crossed the
+        # border"). Weaker than a cue reading.
+        if keys[0] == "no" and keys[1] not in ("one", "doubt", "longer", "more", "matter"):
+            readings.append(_Reading(CUED, _RANK[REJECTED], REJECTED, surface(0, 2), text))
+        for j, k in enumerate(keys if p.fact else ()):
+            if k in cues.SUBORDINATORS:
+                break  # "adopts a boy so he won't turn into a werewolf": another clause
+            if k == "not" and j + 1 < len(keys):
+                readings.append(_Reading(CUED, _RANK[REJECTED], REJECTED, surface(j, j + 2), text))
+                break
+    if debunk is not None:
+        if question and "or" in keys:  # "real or hoax?"
+            return _Reading(CUED, 0, PENDING, debunk, text)
+        return _Reading(CLEAR, _RANK[REJECTED], REJECTED, debunk, text)
+    if confirmer is not None:
+        hedge = None
+    best = max(readings, key=_order, default=None)
+    if best and best.strength == CLEAR and (question or (hedge is not None and best.verdict == CONFIRMED)):
+        return _Reading(CUED, 0, PENDING, hedge or best.cue, text)
+    if best and best.strength >= CUED:
+        return best
+    if hedge is not None or question or weak_modal is not None:
+        return _Reading(HEDGED, 0, PENDING, hedge or ("?" if question else weak_modal), text)
+    if p.fact:
+        return _Reading(DEFAULT, _RANK[CONFIRMED], CONFIRMED, None, text)
+    return _Reading(DEFAULT, 0, PENDING, None, None)
+
+
+# ---------------------------------------------------------------- the story
+
+def _title_parts(title: str) -> tuple[list[str], str | None]:
+    """Headline parts, and the attribution when a part is only that: "... - reports", "Sources: ...",
+    "Congressman: ...", "...: South Korea paper" (not "It's official: ...")."""
+    parts = cues.headline_parts(title)
+    content, hedge = [], None
+    for part in parts:
+        words = [t.key for t in tokens(part) if t.key not in cues.PUNCT]
+        if (words and len(words) <= 3 and all(w in cues.ATTRIBUTION_ONLY for w in words)) or (
+            len(parts) > 1 and 0 < len(words) <= 4 and words[-1] in cues.SPEAKERS and "is" not in words
+        ):
+            hedge = hedge or part
+        else:
+            content.append(part)
+    return content, hedge
+
+
+def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
+    """The verdict of one relevant story (plain-text title and summary) on the prepared claim. See the module
+    docstring for the rules and their precedence."""
+    parts, hedge = _title_parts(title or "")
+    none = _Reading(-1, 0, PENDING, None, None)
+    head = max((_read(prepared, part, hedge) for part in parts), key=_order, default=none)
+    if head.strength < CLEAR:
+        body = max((_read(prepared, s, None) for s in cues.sentences(summary or "")), key=_order, default=none)
+        if body.strength == CLEAR or body.strength > head.strength:
+            head = body
+    return VerdictResult(head.verdict, head.cue, head.sentence)

@@ -219,6 +219,85 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
                    f"{row['title']}\n    {row['link'] or ''}")
 
 
+@cli.command("claims")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def claims_command(app: App, as_json: bool) -> None:
+    """Show each claim's state, since when, its evidence counts by verdict and its last hit.
+
+    \b
+    Example:
+      news-monitor claims --json
+    """
+    config = app.config()
+    with app.store(config) as store:
+        summaries = store.claim_summaries()
+        rows = []
+        for claim in config.claims:
+            record = store.claim_state(claim.id) or {}
+            summary = summaries.get(claim.id, {"hits": {}, "last_hit_at": None})
+            rows.append({"id": claim.id, "text": claim.text, "state": record.get("state", "pending"),
+                         "since_at": record.get("since_at"), "hits": summary["hits"],
+                         "last_hit_at": summary["last_hit_at"],
+                         "expect_by": claim.expect_by.isoformat() if claim.expect_by else None,
+                         "history": [{k: h[k] for k in ("previous_state", "state", "at", "story_id")}
+                                     for h in store.claim_history(claim.id)]})
+    if as_json:
+        _echo_json({"claims": rows})
+        return
+    for row in rows:
+        counts = ", ".join(f"{n} {v}" for v, n in sorted(row["hits"].items())) or "no hits"
+        since = f" since {_when(row['since_at'])}" if row["since_at"] else ""
+        click.echo(f"{row['id']}: {row['state'].upper()}{since}; {counts}; last hit {_when(row['last_hit_at'])}")
+        for change in row["history"]:
+            click.echo(f"    {_when(change['at'])}  {change['previous_state']} → {change['state']}")
+
+
+@cli.command()
+@click.argument("story")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def explain(app: App, story: str, as_json: bool) -> None:
+    """Why a story matched: its hits, scores, matched terms, verdict and cue sentence, and its story group.
+
+    STORY is a story id (from `hits --json`) or the story's link.
+
+    \b
+    Example:
+      news-monitor explain https://www.example.com/news/iraq-us-sign-agreement
+    """
+    config = app.config()
+    with app.store(config) as store:
+        by_id = store.story(story)
+        found = [by_id] if by_id else store.stories_by_link(story)
+        if not found:
+            raise click.UsageError(f"no stored story with id or link {story!r}")
+        stories = []
+        for row in found:
+            hits = store.hits(story_id=row["id"])
+            for hit in hits:
+                hit["group"] = [{"outlet": m["outlet"], "title": m["title"], "link": m["link"],
+                                 "story_id": m["story_id"]}
+                                for m in store.claim_evidence(hit["claim_id"], group_id=hit["group_id"])]
+            stories.append({**row, "hits": hits})
+    if as_json:
+        _echo_json({"stories": stories})
+        return
+    for row in stories:
+        click.echo(f"{row['title']}\n  id {row['id']}, outlet {row['feed']}, seen {_when(row['seen_at'])}")
+        if row["link"]:
+            click.echo(f"  {row['link']}")
+        if not row["hits"]:
+            click.echo("  no claim matched this story")
+        for hit in row["hits"]:
+            click.echo(f"  claim {hit['claim_id']}: score {hit['score']:.0f}, matched {', '.join(hit['matched_terms'])}")
+            cue = f" (cue: {hit['cue']})" if hit["cue"] else ""
+            click.echo(f"    verdict {hit['verdict']}{cue}" + (f": \"{hit['sentence']}\"" if hit["sentence"] else ""))
+            others = [m for m in hit["group"] if m["story_id"] != row["id"]]
+            if others:
+                click.echo("    same story also reported by: " + ", ".join(m["outlet"] for m in others))
+
+
 def _verbosity() -> int:
     return click.get_current_context().find_root().params.get("verbose", 0)
 

@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -19,8 +20,13 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .match import DEFAULT_MIN_SCORE, prepare_claim
+from .verdict import prepare_verdict
 
 CHANNEL_KINDS = ("console", "webhook")
+NOTIFY_MODES = ("changes", "all")
+OUTCOMES = ("confirmed", "delayed", "rejected")
+DEFAULT_GROUP_SIMILARITY = 80.0
+DEFAULT_GROUP_WINDOW_HOURS = 48.0
 DEFAULT_INTERVAL_SECONDS = 300
 DEFAULT_MAX_AGE_HOURS = 48.0
 DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10.0
@@ -44,6 +50,12 @@ class ClaimConfig:
     exclude: tuple[str, ...]
     channels: tuple[str, ...]
     min_score: float
+    outcomes: Mapping[str, tuple[str, ...]]  # extra (or, with replace_outcomes, replacing) verdict cues
+    replace_outcomes: bool
+    confirm_after_outlets: int
+    trusted_outlets: tuple[str, ...]
+    notify: str  # "changes": state changes only; "all": also every new relevant story group
+    expect_by: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,8 @@ class Config:
     database: Path
     allow_private_networks: bool
     deliver_interval_seconds: int
+    group_similarity: float
+    group_window_hours: float
     feeds: tuple[FeedConfig, ...]
     claims: tuple[ClaimConfig, ...]
     channels: tuple[ChannelConfig, ...]
@@ -99,13 +113,18 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels"})
     monitor = v.table(document, "monitor")
     defaults = v.table(document, "defaults")
-    v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds"})
+    v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
+                                "group_similarity", "group_window_hours"})
     v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
     allow_private = v.boolean(monitor, "monitor", "allow_private_networks", default=False)
     deliver_interval = v.number(monitor, "monitor", "deliver_interval_seconds",
                                 default=DEFAULT_DELIVER_INTERVAL_SECONDS, minimum=1, maximum=3600, integer=True)
+    group_similarity = v.number(monitor, "monitor", "group_similarity", default=DEFAULT_GROUP_SIMILARITY,
+                                minimum=50, maximum=100)
+    group_window = v.number(monitor, "monitor", "group_window_hours", default=DEFAULT_GROUP_WINDOW_HOURS,
+                            minimum=1, maximum=24 * 30)
     interval = v.number(defaults, "defaults", "interval_seconds", default=DEFAULT_INTERVAL_SECONDS,
                         minimum=10, maximum=7 * 86400, integer=True)
     min_score = v.number(defaults, "defaults", "min_score", default=DEFAULT_MIN_SCORE, minimum=0, maximum=100)
@@ -117,7 +136,8 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     feeds = tuple(_feed(v, item, f"feeds[{i}]", interval, max_age)
                   for i, item in enumerate(v.array_of_tables(document, "feeds")))
     channel_names = [c.name for c in channels if c.name]
-    claims = tuple(_claim(v, item, f"claims[{i}]", min_score, channel_names)
+    feed_names = [f.name for f in feeds if f.name]
+    claims = tuple(_claim(v, item, f"claims[{i}]", min_score, channel_names, feed_names)
                    for i, item in enumerate(v.array_of_tables(document, "claims")))
 
     v.unique([f.name for f in feeds], "feeds", "name")
@@ -130,7 +150,8 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     if not db_path.is_absolute():
         db_path = path.resolve().parent / db_path
     return Config(path=path, database=db_path, allow_private_networks=allow_private,
-                  deliver_interval_seconds=int(deliver_interval), feeds=feeds, claims=claims, channels=channels)
+                  deliver_interval_seconds=int(deliver_interval), group_similarity=float(group_similarity),
+                  group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels)
 
 
 def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
@@ -144,8 +165,10 @@ def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: fl
     )
 
 
-def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_names: list[str]) -> ClaimConfig:
-    v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score"})
+def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_names: list[str],
+           feed_names: list[str]) -> ClaimConfig:
+    v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score", "outcomes",
+                         "replace_outcomes", "confirm_after_outlets", "trusted_outlets", "notify", "expect_by"})
     aliases: dict[str, tuple[str, ...]] = {}
     raw_aliases = item.get("aliases", {})
     if not isinstance(raw_aliases, Mapping):
@@ -158,6 +181,24 @@ def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_n
                 v.problem(f"{where}.aliases.{canonical}", "must be a list of non-empty strings")
                 continue
             aliases[canonical] = tuple(variants)
+    outcomes: dict[str, tuple[str, ...]] = {}
+    raw_outcomes = v.table(item, "outcomes", where=where)
+    v.keys(raw_outcomes, f"{where}.outcomes", set(OUTCOMES))
+    for outcome in OUTCOMES:
+        cues = v.string_list(raw_outcomes, f"{where}.outcomes", outcome, default=None)
+        if cues is not None:
+            outcomes[outcome] = tuple(cues)
+    trusted = v.string_list(item, where, "trusted_outlets", default=[])
+    for name in trusted:
+        if name not in feed_names:
+            v.problem(f"{where}.trusted_outlets", f"names feed {name!r}, which is not defined in [[feeds]]")
+    notify = v.string(item, where, "notify", default="changes")
+    if notify not in NOTIFY_MODES:
+        v.problem(f"{where}.notify", f"must be one of {', '.join(NOTIFY_MODES)}, got {notify!r}")
+    expect_by = item.get("expect_by")
+    if expect_by is not None and (not isinstance(expect_by, date) or hasattr(expect_by, "hour")):
+        v.problem(f"{where}.expect_by", "must be a date such as 2024-09-15 (no quotes)")
+        expect_by = None
     channels = v.string_list(item, where, "channels", default=None)
     for name in channels or ():
         if name not in channel_names:
@@ -170,11 +211,19 @@ def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_n
         exclude=tuple(v.string_list(item, where, "exclude", default=[])),
         channels=tuple(channels) if channels is not None else tuple(channel_names),
         min_score=float(v.number(item, where, "min_score", default=min_score, minimum=0, maximum=100)),
+        outcomes=MappingProxyType(outcomes),
+        replace_outcomes=v.boolean(item, where, "replace_outcomes", default=False),
+        confirm_after_outlets=int(v.number(item, where, "confirm_after_outlets", default=1, minimum=1, maximum=100,
+                                           integer=True)),
+        trusted_outlets=tuple(trusted),
+        notify=notify,
+        expect_by=expect_by,
     )
     if claim.text:
         try:  # the matcher knows what it cannot use, e.g. a claim or alias made only of stop words
             prepare_claim(claim.id, claim.text, aliases=claim.aliases, require_any=claim.require_any,
                           exclude=claim.exclude, min_score=claim.min_score)
+            prepare_verdict(claim.text, outcomes=claim.outcomes, replace=claim.replace_outcomes)
         except ValueError as exc:
             v.problem(where, str(exc))
     return claim
@@ -221,13 +270,18 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
 
     return {
         "monitor": {"database": str(config.database), "allow_private_networks": config.allow_private_networks,
-                    "deliver_interval_seconds": config.deliver_interval_seconds},
+                    "deliver_interval_seconds": config.deliver_interval_seconds,
+                    "group_similarity": config.group_similarity, "group_window_hours": config.group_window_hours},
         "feeds": [{"name": f.name, "url": redact_url(f.url) if redact and "@" in f.url else f.url,
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
                     "require_any": list(c.require_any), "exclude": list(c.exclude),
-                    "channels": list(c.channels), "min_score": c.min_score} for c in config.claims],
+                    "channels": list(c.channels), "min_score": c.min_score,
+                    "outcomes": {k: list(cues) for k, cues in c.outcomes.items()},
+                    "replace_outcomes": c.replace_outcomes, "confirm_after_outlets": c.confirm_after_outlets,
+                    "trusted_outlets": list(c.trusted_outlets), "notify": c.notify,
+                    "expect_by": c.expect_by.isoformat() if c.expect_by else None} for c in config.claims],
         "channels": [channel(c) for c in config.channels],
     }
 

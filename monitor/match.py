@@ -419,6 +419,15 @@ def score(claim: PreparedClaim, title: str, summary: str) -> Relevance:
     return Relevance(score=round(100.0 / (1.0 + math.exp(-z)), 2), matched_terms=tuple(sorted(set(found))))
 
 
+def content_terms(claim: PreparedClaim, text: str) -> list[str]:
+    """The content terms of ``text`` as this claim reads them: stop words dropped, stemmed, aliases applied.
+
+    Used to compare two stories about the claim with each other (near-duplicate grouping), so that "US" and
+    "Washington", or "deal" and "agreement", count as the same word when the claim says they are.
+    """
+    return claim.aliases.apply(_terms(_words(text)))
+
+
 def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
     """The story's relevance when it passes the claim's gates and reaches ``claim.min_score``, else None."""
     terms = _story(claim.aliases, title, summary).terms

@@ -43,12 +43,19 @@ class Relevance:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A story judged relevant to a claim, with the evidence for it."""
+    """A story judged relevant to a claim, with the evidence for it: why it matched (score, terms), what it
+    says about the claim (verdict, and the cue and sentence that carried it), and its near-duplicate group."""
 
     story_id: str
     claim_id: str
     score: float
     matched_terms: tuple[str, ...] = ()
+    verdict: Verdict = Verdict.PENDING
+    cue: str | None = None
+    sentence: str | None = None
+    group_id: str | None = None
+    headline_key: str | None = None
+    fresh: bool = True  # False: older than the feed's max_age_hours, so it neither alerts nor moves the claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,6 @@ class Alert:
 
     id: str
     claim_id: str
-    story_id: str
+    story_id: str | None
     kind: str
     payload: dict = field(default_factory=dict, hash=False, compare=False)

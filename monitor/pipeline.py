@@ -8,20 +8,22 @@ boundaries where an unexpected exception is caught, logged and recorded instead 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import match, outbox
+from . import alerts, claims, grouping, match, outbox
 from .config import ClaimConfig, Config, FeedConfig
 from .errors import DeliveryError, MonitorError
 from .fetch import Fetcher
 from .logs import kv, log
-from .models import Alert, Hit, Relevance, Story
+from .models import Alert, Hit, Relevance, Story, Verdict
 from .notify import Notifier, build_notifiers
 from .parse import parse_feed
-from .store import Store
+from .store import Store, from_db_time
+from .verdict import PreparedVerdict, judge, prepare_verdict
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def utc_now() -> datetime:
@@ -29,28 +31,43 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackedClaim:
+    """A claim as configured, with its relevance and verdict rules prepared."""
+
+    config: ClaimConfig
+    relevance: match.PreparedClaim
+    verdict: PreparedVerdict
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @classmethod
+    def prepare(cls, claim: ClaimConfig) -> TrackedClaim:
+        relevance = match.prepare_claim(claim.id, claim.text, aliases=claim.aliases, require_any=claim.require_any,
+                                        exclude=claim.exclude, min_score=claim.min_score)
+        return cls(config=claim, relevance=relevance,
+                   verdict=prepare_verdict(claim.text, outcomes=claim.outcomes, replace=claim.replace_outcomes))
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """Everything prepared once per config load and shared by all jobs (thread-safe to read)."""
 
     config: Config
-    claims: tuple[match.PreparedClaim, ...]
+    claims: tuple[TrackedClaim, ...]
     fetcher: Fetcher
     notifiers: Mapping[str, Notifier]
 
     @classmethod
     def build(cls, config: Config) -> Context:
-        claims = tuple(prepare(claim) for claim in config.claims)
         fetcher = Fetcher(allow_private_networks=config.allow_private_networks)
         notifiers = build_notifiers(config.channels, allow_private_networks=config.allow_private_networks)
-        return cls(config=config, claims=claims, fetcher=fetcher, notifiers=notifiers)
+        return cls(config=config, claims=tuple(TrackedClaim.prepare(c) for c in config.claims), fetcher=fetcher,
+                   notifiers=notifiers)
 
     def close(self) -> None:
         self.fetcher.close()
-
-
-def prepare(claim: ClaimConfig) -> match.PreparedClaim:
-    return match.prepare_claim(claim.id, claim.text, aliases=claim.aliases, require_any=claim.require_any,
-                               exclude=claim.exclude, min_score=claim.min_score)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,66 +112,133 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime) -> P
 
     stories = parse_feed(result.body, feed_name=feed.name, headers=result.headers, url=result.url, now=now)
     known = store.known_story_ids(s.id for s in stories)
-    new = [s for s in stories if s.id not in known]
+    # Oldest first, so that the claim state machine sees the events in the order they were reported.
+    new = sorted((s for s in stories if s.id not in known), key=lambda s: s.published_at or now)
     first_poll = state is None or state.first_ok_at is None
-    hits: list[Hit] = []
-    alerts: list[tuple[Alert, tuple[str, ...]]] = []
+    relevant: dict[str, list[tuple[Story, Relevance, bool]]] = {}
     for story in new:
-        alerting = is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll)
+        fresh = is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll)
         for claim, relevance in match_story(ctx.claims, story):
-            hits.append(Hit(story_id=story.id, claim_id=claim.id, score=relevance.score,
-                            matched_terms=relevance.matched_terms))
-            claim_config = ctx.config.claim(claim.id)
-            if alerting and claim_config is not None and claim_config.channels:
-                alerts.append((hit_alert(claim_config, story, relevance, now), claim_config.channels))
+            relevant.setdefault(claim.id, []).append((story, relevance, fresh))
 
+    hits = queued = 0
     with store.transaction():
         store.insert_stories(new, now)
-        store.insert_hits(hits, now)
-        queued = sum(outbox.enqueue(store, alert, channels, now) for alert, channels in alerts)
+        for claim in ctx.claims:
+            if claim.id in relevant:
+                tracked = track_claim(ctx.config, store, claim, relevant[claim.id], now)
+                hits += tracked.hits
+                queued += sum(outbox.enqueue(store, alert, claim.config.channels, now) for alert in tracked.alerts)
         store.record_feed_ok(feed.name, feed.url, now, etag=result.etag, last_modified=result.last_modified)
-    log.info("poll ok %s", kv(feed=feed.name, stories=len(stories), new=len(new), hits=len(hits), queued=queued))
-    return PollResult(feed=feed.name, status="ok", stories=len(stories), new_stories=len(new), hits=len(hits),
-                      alerts=len(alerts))
+    log.info("poll ok %s", kv(feed=feed.name, stories=len(stories), new=len(new), hits=hits, queued=queued))
+    return PollResult(feed=feed.name, status="ok", stories=len(stories), new_stories=len(new), hits=hits,
+                      alerts=queued)
 
 
-def match_story(claims: Sequence[match.PreparedClaim], story: Story) -> list[tuple[match.PreparedClaim, Relevance]]:
+def match_story(tracked: Sequence[TrackedClaim], story: Story) -> list[tuple[TrackedClaim, Relevance]]:
     """The claims this story is relevant to, with the relevance of each."""
     found = []
-    for claim in claims:
-        relevance = match.match(claim, story.title, story.summary)
+    for claim in tracked:
+        relevance = match.match(claim.relevance, story.title, story.summary)
         if relevance is not None:
             found.append((claim, relevance))
     return found
 
 
 def is_fresh(story: Story, now: datetime, *, max_age_hours: float, first_poll: bool) -> bool:
-    """Whether a new story may alert.
+    """Whether a new story may alert and move its claims.
 
-    A dated story older than ``max_age_hours`` never alerts (it is stored and matched all the same), so adding
-    a feed or a feed republishing its archive does not flood the channel. An undated story alerts, except on a
-    feed's first successful poll, where nothing tells an old entry from a new one.
+    A dated story older than ``max_age_hours`` never does (it is stored and matched all the same), so adding
+    a feed or a feed republishing its archive neither floods the channel nor replays old news into a claim's
+    state. An undated story counts, except on a feed's first successful poll, where nothing tells an old entry
+    from a new one.
     """
     if story.published_at is None:
         return not first_poll
     return now - story.published_at <= timedelta(hours=max_age_hours)
 
 
-def hit_alert(claim: ClaimConfig, story: Story, relevance: Relevance, now: datetime) -> Alert:
-    """The alert for a new story relevant to a claim. Its id depends only on the claim and the story."""
-    alert_id = hashlib.sha256(f"claim.hit\0{claim.id}\0{story.id}".encode()).hexdigest()[:32]
-    payload = {
-        "type": "claim.hit",
-        "version": 1,
-        "id": alert_id,
-        "created_at": now.isoformat(timespec="seconds"),
-        "claim": {"id": claim.id, "text": claim.text},
-        "story": {"id": story.id, "title": story.title, "link": story.link, "outlet": story.feed,
-                  "published_at": story.published_at.isoformat() if story.published_at else None},
-        "score": round(relevance.score, 1),
-        "matched_terms": list(relevance.matched_terms),
-    }
-    return Alert(id=alert_id, claim_id=claim.id, story_id=story.id, kind="claim.hit", payload=payload)
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    hits: int
+    alerts: list[Alert]
+
+
+def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[tuple[Story, Relevance, bool]],
+                now: datetime) -> Tracked:
+    """Record a claim's new hits (verdict, story group) and move its state; return the alerts to queue.
+
+    Runs inside the poll's transaction, so the claim state it reads is current even with other feeds being
+    polled at the same time, and everything it writes commits with the stories.
+    """
+    record = store.claim_state(claim.id)
+    state = Verdict(record["state"]) if record else Verdict.PENDING
+    since = from_db_time(record["since_at"]) if record else EPOCH
+    window_start = now - timedelta(hours=config.group_window_hours)
+
+    new_hits: list[tuple[Hit, Story]] = []
+    batch: dict[Verdict, list[grouping.Candidate]] = {}
+    for story, relevance, fresh in found:
+        said = judge(claim.verdict, story.title, story.summary)
+        key = grouping.headline_key(match.content_terms(claim.relevance, story.title))
+        candidates = [grouping.Candidate(g, k) for g, k in store.group_candidates(claim.id, said.verdict,
+                                                                                 window_start)]
+        candidates += batch.get(said.verdict, [])
+        group = grouping.find_group(key, candidates, config.group_similarity) or story.id
+        batch.setdefault(said.verdict, []).append(grouping.Candidate(group, key))
+        new_hits.append((Hit(story_id=story.id, claim_id=claim.id, score=relevance.score,
+                             matched_terms=relevance.matched_terms, verdict=said.verdict, cue=said.cue,
+                             sentence=said.sentence, group_id=group, headline_key=key, fresh=fresh), story))
+
+    earlier = store.claim_evidence(claim.id, since=since, fresh_only=True)
+    store.insert_hits((hit for hit, _ in new_hits), now)
+    refs = {r["story_id"]: alerts.story_ref(r, r["verdict"]) for r in earlier}
+    refs.update((hit.story_id, alerts.story_ref(story, hit.verdict)) for hit, story in new_hits)
+    policy = claims.Policy(confirm_after_outlets=claim.config.confirm_after_outlets,
+                           trusted_outlets=frozenset(claim.config.trusted_outlets))
+    transitions = claims.advance(
+        state,
+        [claims.Evidence(r["story_id"], r["group_id"] or r["story_id"], r["outlet"], Verdict(r["verdict"]))
+         for r in earlier],
+        [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict) for h, s in new_hits if h.fresh],
+        policy)
+
+    queued: list[Alert] = []
+    by_story = {hit.story_id: (hit, story) for hit, story in new_hits}
+    for change in transitions:
+        hit, story = by_story[change.decided_by.story_id]
+        evidence = [refs[e.story_id] for e in change.supporting]
+        store.record_transition(claim.id, str(change.previous), str(change.state), now, hit.story_id, evidence)
+        queued.append(alerts.state_changed(claim.config, str(change.previous), str(change.state), hit, story,
+                                           evidence, evidence_since=since, now=now))
+        since = now
+        log.info("claim state changed %s", kv(claim=claim.id, previous=change.previous, state=change.state,
+                                              story=hit.story_id))
+    if claim.config.notify == "all":
+        deciding = {t.decided_by.story_id for t in transitions}
+        current = str(transitions[-1].state) if transitions else str(state)
+        queued += [alerts.new_story(claim.config, current, hit, story, now) for hit, story in new_hits
+                   if hit.fresh and hit.group_id == hit.story_id and hit.story_id not in deciding]
+    return Tracked(hits=len(new_hits), alerts=queued)
+
+
+def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
+    """Queue one "overdue" alert per claim whose ``expect_by`` has passed while it is pending or delayed."""
+    queued = 0
+    for claim in ctx.claims:
+        expect_by = claim.config.expect_by
+        record = store.claim_state(claim.id)
+        state = Verdict(record["state"]) if record else Verdict.PENDING
+        if not claims.is_overdue(state, expect_by, now):
+            continue
+        if record and record["overdue_alerted_for"] == expect_by.isoformat():
+            continue
+        with store.transaction():
+            alert = alerts.overdue(claim.config, str(state), expect_by, now)
+            queued += outbox.enqueue(store, alert, claim.config.channels, now)
+            store.mark_overdue_alerted(claim.id, expect_by.isoformat(), now)
+        log.info("claim overdue %s", kv(claim=claim.id, expect_by=expect_by, state=state))
+    return queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +261,7 @@ def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetim
             outbox.release(store, [row], blocked[key])
             waiting += 1
             continue
-        error = _send(ctx.notifiers.get(row.channel), row)
+        error = _send(ctx.notifiers.get(row.channel), row, _current_payload(store, row))
         if error is None:
             outbox.mark_sent(store, row, clock())
             sent += 1
@@ -190,12 +274,26 @@ def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetim
     return DeliveryResult(sent=sent, failed=failed, waiting=waiting)
 
 
-def _send(notifier: Notifier | None, row: outbox.OutboxRow) -> str | None:
+def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
+    """The row's payload with the reports recorded since it was queued added to its evidence, so an alert
+    sent after several feeds were polled names every outlet that reported the event ("also reported by")."""
+    payload = row.payload
+    if row.kind == "claim.state_changed":
+        more = store.claim_evidence(row.claim_id, since=from_db_time(payload["evidence_since"]),
+                                    verdict=payload["state"], fresh_only=True)
+    elif row.kind == "claim.hit" and payload.get("group_id"):
+        more = store.claim_evidence(row.claim_id, group_id=payload["group_id"], fresh_only=True)
+    else:
+        return payload
+    return alerts.with_evidence(payload, (alerts.story_ref(r, r["verdict"]) for r in more))
+
+
+def _send(notifier: Notifier | None, row: outbox.OutboxRow, payload: dict) -> str | None:
     """Send one row; return None on success, else the error message to record."""
     if notifier is None:
         return f"channel {row.channel!r} is not configured"
     try:
-        notifier.send(row.alert_id, row.payload)
+        notifier.send(row.alert_id, payload)
     except DeliveryError as exc:
         return str(exc)
     except Exception as exc:  # the delivery boundary: a notifier bug becomes a retry, not a crash

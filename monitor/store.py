@@ -65,7 +65,26 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["alert_id"])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Claim tracking: a verdict and story group per hit, claim state with its history."""
+    hits = db["hits"]
+    hits.add_column("verdict", str, not_null_default="pending")
+    hits.add_column("cue", str)
+    hits.add_column("sentence", str)
+    hits.add_column("group_id", str)
+    hits.add_column("headline_key", str)
+    # 0 for a story too old to alert (max_age_hours): kept as a hit, but it neither alerts nor moves the claim.
+    hits.add_column("fresh", int, not_null_default=1)
+    hits.create_index(["claim_id", "verdict", "created_at"])
+    hits.create_index(["claim_id", "group_id"])
+    db["claims"].create({"id": str, "state": str, "since_at": str, "updated_at": str, "overdue_alerted_for": str},
+                        pk="id", not_null={"state", "since_at"})
+    db["claim_history"].create({"id": int, "claim_id": str, "previous_state": str, "state": str, "at": str,
+                                "story_id": str, "evidence": str}, pk="id", not_null={"claim_id", "state", "at"})
+    db["claim_history"].create_index(["claim_id", "at"])
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,12 +211,84 @@ class Store:
     def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
         self.db["hits"].insert_all(
             ({"story_id": h.story_id, "claim_id": h.claim_id, "score": h.score,
-              "matched_terms": json.dumps(list(h.matched_terms)), "created_at": to_db_time(now)} for h in hits),
+              "matched_terms": json.dumps(list(h.matched_terms)), "created_at": to_db_time(now),
+              "verdict": str(h.verdict), "cue": h.cue, "sentence": h.sentence, "group_id": h.group_id,
+              "headline_key": h.headline_key, "fresh": int(h.fresh)} for h in hits),
             ignore=True)
 
-    def hits(self, *, since: datetime | None = None, claim_id: str | None = None) -> list[dict]:
+    def group_candidates(self, claim_id: str, verdict: str, since: datetime) -> list[tuple[str, str]]:
+        """(group id, headline key) of the claim's hits with this verdict since ``since``, newest first."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            """SELECT group_id, headline_key FROM hits
+               WHERE claim_id = ? AND verdict = ? AND created_at >= ? AND group_id IS NOT NULL
+               ORDER BY created_at DESC LIMIT 2000""", [claim_id, verdict, to_db_time(since)])]
+
+    def claim_evidence(self, claim_id: str, *, since: datetime | None = None, verdict: str | None = None,
+                       group_id: str | None = None, fresh_only: bool = False) -> list[dict]:
+        """The claim's hits joined with their stories, oldest first, optionally narrowed."""
+        where, params = ["h.claim_id = ?"], [claim_id]
+        if fresh_only:
+            where.append("h.fresh = 1")
+        for clause, value in (("h.created_at >= ?", to_db_time(since)), ("h.verdict = ?", verdict),
+                              ("h.group_id = ?", group_id)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        return list(self.db.query(
+            f"""SELECT h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.created_at, h.fresh,
+                       s.feed AS outlet, s.title, s.link, s.published_at
+                FROM hits h JOIN stories s ON s.id = h.story_id
+                WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params))
+
+    # --- claims ------------------------------------------------------------------------------------------
+
+    def claim_state(self, claim_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM claims WHERE id = ?", [claim_id]))
+        return rows[0] if rows else None
+
+    def record_transition(self, claim_id: str, previous: str, state: str, at: datetime, story_id: str,
+                          evidence: list[dict]) -> None:
+        """Move a claim to ``state`` and append the change, with its evidence, to the claim's history."""
+        stamp = to_db_time(at)
+        self.db.execute(
+            """INSERT INTO claims (id, state, since_at, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET state = excluded.state, since_at = excluded.since_at,
+                   updated_at = excluded.updated_at""", [claim_id, state, stamp, stamp])
+        self.db["claim_history"].insert({"claim_id": claim_id, "previous_state": previous, "state": state,
+                                         "at": stamp, "story_id": story_id, "evidence": json.dumps(evidence)})
+
+    def mark_overdue_alerted(self, claim_id: str, expect_by: str, now: datetime) -> None:
+        stamp = to_db_time(now)
+        self.db.execute(
+            """INSERT INTO claims (id, state, since_at, updated_at, overdue_alerted_for)
+               VALUES (?, 'pending', ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET overdue_alerted_for = excluded.overdue_alerted_for""",
+            [claim_id, stamp, stamp, expect_by])
+
+    def claim_history(self, claim_id: str) -> list[dict]:
+        return [{**r, "evidence": json.loads(r["evidence"] or "[]")} for r in self.db.query(
+            "SELECT * FROM claim_history WHERE claim_id = ? ORDER BY id", [claim_id])]
+
+    def claim_summaries(self) -> dict[str, dict]:
+        """Per claim id: hit counts by verdict and the time of the last hit."""
+        out: dict[str, dict] = {}
+        for claim_id, verdict, count, last in self.db.execute(
+                "SELECT claim_id, verdict, COUNT(*), MAX(created_at) FROM hits GROUP BY claim_id, verdict"):
+            entry = out.setdefault(claim_id, {"hits": {}, "last_hit_at": None})
+            entry["hits"][verdict] = count
+            entry["last_hit_at"] = max(filter(None, (entry["last_hit_at"], last)), default=None)
+        return out
+
+    def stories_by_link(self, link: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM stories WHERE link = ? ORDER BY seen_at", [link]))
+
+    def hits(self, *, since: datetime | None = None, claim_id: str | None = None,
+             story_id: str | None = None) -> list[dict]:
         """Hits joined with their stories, newest first."""
         where, params = ["1 = 1"], []
+        if story_id is not None:
+            where.append("h.story_id = ?")
+            params.append(story_id)
         if since is not None:
             where.append("h.created_at >= ?")
             params.append(to_db_time(since))
@@ -205,8 +296,8 @@ class Store:
             where.append("h.claim_id = ?")
             params.append(claim_id)
         rows = self.db.query(
-            f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.created_at, s.feed, s.title,
-                       s.link, s.published_at
+            f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.verdict, h.cue, h.sentence, h.group_id,
+                       h.created_at, s.feed, s.title, s.link, s.published_at
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
         return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]")} for row in rows]

@@ -4,19 +4,41 @@ from __future__ import annotations
 
 
 def format_alert_text(payload: dict) -> str:
-    """A short block: what happened to which claim, the headline, where and when, why it matched."""
+    """A short block: what happened to which claim, the sentence that says so, the headline, who reported it."""
     claim = payload.get("claim", {})
-    story = payload.get("story", {})
-    lines = [f"[news-monitor] {claim.get('id', '?')}: new story (score {payload.get('score', 0):.0f})",
-             f"  claim:   {claim.get('text', '')}",
-             f"  story:   {story.get('title', '')}"]
-    source = story.get("outlet", "")
-    if story.get("published_at"):
-        source = f"{source}, published {story['published_at']}"
-    lines.append(f"  source:  {source}")
-    if story.get("link"):
-        lines.append(f"  link:    {story['link']}")
-    if payload.get("matched_terms"):
-        lines.append(f"  matched: {', '.join(payload['matched_terms'])}")
-    lines.append(f"  alert:   {payload.get('id', '')}")
+    kind = payload.get("type")
+    if kind == "claim.state_changed":
+        headline = f"{payload.get('previous_state')} → {str(payload.get('state', '')).upper()}"
+    elif kind == "claim.overdue":
+        headline = f"OVERDUE: expected by {payload.get('expect_by')}, still {payload.get('state')}"
+    else:
+        headline = f"new story ({payload.get('verdict', 'pending')})"
+    lines = [f"[news-monitor] {claim.get('id', '?')}: {headline}", f"  claim:    {claim.get('text', '')}"]
+    if payload.get("sentence"):
+        cue = f" (cue: {payload['cue']})" if payload.get("cue") else ""
+        lines.append(f"  says:     \"{payload['sentence']}\"{cue}")
+    story = payload.get("story")
+    if story:
+        lines.append(f"  story:    {story.get('title', '')}")
+        if story.get("link"):
+            lines.append(f"  link:     {story['link']}")
+        lines.append(f"  outlets:  {outlets_line(payload)}")
+    if "score" in payload:
+        terms = ", ".join(payload.get("matched_terms", []))
+        lines.append(f"  score:    {payload['score']:.0f}" + (f" (matched: {terms})" if terms else ""))
+    lines.append(f"  alert:    {payload.get('id', '')}")
     return "\n".join(lines)
+
+
+def outlets_line(payload: dict) -> str:
+    """``first-outlet (published …); also reported by a, b, c`` from the story and its evidence."""
+    story = payload.get("story") or {}
+    first = story.get("outlet", "")
+    if story.get("published_at"):
+        first = f"{first} (published {story['published_at']})"
+    others = []
+    for ref in payload.get("evidence", []):
+        outlet = ref.get("outlet")
+        if outlet and outlet != story.get("outlet") and outlet not in others:
+            others.append(outlet)
+    return f"{first}; also reported by {', '.join(others)}" if others else first

@@ -1,0 +1,87 @@
+"""Alert payloads: what a channel is told, built from a claim, its hits and its state. Pure.
+
+Every alert has a content-derived id (the same inputs give the same id, so re-creating an alert is a no-op in
+the outbox) and a versioned JSON body:
+
+- ``claim.state_changed``: the claim moved (``previous_state`` → ``state``), with the sentence and cue that
+  decided it and the ``evidence`` (every report supporting the new state; refreshed at delivery time so the
+  alert names the outlets that reported it meanwhile);
+- ``claim.hit``: a new relevant story group (claims with ``notify = "all"``);
+- ``claim.overdue``: the claim's ``expect_by`` date passed while it was still pending or delayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from .config import ClaimConfig
+from .models import Alert, Hit, Story
+
+VERSION = 1
+MAX_EVIDENCE = 25
+
+
+def alert_id(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def story_ref(story: Story | dict, verdict: str | None = None) -> dict:
+    """How a story appears in an alert's ``story`` and ``evidence`` fields."""
+    if isinstance(story, Story):
+        published = story.published_at.isoformat() if story.published_at else None
+        ref = {"id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
+               "published_at": published}
+    else:
+        ref = {"id": story["story_id"], "outlet": story["outlet"], "title": story["title"], "link": story["link"],
+               "published_at": story["published_at"]}
+    if verdict is not None:
+        ref["verdict"] = verdict
+    return ref
+
+
+def _base(kind: str, ident: str, claim: ClaimConfig, now: datetime) -> dict:
+    return {"type": kind, "version": VERSION, "id": ident, "created_at": now.isoformat(timespec="seconds"),
+            "claim": {"id": claim.id, "text": claim.text}}
+
+
+def state_changed(claim: ClaimConfig, previous: str, state: str, hit: Hit, story: Story,
+                  evidence: Iterable[dict], evidence_since: datetime, now: datetime) -> Alert:
+    """The claim moved to ``state``; ``hit`` on ``story`` decided it; ``evidence`` supports it."""
+    ident = alert_id("claim.state_changed", claim.id, previous, state, hit.story_id)
+    payload = {**_base("claim.state_changed", ident, claim, now),
+               "previous_state": previous, "state": state, "verdict": str(hit.verdict),
+               "cue": hit.cue, "sentence": hit.sentence, "story": story_ref(story),
+               "score": round(hit.score, 1), "matched_terms": list(hit.matched_terms),
+               "evidence": list(evidence)[:MAX_EVIDENCE], "evidence_since": evidence_since.isoformat()}
+    return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.state_changed", payload=payload)
+
+
+def new_story(claim: ClaimConfig, state: str, hit: Hit, story: Story, now: datetime) -> Alert:
+    """A new relevant story group for a claim that asked for every one (``notify = "all"``)."""
+    ident = alert_id("claim.hit", claim.id, hit.group_id or hit.story_id)
+    payload = {**_base("claim.hit", ident, claim, now),
+               "state": state, "verdict": str(hit.verdict), "cue": hit.cue, "sentence": hit.sentence,
+               "story": story_ref(story), "score": round(hit.score, 1), "matched_terms": list(hit.matched_terms),
+               "group_id": hit.group_id, "evidence": [story_ref(story, str(hit.verdict))]}
+    return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.hit", payload=payload)
+
+
+def overdue(claim: ClaimConfig, state: str, expect_by: date, now: datetime) -> Alert:
+    """The claim was expected by ``expect_by`` and is still ``state`` (pending or delayed)."""
+    ident = alert_id("claim.overdue", claim.id, expect_by.isoformat())
+    payload = {**_base("claim.overdue", ident, claim, now), "state": state, "previous_state": state,
+               "expect_by": expect_by.isoformat(), "evidence": []}
+    return Alert(id=ident, claim_id=claim.id, story_id=None, kind="claim.overdue", payload=payload)
+
+
+def with_evidence(payload: dict, evidence: Iterable[dict]) -> dict:
+    """The payload with its evidence extended by reports recorded since it was queued (no duplicates)."""
+    merged = list(payload.get("evidence", []))
+    seen = {e["id"] for e in merged}
+    for ref in evidence:
+        if ref["id"] not in seen and len(merged) < MAX_EVIDENCE:
+            merged.append(ref)
+            seen.add(ref["id"])
+    return {**payload, "evidence": merged}

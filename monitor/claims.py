@@ -1,0 +1,90 @@
+"""The claim state machine: which hits move a claim, when a report is corroborated, when a claim is overdue.
+
+Pure: it takes the claim's current state and the evidence, and returns the transitions; the pipeline stores
+them. A claim starts ``pending``. A hit whose verdict is ``confirmed``, ``delayed`` or ``rejected`` moves the
+claim to that state once the verdict is corroborated since the claim entered its current state:
+
+- by ``confirm_after_outlets`` independent reports — distinct outlets, where near-duplicate stories (one story
+  group: wire copy, reprints) count once, so five reprints of one wire story are one report; or
+- by any single report from one of the claim's ``trusted_outlets``.
+
+A ``pending`` verdict never moves a claim: a story that restates the expectation says nothing new. A claim may
+move again later (confirmed → rejected when the deal collapses); each move is a state change with its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from .models import Verdict
+
+OVERDUE_STATES = frozenset({Verdict.PENDING, Verdict.DELAYED})
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One relevant story as the state machine sees it."""
+
+    story_id: str
+    group_id: str
+    outlet: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How much corroboration a claim asks for."""
+
+    confirm_after_outlets: int = 1
+    trusted_outlets: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A state change, with the hit that decided it and every report that supported it."""
+
+    previous: Verdict
+    state: Verdict
+    decided_by: Evidence
+    supporting: tuple[Evidence, ...]
+
+
+def independent_reports(reports: Iterable[Evidence]) -> int:
+    """How many independent reports these are: distinct outlets, with one story group counting once."""
+    reports = list(reports)
+    return min(len({r.outlet for r in reports}), len({r.group_id for r in reports}))
+
+
+def is_corroborated(reports: Sequence[Evidence], policy: Policy) -> bool:
+    if any(r.outlet in policy.trusted_outlets for r in reports):
+        return True
+    return independent_reports(reports) >= policy.confirm_after_outlets
+
+
+def advance(state: Verdict, earlier: Sequence[Evidence], new: Sequence[Evidence], policy: Policy) -> list[Transition]:
+    """Apply new hits, in order, to a claim in ``state``.
+
+    ``earlier`` holds the hits recorded since the claim entered ``state``; after a transition only the hits from
+    then on count, so moving back to an earlier state needs fresh corroboration. Returns the transitions in
+    order (usually none or one).
+    """
+    window = list(earlier)
+    transitions: list[Transition] = []
+    for hit in new:
+        window.append(hit)
+        if hit.verdict == Verdict.PENDING or hit.verdict == state:
+            continue
+        supporting = [e for e in window if e.verdict == hit.verdict]
+        if is_corroborated(supporting, policy):
+            transitions.append(Transition(previous=state, state=hit.verdict, decided_by=hit,
+                                          supporting=tuple(supporting)))
+            state = hit.verdict
+            window = []
+    return transitions
+
+
+def is_overdue(state: Verdict, expect_by: date | None, now: datetime) -> bool:
+    """True when the claim was expected by a date that has passed and it is still pending or delayed."""
+    return expect_by is not None and now.date() > expect_by and state in OVERDUE_STATES

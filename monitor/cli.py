@@ -20,7 +20,7 @@ from . import __version__, outbox
 from .config import Config, describe, load_config
 from .errors import MonitorError
 from .logs import configure
-from .pipeline import Context, deliver_due, poll_feed, utc_now
+from .pipeline import Context, check_deadlines, deliver_due, poll_feed, utc_now
 from .store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"
@@ -135,9 +135,11 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
             detail = r.error if r.error else f"{r.stories} stories, {r.new_stories} new, {r.hits} hits, {r.alerts} alerts"
             click.echo(f"{r.feed}: {r.status.replace('_', ' ')} ({detail})")
         delivery = None
-        if not no_deliver:
-            with app.store(config) as store:
+        with app.store(config) as store:
+            check_deadlines(context, store, utc_now())
+            if not no_deliver:
                 delivery = deliver_due(context, store)
+        if delivery:
             click.echo(f"delivered {delivery.sent}, failed {delivery.failed}, waiting {delivery.waiting}")
     finally:
         context.close()

@@ -1,4 +1,5 @@
-"""APScheduler wiring: one poll job per feed, one delivery job, and clean stop on SIGTERM/SIGINT.
+"""APScheduler wiring: one poll job per feed, one delivery job, one housekeeping job (claim deadlines), and a
+clean stop on SIGTERM/SIGINT.
 
 Every job opens its own database connection and closes it when done. A poll that queued alerts delivers them
 right away (serialised with the periodic delivery job by a lock, so alerts of one claim keep their order); the
@@ -20,12 +21,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config
 from .errors import MonitorError
 from .logs import kv, log
-from .pipeline import Context, deliver_due, poll_feed, utc_now
+from .pipeline import Context, check_deadlines, deliver_due, poll_feed, utc_now
 from .store import Store
 
 MAX_WORKERS = 8
 MAX_JITTER_SECONDS = 60
 DELIVERY_JOB_ID = "deliver"
+HOUSEKEEPING_JOB_ID = "housekeeping"
+HOUSEKEEPING_INTERVAL_SECONDS = 3600
 
 
 def feed_job_id(name: str) -> str:
@@ -59,6 +62,9 @@ class Daemon:
         self.scheduler.add_job(self.deliver, IntervalTrigger(seconds=interval), id=DELIVERY_JOB_ID,
                                name="deliver", next_run_time=start, misfire_grace_time=interval,
                                replace_existing=True)
+        self.scheduler.add_job(self.housekeeping, IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL_SECONDS),
+                               id=HOUSEKEEPING_JOB_ID, name="housekeeping", next_run_time=start,
+                               misfire_grace_time=HOUSEKEEPING_INTERVAL_SECONDS, replace_existing=True)
 
     def poll(self, feed_name: str) -> None:
         """Job: poll one feed, then deliver what it queued."""
@@ -80,6 +86,15 @@ class Daemon:
                 self._deliver(store)
         except MonitorError as exc:
             log.error("delivery job failed %s", kv(error=exc))
+
+    def housekeeping(self) -> None:
+        """Job: raise "overdue" alerts for claims past their ``expect_by`` date, and send them."""
+        try:
+            with Store(self.config.database) as store:
+                if check_deadlines(self.ctx, store, self.clock()):
+                    self._deliver(store)
+        except MonitorError as exc:
+            log.error("housekeeping job failed %s", kv(error=exc))
 
     def _deliver(self, store: Store) -> None:
         with self._delivery_lock:

@@ -124,3 +124,54 @@ def test_shipped_config_is_valid():
     claim = config.claims[0]
     assert claim.id == "iraq-us-coalition-signing"
     assert {"US", "U.S.", "Washington"} <= set(claim.aliases["united states"])
+
+
+def test_claim_tracking_keys_are_validated(tmp_path):
+    path = tmp_path / "monitor.toml"
+    path.write_text('''
+[[feeds]]
+name = "wire"
+url = "https://example.com/rss"
+[[claims]]
+id = "c"
+text = "Iraq and the United States sign the agreement"
+notify = "sometimes"
+expect_by = "next week"
+trusted_outlets = ["reuters"]
+confirm_after_outlets = 0
+[claims.outcomes]
+confirmed = ["ink"]
+maybe = ["perhaps"]
+[[channels]]
+name = "console"
+kind = "console"
+''', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = "\n".join(caught.value.problems)
+    for expected in ("claims[0].notify: must be one of changes, all", "claims[0].expect_by: must be a date",
+                     "claims[0].trusted_outlets: names feed 'reuters'", "claims[0].confirm_after_outlets: must be between 1",
+                     "claims[0].outcomes.maybe: unknown key"):
+        assert expected in problems, problems
+
+
+def test_claim_tracking_keys_load(tmp_path):
+    path = tmp_path / "monitor.toml"
+    path.write_text('''
+[[feeds]]
+name = "wire"
+url = "https://example.com/rss"
+[[claims]]
+id = "c"
+text = "Iraq and the United States sign the agreement"
+notify = "all"
+expect_by = 2026-12-31
+trusted_outlets = ["wire"]
+confirm_after_outlets = 2
+replace_outcomes = true
+[claims.outcomes]
+confirmed = ["ink", "seal"]
+''', encoding="utf-8")
+    claim = load_config(path).claims[0]
+    assert (claim.notify, claim.expect_by.isoformat(), claim.trusted_outlets) == ("all", "2026-12-31", ("wire",))
+    assert claim.confirm_after_outlets == 2 and claim.replace_outcomes and claim.outcomes["confirmed"] == ("ink", "seal")

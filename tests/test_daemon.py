@@ -11,7 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from conftest import REPO, rss, shipped_claims, write_config
 from monitor.config import load_config
-from monitor.scheduler import DELIVERY_JOB_ID, Daemon, feed_job_id
+from monitor.scheduler import DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID, Daemon, feed_job_id
 from monitor.store import Store
 
 STORY = {"guid": "c2", "title": "Iraq, United States sign deal on coalition withdrawal",
@@ -44,7 +44,7 @@ def test_scheduler_polls_each_feed_and_delivers(tmp_path, httpserver, receiver):
     daemon.schedule()
     daemon.scheduler.start(paused=True)  # jobs get their defaults when the scheduler starts
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
-    assert set(jobs) == {feed_job_id("wire"), feed_job_id("broken"), DELIVERY_JOB_ID}
+    assert set(jobs) == {feed_job_id("wire"), feed_job_id("broken"), DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID}
     wire = jobs[feed_job_id("wire")]
     assert wire.trigger.interval == timedelta(seconds=config.feed("wire").interval_seconds)
     assert wire.coalesce and wire.max_instances == 1 and wire.misfire_grace_time == config.feed("wire").interval_seconds

@@ -10,6 +10,8 @@ claim to that state once the verdict is corroborated since the claim entered its
 
 A ``pending`` verdict never moves a claim: a story that restates the expectation says nothing new. A claim may
 move again later (confirmed → rejected when the deal collapses); each move is a state change with its evidence.
+News that arrives late never moves a claim back: a report published before the story that decided the current
+state (a "signing postponed" piece polled after the "signed" one) is recorded but is older news.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Evidence:
     group_id: str
     outlet: str
     verdict: Verdict
+    reported_at: datetime  # when the story was published (when it was first seen, if undated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +66,20 @@ def is_corroborated(reports: Sequence[Evidence], policy: Policy) -> bool:
     return independent_reports(reports) >= policy.confirm_after_outlets
 
 
-def advance(state: Verdict, earlier: Sequence[Evidence], new: Sequence[Evidence], policy: Policy) -> list[Transition]:
+def advance(state: Verdict, earlier: Sequence[Evidence], new: Sequence[Evidence], policy: Policy, *,
+            state_reported_at: datetime | None = None) -> list[Transition]:
     """Apply new hits, in order, to a claim in ``state``.
 
     ``earlier`` holds the hits recorded since the claim entered ``state``; after a transition only the hits from
-    then on count, so moving back to an earlier state needs fresh corroboration. Returns the transitions in
-    order (usually none or one).
+    then on count, so moving back to an earlier state needs fresh corroboration. ``state_reported_at`` is when
+    the story that decided the current state was reported: an older report cannot move the claim. Returns the
+    transitions in order (usually none or one).
     """
     window = list(earlier)
     transitions: list[Transition] = []
     for hit in new:
+        if state_reported_at is not None and hit.reported_at < state_reported_at:
+            continue  # older news than what set the current state
         window.append(hit)
         if hit.verdict == Verdict.PENDING or hit.verdict == state:
             continue
@@ -80,7 +87,7 @@ def advance(state: Verdict, earlier: Sequence[Evidence], new: Sequence[Evidence]
         if is_corroborated(supporting, policy):
             transitions.append(Transition(previous=state, state=hit.verdict, decided_by=hit,
                                           supporting=tuple(supporting)))
-            state = hit.verdict
+            state, state_reported_at = hit.verdict, hit.reported_at
             window = []
     return transitions
 

@@ -174,6 +174,7 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     record = store.claim_state(claim.id)
     state = Verdict(record["state"]) if record else Verdict.PENDING
     since = from_db_time(record["since_at"]) if record else EPOCH
+    state_reported_at = from_db_time(record["reported_at"]) if record else None
     window_start = now - timedelta(hours=config.group_window_hours)
 
     new_hits: list[tuple[Hit, Story]] = []
@@ -198,17 +199,19 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                            trusted_outlets=frozenset(claim.config.trusted_outlets))
     transitions = claims.advance(
         state,
-        [claims.Evidence(r["story_id"], r["group_id"] or r["story_id"], r["outlet"], Verdict(r["verdict"]))
-         for r in earlier],
-        [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict) for h, s in new_hits if h.fresh],
-        policy)
+        [claims.Evidence(r["story_id"], r["group_id"] or r["story_id"], r["outlet"], Verdict(r["verdict"]),
+                         from_db_time(r["published_at"] or r["created_at"])) for r in earlier],
+        [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict, s.published_at or now)
+         for h, s in new_hits if h.fresh],
+        policy, state_reported_at=state_reported_at)
 
     queued: list[Alert] = []
     by_story = {hit.story_id: (hit, story) for hit, story in new_hits}
     for change in transitions:
         hit, story = by_story[change.decided_by.story_id]
         evidence = [refs[e.story_id] for e in change.supporting]
-        store.record_transition(claim.id, str(change.previous), str(change.state), now, hit.story_id, evidence)
+        store.record_transition(claim.id, str(change.previous), str(change.state), now, hit.story_id,
+                                change.decided_by.reported_at, evidence)
         queued.append(alerts.state_changed(claim.config, str(change.previous), str(change.state), hit, story,
                                            evidence, evidence_since=since, now=now))
         since = now

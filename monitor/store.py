@@ -77,8 +77,9 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     hits.add_column("fresh", int, not_null_default=1)
     hits.create_index(["claim_id", "verdict", "created_at"])
     hits.create_index(["claim_id", "group_id"])
-    db["claims"].create({"id": str, "state": str, "since_at": str, "updated_at": str, "overdue_alerted_for": str},
-                        pk="id", not_null={"state", "since_at"})
+    # reported_at: when the story that decided the current state was published; older news cannot undo it.
+    db["claims"].create({"id": str, "state": str, "since_at": str, "reported_at": str, "updated_at": str,
+                         "overdue_alerted_for": str}, pk="id", not_null={"state", "since_at"})
     db["claim_history"].create({"id": int, "claim_id": str, "previous_state": str, "state": str, "at": str,
                                 "story_id": str, "evidence": str}, pk="id", not_null={"claim_id", "state", "at"})
     db["claim_history"].create_index(["claim_id", "at"])
@@ -247,13 +248,14 @@ class Store:
         return rows[0] if rows else None
 
     def record_transition(self, claim_id: str, previous: str, state: str, at: datetime, story_id: str,
-                          evidence: list[dict]) -> None:
+                          reported_at: datetime, evidence: list[dict]) -> None:
         """Move a claim to ``state`` and append the change, with its evidence, to the claim's history."""
         stamp = to_db_time(at)
         self.db.execute(
-            """INSERT INTO claims (id, state, since_at, updated_at) VALUES (?, ?, ?, ?)
+            """INSERT INTO claims (id, state, since_at, reported_at, updated_at) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT(id) DO UPDATE SET state = excluded.state, since_at = excluded.since_at,
-                   updated_at = excluded.updated_at""", [claim_id, state, stamp, stamp])
+                   reported_at = excluded.reported_at, updated_at = excluded.updated_at""",
+            [claim_id, state, stamp, to_db_time(reported_at), stamp])
         self.db["claim_history"].insert({"claim_id": claim_id, "previous_state": previous, "state": state,
                                          "at": stamp, "story_id": story_id, "evidence": json.dumps(evidence)})
 

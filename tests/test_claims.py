@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -14,8 +14,12 @@ from monitor.models import Verdict
 C, D, R, P = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING
 
 
-def ev(story: str, outlet: str, verdict: Verdict, group: str | None = None) -> Evidence:
-    return Evidence(story_id=story, group_id=group or story, outlet=outlet, verdict=verdict)
+T0 = utc(2026, 11, 27)
+
+
+def ev(story: str, outlet: str, verdict: Verdict, group: str | None = None, hours: float = 0) -> Evidence:
+    return Evidence(story_id=story, group_id=group or story, outlet=outlet, verdict=verdict,
+                    reported_at=T0 + timedelta(hours=hours))
 
 
 @pytest.mark.parametrize("reports,expected", [
@@ -67,6 +71,17 @@ def test_moving_back_needs_fresh_corroboration():
     assert to_rejected.state == R
     # The caller passes only the hits since the claim became rejected: one new confirmation is not enough.
     assert advance(R, [], [ev("c9", "z", C)], policy) == []
+
+
+def test_older_news_arriving_late_does_not_move_the_claim_back():
+    # "Signing postponed" (reported at hour 1) is polled after "signed" (hour 5) set the state: old news.
+    assert advance(C, [], [ev("d2", "w", D, hours=1)], Policy(), state_reported_at=T0 + timedelta(hours=5)) == []
+    # A newer contradiction still moves it.
+    [change] = advance(C, [], [ev("r1", "w", R, hours=9)], Policy(), state_reported_at=T0 + timedelta(hours=5))
+    assert change.state == R
+    # Within one batch, the state set by a newer report is not undone by an older one later in the batch.
+    moves = advance(P, [], [ev("c1", "w", C, hours=5), ev("d1", "x", D, hours=1)], Policy())
+    assert [(t.previous, t.state) for t in moves] == [(P, C)]
 
 
 @pytest.mark.parametrize("state,expect_by,today,expected", [

@@ -171,7 +171,8 @@ def test_alerts_of_one_claim_keep_their_order_on_a_channel(setup, httpserver, re
     serve(httpserver, "/wire.xml", [POSTPONED])
     poll_feed(ctx, store, config.feed("wire"), NOW)
     httpserver.clear()
-    serve(httpserver, "/wire.xml", [POSTPONED, SIGNED])
+    signed_later = {**SIGNED, "published": NOW - timedelta(minutes=30)}
+    serve(httpserver, "/wire.xml", [POSTPONED, signed_later])
     poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=1))
     receiver.statuses = [503]
     result = deliver_due(ctx, store, NOW + timedelta(minutes=1))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 import time
 from bisect import bisect_left

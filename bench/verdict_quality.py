@@ -9,6 +9,7 @@ Sets:
   emergent-even  rows whose claim has an even CRC-32 (the half used for tuning), emergent-odd the other half
   scenario       the Iraq-US signing timeline, every story but the unrelated ones (``a1`` with the Arabic cues
                  a user would configure)
+  own-table      the hand-written cases of tests/test_verdict.py across event types
 For each: accuracy, macro-F1 over the verdicts that occur in the gold labels, per-class precision/recall/F1,
 the confusion matrix (rows gold, columns predicted), and the same for always answering "confirmed". Then the
 time per story. ``--errors N`` prints N misjudged emergent rows per (gold, predicted) pair.
@@ -17,7 +18,6 @@ time per story. ``--errors N`` prints N misjudged emergent rows per (gold, predi
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -29,21 +29,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from monitor.evaluate import VERDICTS, load_rows, verdict_metrics  # noqa: E402
 from monitor.models import Verdict  # noqa: E402
 from monitor.verdict import PreparedVerdict, judge, prepare_verdict  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
 ARABIC_CUES = {"confirmed": ["وقع", "يوقع", "يوقعان"]}
-ORDER = [v.value for v in (Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING)]
+ORDER = VERDICTS
 
 Row = tuple[str, str, str, str, dict]  # claim, title, summary, gold verdict, prepare_verdict options
 
 
 def load_emergent(path: Path) -> list[Row]:
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [(r["claim"], r["story"], "", r["verdict"], {}) for r in reader]
+    """Rows with a verdict of an emergent_dev.tsv-style file (read and checked by monitor.evaluate)."""
+    _, rows = load_rows(path)
+    return [(r.claim, r.story, "", r.verdict, {}) for r in rows if r.verdict is not None]
 
 
 def load_scenario(path: Path) -> list[Row]:
@@ -56,29 +57,16 @@ def load_scenario(path: Path) -> list[Row]:
     return rows
 
 
+def load_table() -> list[Row]:
+    """The hand-written verdict cases of tests/test_verdict.py (signings, votes, resignations, launches …)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_verdict import CASES  # noqa: PLC0415
+
+    return [(claim, title, summary, str(expected), {}) for claim, title, summary, expected in CASES]
+
+
 def even(claim: str) -> bool:
     return zlib.crc32(claim.encode("utf-8")) % 2 == 0
-
-
-def metrics(gold: Sequence[str], pred: Sequence[str]) -> dict:
-    labels = [v for v in ORDER if v in set(gold)]
-    confusion = Counter(zip(gold, pred))
-    per_class = {}
-    for v in labels:
-        tp = confusion[(v, v)]
-        predicted = sum(1 for p in pred if p == v)
-        actual = sum(1 for g in gold if g == v)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / actual if actual else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[v] = {"precision": precision, "recall": recall, "f1": f1, "support": actual}
-    return {
-        "n": len(gold),
-        "accuracy": sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else 0.0,
-        "macro_f1": sum(c["f1"] for c in per_class.values()) / len(per_class) if per_class else 0.0,
-        "per_class": per_class,
-        "confusion": {g: {p: confusion[(g, p)] for p in ORDER} for g in labels},
-    }
 
 
 def predict(rows: Sequence[Row]) -> list[str]:
@@ -119,13 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "emergent-even": [r for r in emergent if even(r[0])],
         "emergent-odd": [r for r in emergent if not even(r[0])],
         "scenario": load_scenario(args.scenario),
+        "own-table": load_table(),
     }
     results = {}
     for name, rows in sets.items():
         gold = [r[3] for r in rows]
         results[name] = {
-            "rules": metrics(gold, predict(rows)),
-            "baseline_confirmed": metrics(gold, [Verdict.CONFIRMED.value] * len(rows)),
+            "rules": verdict_metrics(gold, predict(rows)),
+            "baseline_confirmed": verdict_metrics(gold, [Verdict.CONFIRMED.value] * len(rows)),
         }
     prepared = {claim: prepare_verdict(claim) for claim in {r[0] for r in emergent}}
     start = time.perf_counter()

@@ -20,7 +20,7 @@ from . import __version__, outbox
 from .config import Config, describe, load_config
 from .errors import MonitorError
 from .logs import configure
-from .pipeline import Context, check_deadlines, deliver_due, poll_feed, utc_now
+from .pipeline import Context, TrackedClaim, check_deadlines, deliver_due, poll_feed, run_backtest, utc_now
 from .store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"
@@ -217,7 +217,7 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
     if not rows:
         click.echo("no hits")
     for row in rows:
-        click.echo(f"{_when(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  [{row['feed']}] "
+        click.echo(f"{_when(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  {row['verdict']:<9}  [{row['feed']}] "
                    f"{row['title']}\n    {row['link'] or ''}")
 
 
@@ -298,6 +298,60 @@ def explain(app: App, story: str, as_json: bool) -> None:
             others = [m for m in hit["group"] if m["story_id"] != row["id"]]
             if others:
                 click.echo("    same story also reported by: " + ", ".join(m["outlet"] for m in others))
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--threshold", type=click.FloatRange(0, 100), help="Relevance threshold (default: the shipped one).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def eval_command(file: str, threshold: float | None, as_json: bool) -> None:
+    """Measure the matcher (and the verdict rules) on a labelled TSV file.
+
+    FILE has a header with `claim` and `story` columns, and `label` (1 relevant, 0 not) and/or `verdict`
+    (confirmed, delayed, rejected, pending); an optional `set` column groups rows. Prints ROC-AUC, average
+    precision, precision/recall/F1 at the threshold and the best-F1 threshold per set and macro-averaged, and
+    verdict accuracy, macro-F1, per-class precision/recall and the confusion matrix.
+
+    \b
+    Example:
+      news-monitor eval my_examples.tsv --threshold 55
+    """
+    from .evaluate import evaluate_file, format_report  # only this command needs it
+
+    report = evaluate_file(file, threshold=threshold)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(format_report(report))
+
+
+@cli.command()
+@click.argument("claim_id")
+@click.option("--since", type=Duration(), default="30d", show_default=True, help="How far back: 24h, 30d, 2w.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def backtest(app: App, claim_id: str, since: timedelta, as_json: bool) -> None:
+    """Run a claim, as now configured, over the stories already stored: which would have hit, and what verdict.
+
+    Nothing is written and nothing is sent: use it to tune a new or edited claim on history.
+
+    \b
+    Example:
+      news-monitor backtest iraq-us-coalition-signing --since 14d
+    """
+    config = app.config()
+    claim = config.claim(claim_id)
+    if claim is None:
+        raise click.UsageError(f"no claim with id {claim_id!r} in {config.path}")
+    with app.store(config) as store:
+        result = run_backtest(TrackedClaim.prepare(claim), store.stories_since(utc_now() - since))
+    if as_json:
+        _echo_json({"claim": claim_id, "min_score": claim.min_score, **result})
+        return
+    for hit in result["hits"]:
+        click.echo(f"{hit['score']:5.1f}  {hit['verdict']:<9}  [{hit['outlet']}] {hit['title']}")
+    click.echo(f"{len(result['hits'])} of {result['stories']} stories would have hit {claim_id} "
+               f"(min_score {claim.min_score:g})")
 
 
 def _verbosity() -> int:

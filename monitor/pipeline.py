@@ -8,7 +8,7 @@ boundaries where an unexpected exception is caught, logged and recorded instead 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -223,6 +223,23 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
         queued += [alerts.new_story(claim.config, current, hit, story, now) for hit, story in new_hits
                    if hit.fresh and hit.group_id == hit.story_id and hit.story_id not in deciding]
     return Tracked(hits=len(new_hits), alerts=queued)
+
+
+def run_backtest(claim: TrackedClaim, stories: Iterable[Story]) -> dict:
+    """Which of ``stories`` the claim would hit, with score, matched terms and verdict. Reads nothing else and
+    writes nothing: the same relevance and verdict stages as a live poll, without state or alerts."""
+    hits, seen = [], 0
+    for story in stories:
+        seen += 1
+        relevance = match.match(claim.relevance, story.title, story.summary)
+        if relevance is None:
+            continue
+        said = judge(claim.verdict, story.title, story.summary)
+        hits.append({"story_id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
+                     "published_at": story.published_at.isoformat() if story.published_at else None,
+                     "score": relevance.score, "matched_terms": list(relevance.matched_terms),
+                     "verdict": str(said.verdict), "cue": said.cue, "sentence": said.sentence})
+    return {"stories": seen, "hits": hits}
 
 
 def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:

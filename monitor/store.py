@@ -281,6 +281,12 @@ class Store:
             entry["last_hit_at"] = max(filter(None, (entry["last_hit_at"], last)), default=None)
         return out
 
+    def stories_since(self, since: datetime) -> Iterator[Story]:
+        """Stored stories first seen since ``since``, oldest first (streamed, not loaded at once)."""
+        for row in self.db.query("SELECT * FROM stories WHERE seen_at >= ? ORDER BY seen_at", [to_db_time(since)]):
+            yield Story(id=row["id"], feed=row["feed"], title=row["title"], summary=row["summary"] or "",
+                        link=row["link"], published_at=from_db_time(row["published_at"]))
+
     def stories_by_link(self, link: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM stories WHERE link = ? ORDER BY seen_at", [link]))
 

@@ -125,3 +125,37 @@ def test_status_shows_every_feed_ok_and_the_outbox(scenario):
     assert {f["name"] for f in status["feeds"]} == set(OUTLETS)
     assert all(f["error_count"] == 0 and f["last_ok_at"] for f in status["feeds"])
     assert status["outbox"]["sent"] == 1 and status["outbox"]["pending"] == 0  # one "delayed" alert
+
+
+def test_backtest_runs_the_claim_over_stored_stories_without_writing(scenario, tmp_path):
+    config, publish = scenario
+    publish(3)
+    assert run_cli("poll-once", "--no-deliver", config=config).returncode == 0
+    before = cli_json(config, "hits", "--since", "30d")["hits"]
+    result = cli_json(config, "backtest", "iraq-us-coalition-signing", "--since", "7d")
+    assert result["stories"] == sum(1 for s in STORIES if s["day"] <= 3)
+    assert {h["title"] for h in result["hits"]} == {h["title"] for h in before}
+    verdicts = {h["title"]: h["verdict"] for h in result["hits"]}
+    assert verdicts[next(s["title"] for s in STORIES if s["id"] == "d1")] == "delayed"
+    assert cli_json(config, "hits", "--since", "30d")["hits"] == before  # nothing written
+    unknown = run_cli("backtest", "no-such-claim", config=config)
+    assert unknown.returncode == 2 and "no claim with id" in unknown.stderr
+
+
+def test_eval_command_scores_a_labelled_file(tmp_path):
+    rows = ["set\tclaim\tstory\tlabel\tverdict",
+            "news\tIraq and the US sign the withdrawal agreement\tIraq and US sign withdrawal deal\t1\tconfirmed",
+            "news\tIraq and the US sign the withdrawal agreement\tIraq and US have yet to sign withdrawal deal\t1\tdelayed",
+            "news\tIraq and the US sign the withdrawal agreement\tFrance wins the World Cup final\t0\t"]
+    path = tmp_path / "mine.tsv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = run_cli("eval", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("auc", "ap", "precision", "recall", "f1", "best_f1", "best_threshold", "n"):
+        assert key in report["macro"] and key in report["sets"]["news"]
+    assert report["sets"]["news"]["n"] == 3 and report["sets"]["news"]["auc"] == 1.0
+    assert report["verdicts"]["n"] == 2 and report["verdicts"]["accuracy"] == 1.0
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("claim\tstory\n", encoding="utf-8")
+    assert run_cli("eval", str(bad)).returncode == 2

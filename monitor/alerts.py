@@ -85,3 +85,16 @@ def with_evidence(payload: dict, evidence: Iterable[dict]) -> dict:
             merged.append(ref)
             seen.add(ref["id"])
     return {**payload, "evidence": merged}
+
+
+def sample(claim_id: str, claim_text: str, now: datetime) -> Alert:
+    """A made-up state change for ``test-alert``: the real shape, marked ``"test": true``, with a fresh id."""
+    ident = alert_id("test", claim_id, now.isoformat())
+    payload = {"type": "claim.state_changed", "version": VERSION, "id": ident, "test": True,
+               "created_at": now.isoformat(timespec="seconds"), "claim": {"id": claim_id, "text": claim_text},
+               "previous_state": "pending", "state": "confirmed", "verdict": "confirmed", "cue": "signed",
+               "sentence": "This is a test alert from news-monitor: nothing happened.",
+               "story": {"id": "test", "outlet": "news-monitor", "title": "news-monitor test alert",
+                         "link": None, "published_at": now.isoformat(timespec="seconds")},
+               "score": 100.0, "matched_terms": [], "evidence": [], "evidence_since": now.isoformat()}
+    return Alert(id=ident, claim_id=claim_id, story_id=None, kind="claim.state_changed", payload=payload)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__, outbox
+from . import __version__, alerts, outbox
 from .config import Config, describe, load_config
-from .errors import MonitorError
+from .errors import DeliveryError, MonitorError
 from .logs import configure
-from .pipeline import Context, TrackedClaim, check_deadlines, deliver_due, poll_feed, run_backtest, utc_now
+from .pipeline import Context, DeliveryResult, TrackedClaim, check_deadlines, deliver_due, poll_feed, run_backtest, utc_now
 from .store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"
@@ -140,7 +140,7 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
             if not no_deliver:
                 delivery = deliver_due(context, store)
         if delivery:
-            click.echo(f"delivered {delivery.sent}, failed {delivery.failed}, waiting {delivery.waiting}")
+            click.echo(_delivery_line(delivery))
     finally:
         context.close()
     if any(r.status == "error" for r in results) or (delivery and delivery.failed):
@@ -178,6 +178,13 @@ def status(app: App, as_json: bool) -> None:
     with app.store(config) as store:
         states = {s.name: s for s in store.feed_states()}
         counts = outbox.counts(store)
+        channel_states = outbox.channel_states(store)
+    channels = []
+    for channel in config.channels:
+        state = channel_states.get(channel.name, {})
+        channels.append({"name": channel.name, "kind": channel.kind,
+                         "disabled_reason": state.get("disabled_reason"), "disabled_at": state.get("disabled_at"),
+                         "paused_until": state.get("paused_until"), "pause_reason": state.get("pause_reason")})
     feeds = []
     for feed in config.feeds:
         state = states.get(feed.name)
@@ -187,12 +194,19 @@ def status(app: App, as_json: bool) -> None:
                       "last_error_at": to_db_time(state.last_error_at) if state else None,
                       "error_count": state.error_count if state else 0})
     if as_json:
-        _echo_json({"feeds": feeds, "outbox": counts})
+        _echo_json({"feeds": feeds, "channels": channels, "outbox": counts})
         return
     for f in feeds:
         health = "never polled" if not (f["last_ok_at"] or f["last_error"]) else (
             f"failing x{f['error_count']}: {f['last_error']}" if f["error_count"] else "ok")
         click.echo(f"{f['name']}: {health}; last ok {_when(f['last_ok_at'])}")
+    now = to_db_time(utc_now())
+    for c in channels:
+        if c["disabled_reason"]:
+            click.echo(f"channel {c['name']}: DISABLED since {_when(c['disabled_at'])}: {c['disabled_reason']} "
+                       "(its alerts are kept; change its URL in the config to enable it)")
+        elif c["paused_until"] and c["paused_until"] > now:
+            click.echo(f"channel {c['name']}: paused until {_when(c['paused_until'])}: {c['pause_reason']}")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
@@ -352,6 +366,115 @@ def backtest(app: App, claim_id: str, since: timedelta, as_json: bool) -> None:
         click.echo(f"{hit['score']:5.1f}  {hit['verdict']:<9}  [{hit['outlet']}] {hit['title']}")
     click.echo(f"{len(result['hits'])} of {result['stories']} stories would have hit {claim_id} "
                f"(min_score {claim.min_score:g})")
+
+
+def _delivery_line(result: DeliveryResult) -> str:
+    return (f"delivered {result.sent}, failed {result.failed} (will retry), dead {result.dead}, "
+            f"waiting {result.waiting}")
+
+
+@cli.command()
+@click.option("--now", "ignore_backoff", is_flag=True, help="Send every pending alert now, ignoring its backoff.")
+@click.pass_obj
+def deliver(app: App, ignore_backoff: bool) -> None:
+    """Send the alerts that are due, once, and exit (exit 1 if any could not be delivered).
+
+    \b
+    Example:
+      news-monitor deliver --now
+    """
+    config = app.config()
+    context = Context.build(config)
+    try:
+        with app.store(config) as store:
+            result = deliver_due(context, store, ignore_backoff=ignore_backoff)
+    finally:
+        context.close()
+    click.echo(_delivery_line(result))
+    if result.failed or result.dead:
+        sys.exit(1)
+
+
+@cli.group("outbox", invoke_without_command=True)
+@click.option("--status", type=click.Choice(["pending", "dead", "sent"]), help="Only rows with this status.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List queued alerts (newest first), or put failed ones back in line with `outbox retry`.
+
+    \b
+    Example:
+      news-monitor outbox --status dead
+      news-monitor outbox retry --all-dead
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    config = app.config()
+    with app.store(config) as store:
+        found = outbox.rows(store, status=status, limit=limit)
+        channels = outbox.channel_states(store)
+    if as_json:
+        _echo_json({"outbox": found, "channels": list(channels.values())})
+        return
+    for r in found:
+        detail = f"; {r['attempts']} attempts, last error: {r['last_error']}" if r["last_error"] else ""
+        retry = f", next {_when(r['next_attempt_at'])}" if r["status"] == "pending" else ""
+        click.echo(f"{r['id']}  {r['status']:<7} {r['kind']} {r['claim_id'] or ''} → {r['state'] or ''}"
+                   f"  [{r['title'] or ''}]{retry}{detail}")
+    for name, state in channels.items():
+        if state["disabled_reason"]:
+            click.echo(f"channel {name} DISABLED since {_when(state['disabled_at'])}: {state['disabled_reason']}")
+    if not found:
+        click.echo("outbox is empty" if status is None else f"no {status} alerts")
+
+
+@outbox_command.command("retry")
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("--all-dead", is_flag=True, help="Requeue every dead alert.")
+@click.pass_obj
+def outbox_retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
+    """Put alerts (outbox row id or alert id) back in line, due now, with a fresh retry budget.
+
+    \b
+    Example:
+      news-monitor outbox retry 50b5dd99d2f858585f608d9edaa5c185
+    """
+    if not ids and not all_dead:
+        raise click.UsageError("name the alerts to retry, or pass --all-dead")
+    config = app.config()
+    with app.store(config) as store:
+        changed = outbox.requeue(store, utc_now(), row_ids=ids, all_dead=all_dead)
+    click.echo(f"requeued {changed} alert{'s' if changed != 1 else ''}; they go out with the next delivery")
+
+
+@cli.command("test-alert")
+@click.argument("channel")
+@click.pass_obj
+def test_alert(app: App, channel: str) -> None:
+    """Send a sample alert to CHANNEL now and report what the destination answered (exit 1 on failure).
+
+    The sample does not go through the outbox and is not retried.
+
+    \b
+    Example:
+      news-monitor test-alert team-webhook
+    """
+    config = app.config()
+    if config.channel(channel) is None:
+        raise click.UsageError(f"no channel named {channel!r} in {config.path}")
+    claim = config.claims[0] if config.claims else None
+    sample = alerts.sample(claim.id if claim else "test", claim.text if claim else "A test claim", utc_now())
+    context = Context.build(config)
+    try:
+        context.notifiers[channel].send(sample.id, sample.payload)
+    except DeliveryError as exc:
+        click.echo(f"{channel}: FAILED: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        context.close()
+    click.echo(f"{channel}: delivered (alert {sample.id})")
 
 
 def _verbosity() -> int:

@@ -8,6 +8,7 @@ nothing. Relative paths resolve against the config file's folder. Secrets are re
 
 from __future__ import annotations
 
+import base64
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,7 +23,12 @@ from .errors import ConfigError
 from .match import DEFAULT_MIN_SCORE, prepare_claim
 from .verdict import prepare_verdict
 
-CHANNEL_KINDS = ("console", "webhook")
+CHANNEL_KINDS = ("console", "webhook", "slack", "discord", "apprise")
+# Sending pace per kind: (min_interval_seconds, max_per_minute). Slack allows about one message a second per
+# webhook; Discord 30 a minute per webhook; Apprise's busiest common target, Telegram, one a second per chat and
+# twenty a minute per group.
+RATE_DEFAULTS = {"console": (0.0, 0), "webhook": (0.0, 0), "slack": (1.0, 0), "discord": (0.5, 30),
+                 "apprise": (1.0, 20)}
 NOTIFY_MODES = ("changes", "all")
 OUTCOMES = ("confirmed", "delayed", "rejected")
 DEFAULT_GROUP_SIMILARITY = 80.0
@@ -64,8 +70,12 @@ class ChannelConfig:
     kind: str
     timeout_seconds: float
     url_env: str | None = None
-    # The resolved destination URL; kept out of repr so it never reaches a log line.
+    # The resolved destination URL and signing secrets; kept out of repr so they never reach a log line.
     url: str | None = field(default=None, repr=False)
+    secret_env: str | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    min_interval_seconds: float = 0.0
+    max_per_minute: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,15 +240,24 @@ def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_n
 
 
 def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str]) -> ChannelConfig:
-    v.keys(item, where, {"name", "kind", "url", "url_env", "timeout_seconds"})
+    v.keys(item, where, {"name", "kind", "url", "url_env", "secret_env", "timeout_seconds", "min_interval_seconds",
+                         "max_per_minute"})
     name = v.string(item, where, "name", required=True)
     kind = v.string(item, where, "kind", required=True)
     if kind and kind not in CHANNEL_KINDS:
         v.problem(f"{where}.kind", f"unknown kind {kind!r}; expected one of {', '.join(CHANNEL_KINDS)}")
     url, url_env = None, None
-    if kind == "webhook":
+    if kind == "apprise":
+        # An Apprise URL is not http(s) (tgram://, mailto://, …) and always holds credentials.
+        if "url" in item:
+            v.problem(f"{where}.url", "an apprise channel takes its URL from the environment: use url_env")
+        url_env = v.string(item, where, "url_env", required=True)
+        url = environ.get(url_env, "").strip() or None if url_env else None
+        if url_env and not url:
+            v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
+    elif kind in ("webhook", "slack", "discord"):
         if ("url" in item) == ("url_env" in item):
-            v.problem(where, "a webhook channel needs exactly one of url or url_env")
+            v.problem(where, f"a {kind} channel needs exactly one of url or url_env")
         elif "url" in item:
             url = v.url(item, where, "url", required=True)
         else:
@@ -252,20 +271,52 @@ def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str
         for key in ("url", "url_env"):
             if key in item:
                 v.problem(f"{where}.{key}", "a console channel takes no URL")
-    return ChannelConfig(name=name, kind=kind, url=url, url_env=url_env,
+    secret_env, secrets = None, ()
+    if "secret_env" in item:
+        if kind != "webhook":
+            v.problem(f"{where}.secret_env", "only webhook channels are signed")
+        secret_env = v.string(item, where, "secret_env", required=True)
+        secrets = tuple(environ.get(secret_env, "").split()) if secret_env else ()
+        if secret_env and not secrets:
+            v.problem(f"{where}.secret_env", f"environment variable {secret_env} is not set")
+        bad = [i for i, secret in enumerate(secrets) if not _is_webhook_secret(secret)]
+        if bad:
+            v.problem(f"{where}.secret_env", f"secret {bad[0] + 1} in ${secret_env} is not whsec_<base64>")
+    interval, per_minute = RATE_DEFAULTS.get(kind, (0.0, 0))
+    return ChannelConfig(name=name, kind=kind, url=url, url_env=url_env, secret_env=secret_env, secrets=secrets,
                          timeout_seconds=float(v.number(item, where, "timeout_seconds",
                                                         default=DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
-                                                        minimum=1, maximum=600)))
+                                                        minimum=1, maximum=600)),
+                         min_interval_seconds=float(v.number(item, where, "min_interval_seconds", default=interval,
+                                                             minimum=0, maximum=3600)),
+                         max_per_minute=int(v.number(item, where, "max_per_minute", default=per_minute, minimum=0,
+                                                     maximum=10_000, integer=True)))
+
+
+def _is_webhook_secret(secret: str) -> bool:
+    """Standard Webhooks secrets are ``whsec_`` followed by base64 of at least 24 random bytes."""
+    if not secret.startswith("whsec_"):
+        return False
+    try:
+        return len(base64.b64decode(secret[len("whsec_"):], validate=True)) >= 24
+    except ValueError:
+        return False
 
 
 def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
     """The effective config as plain data (defaults filled in), with secret URLs redacted unless asked."""
     def channel(c: ChannelConfig) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": c.name, "kind": c.kind, "timeout_seconds": c.timeout_seconds}
+        out: dict[str, Any] = {"name": c.name, "kind": c.kind, "timeout_seconds": c.timeout_seconds,
+                               "min_interval_seconds": c.min_interval_seconds, "max_per_minute": c.max_per_minute}
         if c.url_env:
             out["url_env"] = c.url_env
-        if c.url:
+        if c.url and c.kind == "apprise":
+            out["url"] = f"{urlsplit(c.url).scheme}://…" if redact else c.url  # its "host" is often a token
+        elif c.url:
             out["url"] = redact_url(c.url) if (redact and c.url_env) else c.url
+        if c.secret_env:
+            out["secret_env"] = c.secret_env
+            out["secrets"] = len(c.secrets) if redact else list(c.secrets)
         return out
 
     return {

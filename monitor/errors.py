@@ -52,8 +52,24 @@ class StoreError(MonitorError):
 
 
 class DeliveryError(MonitorError):
-    """A channel did not accept an alert. ``status`` is the HTTP status when there was one."""
+    """A channel did not accept an alert.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    ``status`` is the HTTP status when the destination answered; ``retry_after`` the delay in seconds it asked
+    for (``Retry-After`` header, or Discord's ``retry_after``), already parsed; ``transient`` whether trying
+    again later may succeed (timeouts, connection errors, 408/425/429/5xx); ``maybe_delivered`` whether the
+    request may have reached the receiver (a read timeout after the body was sent), so a retry must carry the
+    same alert id.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 transient: bool | None = None, maybe_delivered: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
+        self.transient = is_transient_status(status) if transient is None else transient
+        self.maybe_delivered = maybe_delivered
+
+
+def is_transient_status(status: int | None) -> bool:
+    """Whether an HTTP answer (None: no answer at all) is worth retrying on the long schedule."""
+    return status is None or status in (408, 425, 429) or status >= 500

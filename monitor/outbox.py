@@ -1,6 +1,9 @@
 """The durable outbox: one row per (alert, channel), written with the poll that caused it, sent later.
 
-Rows move ``pending`` → ``sent``, or stay ``pending`` with a later ``next_attempt_at`` after a failure.
+Rows move ``pending`` → ``sent``; after a failure they stay ``pending`` with a later ``next_attempt_at``, or
+become ``dead`` when ``retry.decide`` gives up (``retry`` puts them back). Channels have state too: a 410 Gone
+disables a channel (its alerts wait, nothing is lost) until its URL changes in the config; a 429 or an outage
+pauses it until a given time, so one sick destination is not hammered alert by alert.
 ``claim_due`` leases the rows it returns (pushes their ``next_attempt_at`` forward) inside a transaction, so two
 deliverers — the daemon and a ``poll-once`` run side by side — never send the same row at the same time, and a
 deliverer that dies mid-send leaves rows that become due again when the lease ends (sent again with the same
@@ -14,12 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import retry
 from .models import Alert
 from .store import Store, from_db_time, to_db_time
 
 LEASE_SECONDS = 300
-FIRST_RETRY_SECONDS = 30
-MAX_RETRY_SECONDS = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class OutboxRow:
     payload: dict
     attempts: int
     created_at: datetime
+    requeued_at: datetime | None = None
 
 
 def row_id(alert_id: str, channel: str) -> str:
@@ -62,17 +65,20 @@ def claim_due(store: Store, now: datetime, *, limit: int = 100, ignore_backoff: 
         rows = list(store.db.query(
             """SELECT o.rowid AS seq, o.* FROM outbox o
                WHERE o.status = 'pending' AND o.next_attempt_at <= :due
+                 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.name = o.channel
+                                 AND (c.disabled_reason IS NOT NULL OR c.paused_until > :now))
                  AND NOT EXISTS (SELECT 1 FROM outbox e
                                  WHERE e.status = 'pending' AND e.channel = o.channel
                                    AND e.claim_id IS o.claim_id AND e.rowid < o.rowid AND e.next_attempt_at > :due)
                ORDER BY o.rowid LIMIT :limit""",
-            {"due": due_by, "limit": limit}))
+            {"due": due_by, "now": to_db_time(now), "limit": limit}))
         lease_until = to_db_time(now + timedelta(seconds=LEASE_SECONDS))
         store.db.conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
                              [(lease_until, r["id"]) for r in rows])
     return [OutboxRow(id=r["id"], alert_id=r["alert_id"], channel=r["channel"], claim_id=r["claim_id"],
                       story_id=r["story_id"], kind=r["kind"], payload=json.loads(r["payload"]),
-                      attempts=r["attempts"], created_at=from_db_time(r["created_at"])) for r in rows]
+                      attempts=r["attempts"], created_at=from_db_time(r["created_at"]),
+                      requeued_at=from_db_time(r["requeued_at"])) for r in rows]
 
 
 def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
@@ -82,16 +88,79 @@ def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
                    last_error = NULL WHERE id = ?""", [to_db_time(now), to_db_time(now), row.id])
 
 
-def mark_retry(store: Store, row: OutboxRow, now: datetime, error: str) -> datetime:
-    """Record a failed attempt and schedule the next one with exponential backoff; return its time."""
+def mark_failed(store: Store, row: OutboxRow, now: datetime, error: str, *, transient: bool,
+                retry_after: float | None = None) -> retry.Decision:
+    """Record a failed attempt; schedule the next one or give up (``dead``), as ``retry.decide`` says."""
     attempts = row.attempts + 1
-    delay = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
-    next_at = now + timedelta(seconds=delay)
+    decision = retry.decide(attempts=attempts, transient=transient, retry_after=retry_after,
+                            created_at=max(row.created_at, row.requeued_at or row.created_at), now=now)
     with store.transaction():
         store.db.execute(
-            """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?
-               WHERE id = ?""", [attempts, to_db_time(now), to_db_time(next_at), error, row.id])
-    return next_at
+            """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?, status = ?
+               WHERE id = ?""",
+            [attempts, to_db_time(now), to_db_time(decision.next_attempt_at), error, decision.status, row.id])
+    return decision
+
+
+def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dead: bool = False) -> int:
+    """Put dead (or backing-off) rows back to pending, due now, with a fresh retry budget. Returns rows changed."""
+    stamp = to_db_time(now)
+    with store.transaction():
+        before = store.db.conn.total_changes
+        if all_dead:
+            store.db.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
+                                    requeued_at = ? WHERE status = 'dead'""", [stamp, stamp])
+        for ident in row_ids:
+            store.db.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
+                                    requeued_at = ? WHERE (id = ? OR alert_id = ?) AND status != 'sent'""",
+                             [stamp, stamp, ident, ident])
+        return store.db.conn.total_changes - before
+
+
+def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[dict]:
+    """Outbox rows, newest first, without their payloads' bulk (claim, type, story title kept)."""
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    found = []
+    for r in store.db.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?", [*params, limit]):
+        payload = json.loads(r.pop("payload"))
+        found.append({**r, "title": (payload.get("story") or {}).get("title"), "state": payload.get("state")})
+    return found
+
+
+# --- channels ----------------------------------------------------------------------------------------------
+
+
+def disable_channel(store: Store, name: str, fingerprint: str, reason: str, now: datetime) -> None:
+    with store.transaction():
+        store.db.execute(
+            """INSERT INTO channels (name, url_fingerprint, disabled_reason, disabled_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT(name) DO UPDATE SET url_fingerprint = excluded.url_fingerprint,
+                   disabled_reason = excluded.disabled_reason, disabled_at = excluded.disabled_at""",
+            [name, fingerprint, reason, to_db_time(now)])
+
+
+def pause_channel(store: Store, name: str, until: datetime, reason: str) -> None:
+    with store.transaction():
+        store.db.execute(
+            """INSERT INTO channels (name, paused_until, pause_reason) VALUES (?, ?, ?)
+               ON CONFLICT(name) DO UPDATE SET paused_until = excluded.paused_until,
+                   pause_reason = excluded.pause_reason""", [name, to_db_time(until), reason])
+
+
+def enable_changed_channels(store: Store, fingerprints: dict[str, str]) -> list[str]:
+    """Re-enable channels disabled for a URL that the config no longer uses; return their names."""
+    changed = [r["name"] for r in store.db.query("SELECT name, url_fingerprint FROM channels "
+                                                 "WHERE disabled_reason IS NOT NULL")
+               if r["name"] in fingerprints and fingerprints[r["name"]] != r["url_fingerprint"]]
+    if changed:
+        with store.transaction():
+            store.db.conn.executemany("UPDATE channels SET disabled_reason = NULL, disabled_at = NULL WHERE name = ?",
+                                      [(n,) for n in changed])
+    return changed
+
+
+def channel_states(store: Store) -> dict[str, dict]:
+    return {r["name"]: r for r in store.db.query("SELECT * FROM channels")}
 
 
 def release(store: Store, rows: Iterable[OutboxRow], not_before: datetime) -> None:

@@ -8,8 +8,10 @@ boundaries where an unexpected exception is caught, logged and recorded instead 
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from . import alerts, claims, grouping, match, outbox
@@ -20,6 +22,7 @@ from .logs import kv, log
 from .models import Alert, Hit, Relevance, Story, Verdict
 from .notify import Notifier, build_notifiers
 from .parse import parse_feed
+from .ratelimit import RateLimiter
 from .store import Store, from_db_time
 from .verdict import PreparedVerdict, judge, prepare_verdict
 
@@ -58,13 +61,21 @@ class Context:
     claims: tuple[TrackedClaim, ...]
     fetcher: Fetcher
     notifiers: Mapping[str, Notifier]
+    limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
 
     @classmethod
     def build(cls, config: Config) -> Context:
         fetcher = Fetcher(allow_private_networks=config.allow_private_networks)
         notifiers = build_notifiers(config.channels, allow_private_networks=config.allow_private_networks)
+        limiters = {c.name: RateLimiter(min_interval_seconds=c.min_interval_seconds, max_per_minute=c.max_per_minute)
+                    for c in config.channels if c.min_interval_seconds or c.max_per_minute}
         return cls(config=config, claims=tuple(TrackedClaim.prepare(c) for c in config.claims), fetcher=fetcher,
-                   notifiers=notifiers)
+                   notifiers=notifiers, limiters=limiters)
+
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        """Per channel, a digest of its destination: a channel disabled for one URL is enabled by a new one."""
+        return {c.name: hashlib.sha256((c.url or c.kind).encode()).hexdigest()[:16] for c in self.config.channels}
 
     def close(self) -> None:
         self.fetcher.close()
@@ -265,33 +276,72 @@ def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
 class DeliveryResult:
     sent: int = 0
     failed: int = 0
+    dead: int = 0
     waiting: int = 0
 
 
+# A rate-limit wait shorter than this is slept through in the delivery thread; a longer one is left to the
+# next delivery run, so one throttled channel cannot hold the others up.
+MAX_INLINE_WAIT_SECONDS = 2.0
+
+
 def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetime] = utc_now, *,
-                ignore_backoff: bool = False) -> DeliveryResult:
-    """Send every due outbox row once; record each outcome. Never raises for a channel's failure."""
+                ignore_backoff: bool = False, sleep: Callable[[float], None] = time.sleep) -> DeliveryResult:
+    """Send every due outbox row once; record each outcome. Never raises for a channel's failure.
+
+    Per (claim, channel) the order is kept: after a failure, later alerts of that claim wait for the earlier.
+    A transient failure (the destination is down, or asked us to slow down) pauses the whole channel until the
+    failed alert's next attempt; a 410 Gone disables the channel until its URL changes in the config.
+    """
     clock = now if callable(now) else (lambda: now)
+    for name in outbox.enable_changed_channels(store, ctx.fingerprints):
+        log.warning("channel re-enabled %s", kv(channel=name, reason="its URL changed in the config"))
     rows = outbox.claim_due(store, clock(), ignore_backoff=ignore_backoff)
+    held: dict[str, datetime] = {}  # channel -> not before
     blocked: dict[tuple[str | None, str], datetime] = {}
-    sent = failed = waiting = 0
+    sent = failed = dead = waiting = 0
     for row in rows:
         key = (row.claim_id, row.channel)
-        if key in blocked:  # an earlier alert of this claim failed on this channel: keep the order
-            outbox.release(store, [row], blocked[key])
+        not_before = held.get(row.channel) or blocked.get(key)
+        limiter = ctx.limiters.get(row.channel)
+        wait = limiter.reserve() if limiter and not_before is None else 0.0
+        if wait > MAX_INLINE_WAIT_SECONDS:
+            limiter.cancel()
+            not_before = held[row.channel] = clock() + timedelta(seconds=wait)
+        if not_before is not None:
+            outbox.release(store, [row], not_before)
             waiting += 1
             continue
+        if wait > 0:
+            sleep(wait)
         error = _send(ctx.notifiers.get(row.channel), row, _current_payload(store, row))
         if error is None:
             outbox.mark_sent(store, row, clock())
             sent += 1
             log.info("alert sent %s", kv(channel=row.channel, alert=row.alert_id, claim=row.claim_id))
+            continue
+        at = clock()
+        if error.status == 410:
+            outbox.disable_channel(store, row.channel, ctx.fingerprints.get(row.channel, ""), str(error), at)
+            outbox.release(store, [row], at)
+            held[row.channel] = at  # its rows stay due; claim_due skips them while the channel is disabled
+            waiting += 1
+            log.error("channel disabled %s", kv(channel=row.channel, reason=error, pending_kept=True))
+            continue
+        decision = outbox.mark_failed(store, row, at, str(error), transient=error.transient,
+                                      retry_after=error.retry_after)
+        blocked[key] = decision.next_attempt_at
+        if error.transient:  # the destination is down or throttling: leave it alone until then
+            held[row.channel] = decision.next_attempt_at
+            outbox.pause_channel(store, row.channel, decision.next_attempt_at, str(error))
+        if decision.status == "dead":
+            dead += 1
+            log.error("alert dead %s", kv(channel=row.channel, alert=row.alert_id, error=error))
         else:
-            blocked[key] = outbox.mark_retry(store, row, clock(), error)
             failed += 1
             log.warning("alert not delivered %s", kv(channel=row.channel, alert=row.alert_id, error=error,
-                                                     retry_at=blocked[key].isoformat(timespec="seconds")))
-    return DeliveryResult(sent=sent, failed=failed, waiting=waiting)
+                                                     retry_at=decision.next_attempt_at.isoformat(timespec="seconds")))
+    return DeliveryResult(sent=sent, failed=failed, dead=dead, waiting=waiting)
 
 
 def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
@@ -308,15 +358,15 @@ def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
     return alerts.with_evidence(payload, (alerts.story_ref(r, r["verdict"]) for r in more))
 
 
-def _send(notifier: Notifier | None, row: outbox.OutboxRow, payload: dict) -> str | None:
-    """Send one row; return None on success, else the error message to record."""
+def _send(notifier: Notifier | None, row: outbox.OutboxRow, payload: dict) -> DeliveryError | None:
+    """Send one row; return None on success, else the error to record."""
     if notifier is None:
-        return f"channel {row.channel!r} is not configured"
+        return DeliveryError(f"channel {row.channel!r} is not configured")
     try:
         notifier.send(row.alert_id, payload)
     except DeliveryError as exc:
-        return str(exc)
+        return exc
     except Exception as exc:  # the delivery boundary: a notifier bug becomes a retry, not a crash
         log.exception("notifier crashed %s", kv(channel=row.channel))
-        return f"internal error: {type(exc).__name__}: {exc}"
+        return DeliveryError(f"internal error: {type(exc).__name__}: {exc}")
     return None

@@ -85,7 +85,15 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["claim_history"].create_index(["claim_id", "at"])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Delivery: per-channel state (disabled by a 410, paused by a 429 or an outage) and manual requeues."""
+    db["channels"].create({"name": str, "url_fingerprint": str, "disabled_reason": str, "disabled_at": str,
+                           "paused_until": str, "pause_reason": str}, pk="name")
+    db["outbox"].add_column("requeued_at", str)
+    db["outbox"].create_index(["channel", "status"])
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ def build_notifiers(channels: Iterable[ChannelConfig], *, allow_private_networks
             notifiers[channel.name] = ConsoleNotifier()
         elif channel.kind == "webhook":
             notifiers[channel.name] = WebhookNotifier(channel.url or "", timeout_seconds=channel.timeout_seconds,
-                                                      allow_private_networks=allow_private_networks)
+                                                      allow_private_networks=allow_private_networks,
+                                                      secrets=channel.secrets)
         else:  # config validation rejects unknown kinds; this guards a programming error
             raise ValueError(f"no notifier for channel kind {channel.kind!r}")
     return notifiers

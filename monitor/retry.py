@@ -1,0 +1,71 @@
+"""When to try a failed alert again, and when to give up. Pure.
+
+Transient failures (timeouts, connection errors, 408, 425, 429, 5xx) are retried on a schedule of about three
+days: 10 s, 30 s, 90 s, 4.5 min … growing threefold to at most 6 h between attempts, with ±20 % jitter so that
+many alerts do not retry in lockstep; an alert still failing three days after it was raised is ``dead``.
+A ``Retry-After`` the destination sends is honoured (capped at a day, so a typo on the other side cannot park
+alerts for a year). Other refusals (3xx, 4xx, a refused address) are given a few attempts — the operator may
+be fixing the URL — and then the alert is ``dead``. ``dead`` rows stay in the outbox, visible and retryable.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+FIRST_RETRY_SECONDS = 10.0
+GROWTH = 3.0
+MAX_RETRY_SECONDS = 6 * 3600.0
+GIVE_UP_AFTER = timedelta(days=3)
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+PERMANENT_ATTEMPTS = 4
+JITTER = 0.2
+
+_rng = random.Random()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    status: str  # "pending" (try again at next_attempt_at) or "dead"
+    next_attempt_at: datetime
+
+
+def backoff_seconds(attempts: int, rng: random.Random = _rng) -> float:
+    """Delay after the ``attempts``-th failed attempt (1-based), jittered."""
+    base = min(FIRST_RETRY_SECONDS * GROWTH ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
+    return base * rng.uniform(1 - JITTER, 1 + JITTER)
+
+
+def decide(*, attempts: int, transient: bool, retry_after: float | None, created_at: datetime, now: datetime,
+           rng: random.Random = _rng) -> Decision:
+    """What to do with an alert after its ``attempts``-th failed attempt."""
+    if transient:
+        if now - created_at >= GIVE_UP_AFTER:
+            return Decision("dead", now)
+        delay = backoff_seconds(attempts, rng)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+        return Decision("pending", now + timedelta(seconds=delay))
+    if attempts >= PERMANENT_ATTEMPTS:
+        return Decision("dead", now)
+    return Decision("pending", now + timedelta(seconds=backoff_seconds(attempts, rng)))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())

@@ -98,3 +98,11 @@ def sample(claim_id: str, claim_text: str, now: datetime) -> Alert:
                          "link": None, "published_at": now.isoformat(timespec="seconds")},
                "score": 100.0, "matched_terms": [], "evidence": [], "evidence_since": now.isoformat()}
     return Alert(id=ident, claim_id=claim_id, story_id=None, kind="claim.state_changed", payload=payload)
+
+
+def digest(payloads: list[dict]) -> dict:
+    """Several alerts of one channel as one message. Its id derives from theirs; each keeps its own id, so a
+    receiver can account for every alert (and drop ones it has already seen) whatever the digest's id."""
+    ids = [p["id"] for p in payloads]
+    return {"type": "digest", "version": VERSION, "id": alert_id("digest", *ids), "alert_ids": ids,
+            "alerts": payloads}

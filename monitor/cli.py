@@ -20,7 +20,8 @@ from . import __version__, alerts, outbox
 from .config import Config, describe, load_config
 from .errors import DeliveryError, MonitorError
 from .logs import configure
-from .pipeline import Context, DeliveryResult, TrackedClaim, check_deadlines, deliver_due, poll_feed, run_backtest, utc_now
+from .delivery import DeliveryResult, deliver_due
+from .pipeline import Context, TrackedClaim, check_deadlines, poll_feed, run_backtest, utc_now
 from .store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"

@@ -76,6 +76,7 @@ class ChannelConfig:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     min_interval_seconds: float = 0.0
     max_per_minute: int = 0
+    group_wait_seconds: float = 0.0  # > 0: alerts raised within this window go out as one digest message
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +242,7 @@ def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_n
 
 def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str]) -> ChannelConfig:
     v.keys(item, where, {"name", "kind", "url", "url_env", "secret_env", "timeout_seconds", "min_interval_seconds",
-                         "max_per_minute"})
+                         "max_per_minute", "group_wait_seconds"})
     name = v.string(item, where, "name", required=True)
     kind = v.string(item, where, "kind", required=True)
     if kind and kind not in CHANNEL_KINDS:
@@ -290,7 +291,9 @@ def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str
                          min_interval_seconds=float(v.number(item, where, "min_interval_seconds", default=interval,
                                                              minimum=0, maximum=3600)),
                          max_per_minute=int(v.number(item, where, "max_per_minute", default=per_minute, minimum=0,
-                                                     maximum=10_000, integer=True)))
+                                                     maximum=10_000, integer=True)),
+                         group_wait_seconds=float(v.number(item, where, "group_wait_seconds", default=0, minimum=0,
+                                                           maximum=86400)))
 
 
 def _is_webhook_secret(secret: str) -> bool:
@@ -307,7 +310,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
     """The effective config as plain data (defaults filled in), with secret URLs redacted unless asked."""
     def channel(c: ChannelConfig) -> dict[str, Any]:
         out: dict[str, Any] = {"name": c.name, "kind": c.kind, "timeout_seconds": c.timeout_seconds,
-                               "min_interval_seconds": c.min_interval_seconds, "max_per_minute": c.max_per_minute}
+                               "min_interval_seconds": c.min_interval_seconds, "max_per_minute": c.max_per_minute,
+                               "group_wait_seconds": c.group_wait_seconds}
         if c.url_env:
             out["url_env"] = c.url_env
         if c.url and c.kind == "apprise":

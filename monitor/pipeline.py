@@ -1,22 +1,22 @@
-"""The only place the stages are composed: ``poll_feed`` (fetch → parse → new stories → match → store + outbox)
-and ``deliver_due`` (outbox → notifiers).
+"""Where the polling stages are composed: ``poll_feed`` (fetch → parse → new stories → relevance → verdict →
+story group → claim state → outbox, in one transaction) and ``check_deadlines``. The other half of the data flow,
+outbox → notifiers, is ``delivery.deliver_due``.
 
-Both take the moment to act as ``now`` so tests drive time explicitly. Both turn every failure of one feed or
-one alert into data (an error on the feed's row, a retry on the outbox row) and return; they are the two
-boundaries where an unexpected exception is caught, logged and recorded instead of stopping the daemon.
+Functions take the moment to act as ``now`` so tests drive time explicitly. ``poll_feed`` turns every failure of
+one feed into data (an error on the feed's row) and returns: it is one of the two boundaries (with a delivery
+attempt) where an unexpected exception is caught, logged and recorded instead of stopping the daemon.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from . import alerts, claims, grouping, match, outbox
 from .config import ClaimConfig, Config, FeedConfig
-from .errors import DeliveryError, MonitorError
+from .errors import MonitorError
 from .fetch import Fetcher
 from .logs import kv, log
 from .models import Alert, Hit, Relevance, Story, Verdict
@@ -270,103 +270,3 @@ def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
             store.mark_overdue_alerted(claim.id, expect_by.isoformat(), now)
         log.info("claim overdue %s", kv(claim=claim.id, expect_by=expect_by, state=state))
     return queued
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    sent: int = 0
-    failed: int = 0
-    dead: int = 0
-    waiting: int = 0
-
-
-# A rate-limit wait shorter than this is slept through in the delivery thread; a longer one is left to the
-# next delivery run, so one throttled channel cannot hold the others up.
-MAX_INLINE_WAIT_SECONDS = 2.0
-
-
-def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetime] = utc_now, *,
-                ignore_backoff: bool = False, sleep: Callable[[float], None] = time.sleep) -> DeliveryResult:
-    """Send every due outbox row once; record each outcome. Never raises for a channel's failure.
-
-    Per (claim, channel) the order is kept: after a failure, later alerts of that claim wait for the earlier.
-    A transient failure (the destination is down, or asked us to slow down) pauses the whole channel until the
-    failed alert's next attempt; a 410 Gone disables the channel until its URL changes in the config.
-    """
-    clock = now if callable(now) else (lambda: now)
-    for name in outbox.enable_changed_channels(store, ctx.fingerprints):
-        log.warning("channel re-enabled %s", kv(channel=name, reason="its URL changed in the config"))
-    rows = outbox.claim_due(store, clock(), ignore_backoff=ignore_backoff)
-    held: dict[str, datetime] = {}  # channel -> not before
-    blocked: dict[tuple[str | None, str], datetime] = {}
-    sent = failed = dead = waiting = 0
-    for row in rows:
-        key = (row.claim_id, row.channel)
-        not_before = held.get(row.channel) or blocked.get(key)
-        limiter = ctx.limiters.get(row.channel)
-        wait = limiter.reserve() if limiter and not_before is None else 0.0
-        if wait > MAX_INLINE_WAIT_SECONDS:
-            limiter.cancel()
-            not_before = held[row.channel] = clock() + timedelta(seconds=wait)
-        if not_before is not None:
-            outbox.release(store, [row], not_before)
-            waiting += 1
-            continue
-        if wait > 0:
-            sleep(wait)
-        error = _send(ctx.notifiers.get(row.channel), row, _current_payload(store, row))
-        if error is None:
-            outbox.mark_sent(store, row, clock())
-            sent += 1
-            log.info("alert sent %s", kv(channel=row.channel, alert=row.alert_id, claim=row.claim_id))
-            continue
-        at = clock()
-        if error.status == 410:
-            outbox.disable_channel(store, row.channel, ctx.fingerprints.get(row.channel, ""), str(error), at)
-            outbox.release(store, [row], at)
-            held[row.channel] = at  # its rows stay due; claim_due skips them while the channel is disabled
-            waiting += 1
-            log.error("channel disabled %s", kv(channel=row.channel, reason=error, pending_kept=True))
-            continue
-        decision = outbox.mark_failed(store, row, at, str(error), transient=error.transient,
-                                      retry_after=error.retry_after)
-        blocked[key] = decision.next_attempt_at
-        if error.transient:  # the destination is down or throttling: leave it alone until then
-            held[row.channel] = decision.next_attempt_at
-            outbox.pause_channel(store, row.channel, decision.next_attempt_at, str(error))
-        if decision.status == "dead":
-            dead += 1
-            log.error("alert dead %s", kv(channel=row.channel, alert=row.alert_id, error=error))
-        else:
-            failed += 1
-            log.warning("alert not delivered %s", kv(channel=row.channel, alert=row.alert_id, error=error,
-                                                     retry_at=decision.next_attempt_at.isoformat(timespec="seconds")))
-    return DeliveryResult(sent=sent, failed=failed, dead=dead, waiting=waiting)
-
-
-def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
-    """The row's payload with the reports recorded since it was queued added to its evidence, so an alert
-    sent after several feeds were polled names every outlet that reported the event ("also reported by")."""
-    payload = row.payload
-    if row.kind == "claim.state_changed":
-        more = store.claim_evidence(row.claim_id, since=from_db_time(payload["evidence_since"]),
-                                    verdict=payload["state"], fresh_only=True)
-    elif row.kind == "claim.hit" and payload.get("group_id"):
-        more = store.claim_evidence(row.claim_id, group_id=payload["group_id"], fresh_only=True)
-    else:
-        return payload
-    return alerts.with_evidence(payload, (alerts.story_ref(r, r["verdict"]) for r in more))
-
-
-def _send(notifier: Notifier | None, row: outbox.OutboxRow, payload: dict) -> DeliveryError | None:
-    """Send one row; return None on success, else the error to record."""
-    if notifier is None:
-        return DeliveryError(f"channel {row.channel!r} is not configured")
-    try:
-        notifier.send(row.alert_id, payload)
-    except DeliveryError as exc:
-        return exc
-    except Exception as exc:  # the delivery boundary: a notifier bug becomes a retry, not a crash
-        log.exception("notifier crashed %s", kv(channel=row.channel))
-        return DeliveryError(f"internal error: {type(exc).__name__}: {exc}")
-    return None

@@ -21,7 +21,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config
 from .errors import MonitorError
 from .logs import kv, log
-from .pipeline import Context, check_deadlines, deliver_due, poll_feed, utc_now
+from .delivery import deliver_due
+from .pipeline import Context, check_deadlines, poll_feed, utc_now
 from .store import Store
 
 MAX_WORKERS = 8

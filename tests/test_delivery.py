@@ -21,7 +21,8 @@ from conftest import REPO, run_cli, utc, write_config
 from monitor import outbox, retry
 from monitor.config import load_config
 from monitor.models import Alert
-from monitor.pipeline import Context, deliver_due
+from monitor.delivery import deliver_due
+from monitor.pipeline import Context
 from monitor.ratelimit import RateLimiter
 from monitor.store import Store
 
@@ -325,3 +326,35 @@ def test_bad_webhook_secret_is_a_config_error(tmp_path):
                               "secret_env": "S"}]}
     with pytest.raises(ConfigError, match=r"channels\[0\]\.secret_env: secret 1 in \$S is not whsec_<base64>"):
         load_config(write_config(tmp_path, document), environ={"S": "hunter2"})
+
+
+def test_group_wait_sends_one_digest_accounting_for_every_alert(setup, hook):
+    config, ctx, store = setup(group_wait_seconds=60)
+    ids = queue(store, "deal", 2) + queue(store, "vote", 1)
+    assert deliver_due(ctx, store, NOW + timedelta(seconds=10)).waiting == 3  # still gathering
+    assert hook.received == []
+    result = deliver_due(ctx, store, NOW + timedelta(seconds=61))
+    assert result.sent == 3
+    [(headers, body)] = hook.received
+    digest = json.loads(body)
+    assert digest["type"] == "digest" and headers["webhook-id"] == digest["id"]
+    assert digest["alert_ids"] == ids and [a["id"] for a in digest["alerts"]] == ids
+    assert Webhook(SECRET_NEW).verify(body, headers)
+
+
+@pytest.mark.parametrize("kind,shape", [("slack", "blocks"), ("discord", "embeds")])
+def test_chat_channels_are_wired_from_the_config(tmp_path, hook, kind, shape):
+    document = {"monitor": {"database": "monitor.db", "allow_private_networks": True},
+                "claims": [{"id": "deal", "text": "Acme and Globex sign the merger agreement"}],
+                "channels": [{"name": "chat", "kind": kind, "url_env": "CHAT_URL"}]}
+    config = load_config(write_config(tmp_path, document), environ={"CHAT_URL": hook.url})
+    ctx = Context.build(config)
+    with Store(config.database) as store:
+        with store.transaction():
+            outbox.enqueue(store, Alert(id="a1", claim_id="deal", story_id=None, kind="claim.overdue",
+                                        payload={"type": "claim.overdue", "version": 1, "id": "a1",
+                                                 "claim": {"id": "deal", "text": "Acme and Globex merge"},
+                                                 "state": "pending", "expect_by": "2026-01-01", "evidence": []}),
+                           ["chat"], NOW)
+        assert deliver_due(ctx, store, NOW, sleep=lambda s: None).sent == 1
+    assert shape in json.loads(hook.received[0][1])

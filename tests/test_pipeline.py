@@ -11,7 +11,8 @@ from conftest import rss, shipped_claims, utc, write_config
 from monitor import outbox
 from monitor.config import load_config
 from monitor.fetch import Fetcher
-from monitor.pipeline import Context, deliver_due, poll_feed
+from monitor.delivery import deliver_due
+from monitor.pipeline import Context, poll_feed
 from monitor.store import Store
 
 NOW = utc(2026, 11, 27, 12, 0)

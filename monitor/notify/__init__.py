@@ -11,8 +11,13 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..config import ChannelConfig
+from .apprise import AppriseNotifier
 from .console import ConsoleNotifier
+from .discord import DiscordNotifier
+from .slack import SlackNotifier
 from .webhook import WebhookNotifier
+
+_CHAT = {"slack": SlackNotifier, "discord": DiscordNotifier, "apprise": AppriseNotifier}
 
 
 class Notifier(Protocol):
@@ -30,6 +35,9 @@ def build_notifiers(channels: Iterable[ChannelConfig], *, allow_private_networks
             notifiers[channel.name] = WebhookNotifier(channel.url or "", timeout_seconds=channel.timeout_seconds,
                                                       allow_private_networks=allow_private_networks,
                                                       secrets=channel.secrets)
+        elif channel.kind in _CHAT:
+            notifiers[channel.name] = _CHAT[channel.kind](channel.url or "", timeout_seconds=channel.timeout_seconds,
+                                                          allow_private_networks=allow_private_networks)
         else:  # config validation rejects unknown kinds; this guards a programming error
             raise ValueError(f"no notifier for channel kind {channel.kind!r}")
     return notifiers

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 def format_alert_text(payload: dict) -> str:
-    """A short block: what happened to which claim, the sentence that says so, the headline, who reported it."""
+    """A short block: what happened to which claim, the sentence that says so, the headline, who reported it.
+    A digest is its alerts' blocks under one line saying how many there are."""
+    if payload.get("type") == "digest":
+        blocks = [format_alert_text(p) for p in payload.get("alerts", [])]
+        return "\n\n".join([f"[news-monitor] digest of {len(blocks)} alerts ({payload.get('id', '')})", *blocks])
     claim = payload.get("claim", {})
     kind = payload.get("type")
     if kind == "claim.state_changed":

@@ -1,0 +1,169 @@
+"""Delivery: due outbox rows → notifiers, each outcome recorded. The other half of the data flow after
+``pipeline.poll_feed``.
+
+Per (claim, channel) the order is kept: after a failure, later alerts of that claim wait for the earlier. A
+transient failure (the destination is down, or asked us to slow down) pauses the whole channel until the failed
+alert's next attempt; a 410 Gone disables the channel until its URL changes in the config. A channel with
+``group_wait_seconds`` gets one digest message for the alerts raised within that window. A delivery attempt is
+the second boundary where an unexpected exception becomes a recorded failure instead of a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from . import alerts, outbox
+from .errors import DeliveryError
+from .logs import kv, log
+from .notify import Notifier
+from .pipeline import Context, utc_now
+from .store import Store, from_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    waiting: int = 0
+
+
+# A rate-limit wait shorter than this is slept through in the delivery thread; a longer one is left to the
+# next delivery run, so one throttled channel cannot hold the others up.
+MAX_INLINE_WAIT_SECONDS = 2.0
+
+
+def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetime] = utc_now, *,
+                ignore_backoff: bool = False, sleep: Callable[[float], None] = time.sleep) -> DeliveryResult:
+    """Send every due outbox row once; record each outcome. Never raises for a channel's failure.
+
+    Per (claim, channel) the order is kept: after a failure, later alerts of that claim wait for the earlier.
+    A transient failure (the destination is down, or asked us to slow down) pauses the whole channel until the
+    failed alert's next attempt; a 410 Gone disables the channel until its URL changes in the config.
+    """
+    clock = now if callable(now) else (lambda: now)
+    for name in outbox.enable_changed_channels(store, ctx.fingerprints):
+        log.warning("channel re-enabled %s", kv(channel=name, reason="its URL changed in the config"))
+    rows = outbox.claim_due(store, clock(), ignore_backoff=ignore_backoff)
+    digests: dict[str, list[outbox.OutboxRow]] = {}
+    for row in rows:
+        channel = ctx.config.channel(row.channel)
+        if channel is not None and channel.group_wait_seconds:
+            digests.setdefault(row.channel, []).append(row)
+    tally = _Tally()
+    for name, batch in digests.items():
+        _deliver_digest(ctx, store, name, batch, clock, tally)
+    held: dict[str, datetime] = {}  # channel -> not before
+    blocked: dict[tuple[str | None, str], datetime] = {}
+    for row in (r for r in rows if r.channel not in digests):
+        key = (row.claim_id, row.channel)
+        not_before = held.get(row.channel) or blocked.get(key)
+        limiter = ctx.limiters.get(row.channel)
+        wait = limiter.reserve() if limiter and not_before is None else 0.0
+        if wait > MAX_INLINE_WAIT_SECONDS:
+            limiter.cancel()
+            not_before = held[row.channel] = clock() + timedelta(seconds=wait)
+        if not_before is not None:
+            outbox.release(store, [row], not_before)
+            tally.waiting += 1
+            continue
+        if wait > 0:
+            sleep(wait)
+        error = _send(ctx.notifiers.get(row.channel), row.channel, row.alert_id, _current_payload(store, row))
+        if error is None:
+            outbox.mark_sent(store, row, clock())
+            tally.sent += 1
+            log.info("alert sent %s", kv(channel=row.channel, alert=row.alert_id, claim=row.claim_id))
+            continue
+        until = _record_failure(ctx, store, [row], error, clock(), tally)
+        blocked[key] = until
+        if error.transient or error.status == 410:
+            held[row.channel] = until
+    return DeliveryResult(sent=tally.sent, failed=tally.failed, dead=tally.dead, waiting=tally.waiting)
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    waiting: int = 0
+
+
+def _record_failure(ctx: Context, store: Store, rows: Sequence[outbox.OutboxRow], error: DeliveryError,
+                    at: datetime, tally: _Tally) -> datetime:
+    """Record a failed send of ``rows`` (one alert, or one digest); return when their channel may try again."""
+    channel = rows[0].channel
+    if error.status == 410:
+        outbox.disable_channel(store, channel, ctx.fingerprints.get(channel, ""), str(error), at)
+        outbox.release(store, rows, at)  # they stay due; claim_due skips them while the channel is disabled
+        tally.waiting += len(rows)
+        log.error("channel disabled %s", kv(channel=channel, reason=error, pending_kept=True))
+        return at
+    next_at = at
+    for row in rows:
+        decision = outbox.mark_failed(store, row, at, str(error), transient=error.transient,
+                                      retry_after=error.retry_after)
+        next_at = max(next_at, decision.next_attempt_at)
+        if decision.status == "dead":
+            tally.dead += 1
+            log.error("alert dead %s", kv(channel=channel, alert=row.alert_id, error=error))
+        else:
+            tally.failed += 1
+            log.warning("alert not delivered %s", kv(channel=channel, alert=row.alert_id, error=error,
+                                                     retry_at=decision.next_attempt_at.isoformat(timespec="seconds")))
+    if error.transient:  # the destination is down or throttling: leave it alone until then
+        outbox.pause_channel(store, channel, next_at, str(error))
+    return next_at
+
+
+def _deliver_digest(ctx: Context, store: Store, channel: str, batch: list[outbox.OutboxRow],
+                    clock: Callable[[], datetime], tally: _Tally) -> None:
+    """Send a channel's due alerts as one message once the oldest has waited ``group_wait_seconds``."""
+    wait = timedelta(seconds=ctx.config.channel(channel).group_wait_seconds)
+    ready_at = min(r.created_at for r in batch) + wait
+    if clock() < ready_at:
+        outbox.release(store, batch, ready_at)
+        tally.waiting += len(batch)
+        return
+    payload = alerts.digest([_current_payload(store, r) for r in batch])
+    error = _send(ctx.notifiers.get(channel), channel, payload["id"], payload)
+    if error is None:
+        for row in batch:
+            outbox.mark_sent(store, row, clock())
+        tally.sent += len(batch)
+        log.info("digest sent %s", kv(channel=channel, digest=payload["id"], alerts=len(batch)))
+    else:
+        _record_failure(ctx, store, batch, error, clock(), tally)
+
+
+def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
+    """The row's payload with the reports recorded since it was queued added to its evidence, so an alert
+    sent after several feeds were polled names every outlet that reported the event ("also reported by")."""
+    payload = row.payload
+    if row.kind == "claim.state_changed":
+        more = store.claim_evidence(row.claim_id, since=from_db_time(payload["evidence_since"]),
+                                    verdict=payload["state"], fresh_only=True)
+    elif row.kind == "claim.hit" and payload.get("group_id"):
+        more = store.claim_evidence(row.claim_id, group_id=payload["group_id"], fresh_only=True)
+    else:
+        return payload
+    return alerts.with_evidence(payload, (alerts.story_ref(r, r["verdict"]) for r in more))
+
+
+def _send(notifier: Notifier | None, channel: str, alert_id: str, payload: dict) -> DeliveryError | None:
+    """Send one payload; return None on success, else the error to record."""
+    if notifier is None:
+        return DeliveryError(f"channel {channel!r} is not configured")
+    try:
+        notifier.send(alert_id, payload)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # the delivery boundary: a notifier bug becomes a retry, not a crash
+        log.exception("notifier crashed %s", kv(channel=channel))
+        return DeliveryError(f"internal error: {type(exc).__name__}: {exc}")
+    return None

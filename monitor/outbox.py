@@ -71,7 +71,8 @@ def claim_due(store: Store, now: datetime, *, limit: int = 100, ignore_backoff: 
                                  WHERE e.status = 'pending' AND e.channel = o.channel
                                    AND e.claim_id IS o.claim_id AND e.rowid < o.rowid AND e.next_attempt_at > :due)
                ORDER BY o.rowid LIMIT :limit""",
-            {"due": due_by, "now": to_db_time(now), "limit": limit}))
+            # --now ignores a channel's pause as well as each row's backoff; a disabled channel stays disabled.
+            {"due": due_by, "now": due_by if ignore_backoff else to_db_time(now), "limit": limit}))
         lease_until = to_db_time(now + timedelta(seconds=LEASE_SECONDS))
         store.db.conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
                              [(lease_until, r["id"]) for r in rows])
@@ -82,10 +83,13 @@ def claim_due(store: Store, now: datetime, *, limit: int = 100, ignore_backoff: 
 
 
 def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
+    """Record a delivery; the channel took it, so any pause it was under is over."""
     with store.transaction():
         store.db.execute(
             """UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_attempt_at = ?,
                    last_error = NULL WHERE id = ?""", [to_db_time(now), to_db_time(now), row.id])
+        store.db.execute("""UPDATE channels SET paused_until = NULL, pause_reason = NULL
+                            WHERE name = ? AND paused_until IS NOT NULL""", [row.channel])
 
 
 def mark_failed(store: Store, row: OutboxRow, now: datetime, error: str, *, transient: bool,

@@ -163,3 +163,15 @@ def test_iraq_signing_scenario(story: dict) -> None:
     else:
         assert relevance is not None, score(claim, story["title"], story["summary"])
         assert "iraq" in relevance.matched_terms
+
+
+def test_word_weights_and_injected_idf() -> None:
+    plain = prepare_claim("c", "Officials said Iraq signs the withdrawal agreement")
+    weights = dict(zip(plain.terms, plain.weights))
+    assert weights["said"] < weights["agreement"] < weights["withdrawal"] == 1.0  # everyday words count less
+    tuned = prepare_claim("c", plain.text, idf={"withdrawal": 0.1, "Iraq": 1.0})
+    assert dict(zip(tuned.terms, tuned.weights))["withdrawal"] == 0.1
+    assert dict(zip(tuned.terms, tuned.weights))["said"] == weights["said"]  # unlisted words keep theirs
+    title = "Iraq signs agreement"
+    assert score(tuned, title, "").matched_terms == score(plain, title, "").matched_terms
+    assert score(tuned, title, "").score != score(plain, title, "").score

@@ -7,7 +7,8 @@ the outbox) and a versioned JSON body:
   decided it and the ``evidence`` (every report supporting the new state; refreshed at delivery time so the
   alert names the outlets that reported it meanwhile);
 - ``claim.hit``: a new relevant story group (claims with ``notify = "all"``);
-- ``claim.overdue``: the claim's ``expect_by`` date passed while it was still pending or delayed.
+- ``claim.overdue``: the claim's ``expect_by`` date passed while it was still pending or delayed;
+- ``feed.failing`` / ``feed.recovered``: operator alerts about a source (``[monitor] operator_channels``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from .config import ClaimConfig
+from .fetch import redact_url
 from .models import Alert, Hit, Story
 
 VERSION = 1
@@ -106,3 +108,26 @@ def digest(payloads: list[dict]) -> dict:
     ids = [p["id"] for p in payloads]
     return {"type": "digest", "version": VERSION, "id": alert_id("digest", *ids), "alert_ids": ids,
             "alerts": payloads}
+
+
+def _feed(name: str, state, kind: str, headline: str, now: datetime, *parts: str) -> Alert:
+    ident = alert_id(kind, name, *parts)
+    payload = {"type": kind, "version": VERSION, "id": ident, "created_at": now.isoformat(timespec="seconds"),
+               "headline": headline,
+               "feed": {"name": name, "url": redact_url(state.fetch_url or state.url), "last_error": state.last_error,
+                        "error_count": state.error_count, "disabled_reason": state.disabled_reason,
+                        "failing_since": state.failing_since.isoformat() if state.failing_since else None}}
+    return Alert(id=ident, claim_id=None, story_id=None, kind=kind, payload=payload)
+
+
+def feed_failing(name: str, state, now: datetime) -> Alert:
+    """A source is sick: failing for longer than ``alert_after_hours``, or gone (410)."""
+    what = "DISABLED" if state.disabled_reason else f"failing since {state.failing_since:%Y-%m-%d %H:%M} UTC"
+    headline = f"feed {name}: {what} ({state.error_count} errors): {state.last_error}"
+    return _feed(name, state, "feed.failing", headline, now, state.failing_since.isoformat())
+
+
+def feed_recovered(name: str, before, now: datetime) -> Alert:
+    """A source reported as failing serves its feed again."""
+    headline = f"feed {name}: recovered after {before.error_count} failed polls"
+    return _feed(name, before, "feed.recovered", headline, now, before.failing_since.isoformat(), "recovered")

@@ -19,7 +19,7 @@ import click
 from . import __version__, alerts, outbox
 from .config import Config, describe, load_config
 from .errors import DeliveryError, MonitorError
-from .logs import configure
+from .logs import FORMATS, configure
 from .delivery import DeliveryResult, deliver_due
 from .pipeline import Context, TrackedClaim, check_deadlines, poll_feed, run_backtest, utc_now
 from .store import Store, to_db_time
@@ -75,16 +75,18 @@ def _echo_json(document: object) -> None:
               help="Config file (env MONITOR_CONFIG).")
 @click.option("--db", "db_path", envvar="MONITOR_DB", help="Database file; overrides [monitor] database (env MONITOR_DB).")
 @click.option("-v", "--verbose", count=True, help="More logging: -v info, -vv debug.")
+@click.option("--log-format", type=click.Choice(FORMATS), envvar="MONITOR_LOG_FORMAT",
+              help="text (message key=value) or json (one object per line); default: [monitor] log_format.")
 @click.version_option(__version__, prog_name="news-monitor")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: int, log_format: str | None) -> None:
     """Track claims about pending events across news feeds and alert when the news moves them.
 
     \b
     Example:
       news-monitor --config config/monitor.toml run
     """
-    configure(verbose)
+    configure(verbose, log_format or "text")
     ctx.obj = App(config_path, db_path)
 
 
@@ -99,9 +101,30 @@ def run(app: App) -> None:
     """
     from .scheduler import Daemon  # imported here: only the daemon needs APScheduler
 
-    configure(max(1, _verbosity()))
     config = app.config()
-    Daemon(config).run()
+    root = click.get_current_context().find_root().params
+    configure(max(1, root.get("verbose", 0)), root.get("log_format") or config.log_format)
+    Daemon(config, load=app.config).run()
+
+
+@cli.command()
+@click.pass_obj
+def healthcheck(app: App) -> None:
+    """Exit 0 when the daemon is healthy, 1 when not (for Docker's HEALTHCHECK and other probes).
+
+    Asks the daemon's /healthz when [monitor] listen is set; otherwise checks that the database is writable.
+
+    \b
+    Example:
+      news-monitor --config /config/monitor.toml healthcheck
+    """
+    from .server import check_health, healthz_url
+
+    config = app.config()
+    ok, reason = check_health(healthz_url(config.listen) if config.listen else None, Path(config.database))
+    click.echo(reason, err=not ok)
+    if not ok:
+        sys.exit(1)
 
 
 @cli.command("poll-once")
@@ -128,9 +151,9 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
     try:
         def poll(feed):
             with app.store(config) as store:
-                return poll_feed(context, store, feed, utc_now())
+                return poll_feed(context, store, feed, utc_now(), force=True)
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=config.workers) as pool:
             results = list(pool.map(poll, feeds))
         for r in results:
             detail = r.error if r.error else f"{r.stories} stories, {r.new_stories} new, {r.hits} hits, {r.alerts} alerts"
@@ -209,6 +232,88 @@ def status(app: App, as_json: bool) -> None:
         elif c["paused_until"] and c["paused_until"] > now:
             click.echo(f"channel {c['name']}: paused until {_when(c['paused_until'])}: {c['pause_reason']}")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@cli.command("import-opml")
+@click.argument("file", type=click.File("rb"))
+@click.option("--write", is_flag=True, help="Append the new [[feeds]] entries to the config file.")
+@click.pass_obj
+def import_opml(app: App, file, write: bool) -> None:
+    """Turn an OPML subscription list into [[feeds]] entries, skipping feeds already configured.
+
+    Prints the entries, or with --write appends them to the config file (then check it with check-config).
+
+    \b
+    Example:
+      news-monitor import-opml subscriptions.opml --write
+    """
+    from .opml import feeds_toml, read_opml
+
+    config = app.config()
+    entries = feeds_toml(read_opml(file.read()), [f.name for f in config.feeds], [f.url for f in config.feeds])
+    if not entries:
+        click.echo("nothing new: every feed in the list is already configured", err=True)
+        return
+    if write:
+        with open(config.path, "a", encoding="utf-8") as out:
+            out.write("\n# Imported from an OPML list\n" + entries)
+        click.echo(f"appended {entries.count('[[feeds]]')} feeds to {config.path}")
+    else:
+        click.echo(entries, nl=False)
+
+
+@cli.command("export-opml")
+@click.pass_obj
+def export_opml(app: App) -> None:
+    """Print the configured feeds as an OPML 2.0 subscription list, for feed readers and other tools.
+
+    \b
+    Example:
+      news-monitor export-opml > feeds.opml
+    """
+    from .opml import write_opml
+
+    config = app.config()
+    click.echo(write_opml(((f.name, f.url) for f in config.feeds), "news-monitor feeds").decode("utf-8"), nl=False)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def feeds(app: App, as_json: bool) -> None:
+    """Each feed's health: state, last success, last error, error streak, next poll, where it is polled.
+
+    \b
+    Example:
+      news-monitor feeds --json
+    """
+    config = app.config()
+    with app.store(config) as store:
+        states = {s.name: s for s in store.feed_states()}
+    rows = []
+    for feed in config.feeds:
+        s = states.get(feed.name)
+        current = s if s is not None and s.url == feed.url else None
+        state = ("new" if current is None else "disabled" if current.disabled_reason
+                 else "failing" if current.error_count else "ok")
+        rows.append({"name": feed.name, "url": feed.url, "state": state,
+                     "polled_url": current.fetch_url if current and current.fetch_url else feed.url,
+                     "last_ok_at": to_db_time(current.last_ok_at) if current else None,
+                     "last_error": current.last_error if current else None,
+                     "error_count": current.error_count if current else 0,
+                     "failing_since": to_db_time(current.failing_since) if current else None,
+                     "next_poll_at": to_db_time(current.next_poll_at) if current else None,
+                     "disabled_reason": current.disabled_reason if current else None})
+    if as_json:
+        _echo_json({"feeds": rows})
+        return
+    for r in rows:
+        line = f"{r['name']}: {r['state'].upper()}; last ok {_when(r['last_ok_at'])}; next poll {_when(r['next_poll_at'])}"
+        if r["error_count"]:
+            line += f"; {r['error_count']} errors since {_when(r['failing_since'])}: {r['last_error']}"
+        if r["polled_url"] != r["url"]:
+            line += f"; moved to {r['polled_url']}"
+        click.echo(line)
 
 
 @cli.command()
@@ -476,10 +581,6 @@ def test_alert(app: App, channel: str) -> None:
     finally:
         context.close()
     click.echo(f"{channel}: delivered (alert {sample.id})")
-
-
-def _verbosity() -> int:
-    return click.get_current_context().find_root().params.get("verbose", 0)
 
 
 def main() -> None:

@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .logs import FORMATS
 from .match import DEFAULT_MIN_SCORE, prepare_claim
+from .server import parse_listen
 from .verdict import prepare_verdict
 
 CHANNEL_KINDS = ("console", "webhook", "slack", "discord", "apprise")
@@ -90,6 +92,13 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     claims: tuple[ClaimConfig, ...]
     channels: tuple[ChannelConfig, ...]
+    operator_channels: tuple[str, ...] = ()  # where "feed failing / recovered" alerts go
+    alert_after_hours: float = 24.0  # a feed failing this long raises one operator alert
+    max_per_host: int = 1  # requests in flight to one host
+    workers: int = 8  # poll and delivery threads
+    listen: str | None = None  # host:port of /healthz and /metrics; None: no HTTP server
+    log_format: str = "text"
+    retention_days: float = 30.0  # stories without hits are pruned after this long
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -125,7 +134,8 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     monitor = v.table(document, "monitor")
     defaults = v.table(document, "defaults")
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
-                                "group_similarity", "group_window_hours"})
+                                "group_similarity", "group_window_hours", "operator_channels", "alert_after_hours",
+                                "max_per_host", "workers", "listen", "log_format", "retention_days"})
     v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
@@ -147,6 +157,10 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     feeds = tuple(_feed(v, item, f"feeds[{i}]", interval, max_age)
                   for i, item in enumerate(v.array_of_tables(document, "feeds")))
     channel_names = [c.name for c in channels if c.name]
+    operator_channels = v.string_list(monitor, "monitor", "operator_channels", default=[])
+    for name in operator_channels:
+        if name not in channel_names:
+            v.problem("monitor.operator_channels", f"names channel {name!r}, which is not defined in [[channels]]")
     feed_names = [f.name for f in feeds if f.name]
     claims = tuple(_claim(v, item, f"claims[{i}]", min_score, channel_names, feed_names)
                    for i, item in enumerate(v.array_of_tables(document, "claims")))
@@ -154,6 +168,19 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     v.unique([f.name for f in feeds], "feeds", "name")
     v.unique([c.id for c in claims], "claims", "id")
     v.unique([c.name for c in channels], "channels", "name")
+    alert_after = v.number(monitor, "monitor", "alert_after_hours", default=24.0, minimum=0, maximum=24 * 365)
+    max_per_host = v.number(monitor, "monitor", "max_per_host", default=1, minimum=1, maximum=64, integer=True)
+    workers = v.number(monitor, "monitor", "workers", default=8, minimum=1, maximum=256, integer=True)
+    retention = v.number(monitor, "monitor", "retention_days", default=30.0, minimum=1, maximum=3650)
+    listen = v.string(monitor, "monitor", "listen", default="") or None
+    if listen:
+        try:
+            parse_listen(listen)
+        except ValueError as exc:
+            v.problem("monitor.listen", str(exc))
+    log_format = v.string(monitor, "monitor", "log_format", default="text")
+    if log_format not in FORMATS:
+        v.problem("monitor.log_format", f"must be one of {', '.join(FORMATS)}, got {log_format!r}")
     if v.problems:
         raise ConfigError(v.problems, path=str(path))
 
@@ -162,7 +189,10 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
         db_path = path.resolve().parent / db_path
     return Config(path=path, database=db_path, allow_private_networks=allow_private,
                   deliver_interval_seconds=int(deliver_interval), group_similarity=float(group_similarity),
-                  group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels)
+                  group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels,
+                  operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
+                  max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
+                  retention_days=float(retention))
 
 
 def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
@@ -326,7 +356,10 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
     return {
         "monitor": {"database": str(config.database), "allow_private_networks": config.allow_private_networks,
                     "deliver_interval_seconds": config.deliver_interval_seconds,
-                    "group_similarity": config.group_similarity, "group_window_hours": config.group_window_hours},
+                    "group_similarity": config.group_similarity, "group_window_hours": config.group_window_hours,
+                    "operator_channels": list(config.operator_channels), "alert_after_hours": config.alert_after_hours,
+                    "max_per_host": config.max_per_host, "workers": config.workers, "listen": config.listen,
+                    "log_format": config.log_format, "retention_days": config.retention_days},
         "feeds": [{"name": f.name, "url": redact_url(f.url) if redact and "@" in f.url else f.url,
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
                   for f in config.feeds],

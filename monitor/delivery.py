@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import alerts, outbox
+from . import alerts, metrics, outbox
 from .errors import DeliveryError
 from .logs import kv, log
 from .notify import Notifier
@@ -76,6 +76,7 @@ def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetim
         error = _send(ctx.notifiers.get(row.channel), row.channel, row.alert_id, _current_payload(store, row))
         if error is None:
             outbox.mark_sent(store, row, clock())
+            metrics.delivery("sent")
             tally.sent += 1
             log.info("alert sent %s", kv(channel=row.channel, alert=row.alert_id, claim=row.claim_id))
             continue
@@ -101,6 +102,7 @@ def _record_failure(ctx: Context, store: Store, rows: Sequence[outbox.OutboxRow]
     if error.status == 410:
         outbox.disable_channel(store, channel, ctx.fingerprints.get(channel, ""), str(error), at)
         outbox.release(store, rows, at)  # they stay due; claim_due skips them while the channel is disabled
+        metrics.delivery("disabled", len(rows))
         tally.waiting += len(rows)
         log.error("channel disabled %s", kv(channel=channel, reason=error, pending_kept=True))
         return at
@@ -109,6 +111,7 @@ def _record_failure(ctx: Context, store: Store, rows: Sequence[outbox.OutboxRow]
         decision = outbox.mark_failed(store, row, at, str(error), transient=error.transient,
                                       retry_after=error.retry_after)
         next_at = max(next_at, decision.next_attempt_at)
+        metrics.delivery("dead" if decision.status == "dead" else "failed")
         if decision.status == "dead":
             tally.dead += 1
             log.error("alert dead %s", kv(channel=channel, alert=row.alert_id, error=error))
@@ -135,6 +138,7 @@ def _deliver_digest(ctx: Context, store: Store, channel: str, batch: list[outbox
     if error is None:
         for row in batch:
             outbox.mark_sent(store, row, clock())
+        metrics.delivery("sent", len(batch))
         tally.sent += len(batch)
         log.info("digest sent %s", kv(channel=channel, digest=payload["id"], alerts=len(batch)))
     else:

@@ -35,7 +35,10 @@ class ConfigError(MonitorError):
 
 
 class FetchError(MonitorError):
-    """A feed fetch failed. ``status`` is the HTTP status when the server answered."""
+    """A feed fetch failed. ``status`` is the HTTP status when the server answered; ``retry_after`` the raw
+    ``Retry-After`` header and ``retry_after_seconds`` its parsed value, when it sent one."""
+
+    retry_after_seconds: float | None = None
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None) -> None:
         super().__init__(message)

@@ -1,7 +1,13 @@
 """HTTP GET for feeds: conditional GET, timeouts, an overall deadline, a body-size cap, checked redirects.
 
 Everything that can go wrong is raised as one ``FetchError`` with a one-line message that names the URL
-(credentials stripped) and says what happened; ``status`` and ``retry_after`` are set when the server answered.
+(credentials stripped) and says what happened. When the server answered with a status other than 2xx/304 the
+error is a ``FetchStatusError``: ``status``, ``retry_after`` (the raw header) and ``retry_after_seconds``.
+
+Limits hold while streaming: the decoded body is capped (gzip, deflate, brotli if installed, and chains such as
+``gzip, gzip``, inflated one read's worth at a time), the fetch has a deadline that a watchdog enforces even
+inside a socket read (``netguard.deadline``), and redirects are counted. A ``FetchResult`` also carries what the
+scheduler needs: the redirect hops, the permanent new URL, the stated cache lifetime and a hash of the body.
 
 Network safety lives in ``monitor.netguard``: every connection, including each redirect hop, is checked against
 the address policy on the socket actually connected, so DNS rebinding cannot slip past it.
@@ -9,19 +15,25 @@ the address policy on the socket actually connected, so DNS rebinding cannot sli
 
 from __future__ import annotations
 
+import hashlib
 import http
+import math
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+import urllib3.response
 
 from monitor import __version__, netguard
 from monitor.errors import FetchError
+from monitor.retry import parse_retry_after
 
 USER_AGENT = f"news-monitor/{__version__} (+https://github.com/news-monitor/news-monitor)"
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -32,7 +44,31 @@ ACCEPT = (
 
 _CHUNK_BYTES = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_REDIRECTS = frozenset({301, 308})
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*\"?(\d+)", re.I)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:[,=]|$)", re.I)
+_DELTA_SECONDS_CAP = 2**31  # RFC 9111 §1.2.2: a larger delta-seconds means this many
+
+
+def _brotli_is_bounded() -> bool:
+    """True when urllib3 decodes ``br`` and can stop inflating at a size (Brotli >= 1.2's output_buffer_limit);
+    an older brotli would inflate a whole bomb in one call, so it is then neither advertised nor accepted."""
+    try:  # both bindings (brotli's process, brotlicffi's decompress) take an empty input
+        decompressor = urllib3.response.brotli.Decompressor()  # type: ignore[union-attr]
+        (getattr(decompressor, "decompress", None) or decompressor.process)(b"", output_buffer_limit=1)
+    except Exception:  # noqa: BLE001 - AttributeError: not installed; TypeError: too old. Either way: no br
+        return False
+    return True
+
+
+# Codings we inflate, in Accept-Encoding order. zstd comes with urllib3 only where backports.zstd is installed.
+DECODABLE_ENCODINGS = ("gzip", "deflate") + (("br",) if _brotli_is_bounded() else ()) + (
+    ("zstd",) if getattr(urllib3.response, "HAS_ZSTD", False) else ())
+ACCEPT_ENCODING = ", ".join(DECODABLE_ENCODINGS)
+# Real compression codings we may be sent anyway; any other token ("utf-8", "none", "binary") is junk that
+# urllib3 leaves alone on its own, so the body is taken as it is.
+_COMPRESSIONS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +77,12 @@ class FetchResult:
 
     On 304 ``body`` is b"" and ``etag`` / ``last_modified`` fall back to the validators that were sent when the
     server did not repeat them, so the caller can store them unconditionally.
+
+    ``redirects``: (status, absolute target) of every hop followed, in order. ``permanent_url``: the final URL when
+    there was at least one hop and every hop was 301 or 308, else None (a 302/303/307 anywhere means the old URL
+    stays canonical). ``cache_seconds``: the lifetime the response states (Cache-Control max-age, else s-maxage,
+    else Expires minus Date), 0 for an invalid or past Expires, None when it states none or says no-cache /
+    no-store; not capped here beyond RFC 9111's 2^31. ``content_hash``: sha256 hex of the decoded body, "" on 304.
     """
 
     url: str
@@ -49,10 +91,53 @@ class FetchResult:
     headers: Mapping[str, str]
     etag: str | None
     last_modified: str | None
+    redirects: tuple[tuple[int, str], ...] = ()
+    permanent_url: str | None = None
+    cache_seconds: float | None = None
+    content_hash: str = ""
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+class FetchStatusError(FetchError):
+    """The server answered with a status other than 2xx/304 (after redirects). ``retry_after`` is the raw
+    ``Retry-After`` header; ``retry_after_seconds`` that header parsed (delta-seconds, or an HTTP date relative to
+    the fetch's ``now``), None when absent, unparseable or not finite; never negative, not capped here."""
+
+    def __init__(self, message: str, *, status: int, retry_after: str | None,
+                 retry_after_seconds: float | None) -> None:
+        super().__init__(message, status=status, retry_after=retry_after)
+        self.retry_after_seconds = retry_after_seconds
+
+
+def cache_seconds(headers: Mapping[str, str], now: datetime) -> float | None:
+    """How long a response with these (lowercase-keyed) headers says it stays fresh; see ``FetchResult``."""
+    control = headers.get("cache-control", "")
+    if _NO_CACHE.search(control):
+        return None
+    ages = {name.lower(): int(value.lstrip("0")[:12] or 0) for name, value in _MAX_AGE.findall(control)}
+    age = ages.get("max-age", ages.get("s-maxage"))
+    if age is not None:
+        return float(min(age, _DELTA_SECONDS_CAP))
+    expires = headers.get("expires")
+    if expires is None:
+        return None
+    when = _http_date(expires)
+    if when is None:
+        return 0.0  # RFC 9111 §5.3: an invalid Expires (often "0" or "-1") means already expired
+    # Against the server's own Date when it sent one: both stamps come from its clock, so skew cancels out.
+    base = _http_date(headers.get("date", "")) or now
+    return min(max(0.0, (when - base).total_seconds()), float(_DELTA_SECONDS_CAP))
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def redact_url(url: str) -> str:
@@ -60,29 +145,30 @@ def redact_url(url: str) -> str:
     return _USERINFO.sub(r"\1", url)
 
 
+@dataclass(slots=True)
+class _Attempt:
+    """Per-fetch bookkeeping: when it started, its deadline watchdog, and the redirect hops so far."""
+
+    start: float
+    watch: netguard.Deadline
+    hops: list[tuple[int, str]] = field(default_factory=list)
+
+
 class Fetcher:
     """Fetches feed URLs. Safe to share between threads: each thread gets its own ``requests.Session``
     (sessions and their connection pools are not documented as thread-safe).
 
     Limits per ``fetch``: ``connect_timeout_seconds`` per connection attempt, ``read_timeout_seconds`` per socket
-    read, ``deadline_seconds`` for the whole fetch (all hops, connects and reads, measured with ``clock``),
-    ``max_body_bytes`` of decoded body, ``max_redirects`` hops. ``address_policy(ip, port)`` returns None to
-    allow a connection or a reason to refuse it; by default it is ``netguard.default_policy(allow_private_networks)``.
+    read, ``deadline_seconds`` for the whole fetch (all hops, connects and reads; checked with ``clock`` between
+    reads, and enforced on real time by a watchdog that shuts the socket down mid-read), ``max_body_bytes`` of
+    decoded body, ``max_redirects`` hops. ``address_policy(ip, port)`` returns None to allow a connection or a
+    reason to refuse it; by default it is ``netguard.default_policy(allow_private_networks)``.
     """
 
-    def __init__(
-        self,
-        *,
-        allow_private_networks: bool = False,
-        connect_timeout_seconds: float = 10,
-        read_timeout_seconds: float = 30,
-        deadline_seconds: float = 60,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        max_redirects: int = 5,
-        user_agent: str = USER_AGENT,
-        clock: Callable[[], float] = time.monotonic,
-        address_policy: netguard.AddressPolicy | None = None,
-    ) -> None:
+    def __init__(self, *, allow_private_networks: bool = False, connect_timeout_seconds: float = 10,
+                 read_timeout_seconds: float = 30, deadline_seconds: float = 60, max_body_bytes: int = MAX_BODY_BYTES,
+                 max_redirects: int = 5, user_agent: str = USER_AGENT, clock: Callable[[], float] = time.monotonic,
+                 address_policy: netguard.AddressPolicy | None = None) -> None:
         self.connect_timeout_seconds = connect_timeout_seconds
         self.read_timeout_seconds = read_timeout_seconds
         self.deadline_seconds = deadline_seconds
@@ -110,43 +196,54 @@ class Fetcher:
         for session in sessions:
             session.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              now: datetime | None = None) -> FetchResult:
         """GET ``url``, following up to ``max_redirects`` redirects, each hop checked for scheme and address.
 
         Sends If-None-Match / If-Modified-Since when given (to every hop). Returns on 2xx or 304; raises
-        FetchError for anything else.
+        FetchStatusError for any other status and FetchError for everything else. ``now`` (default: the current
+        UTC time) is the moment HTTP dates in Retry-After and Expires are measured from.
         """
         if self._closed:
             raise RuntimeError("Fetcher is closed")
-        start = self._clock()
+        with netguard.deadline(self.deadline_seconds) as watch:
+            return self._fetch(url, etag, last_modified, now, _Attempt(self._clock(), watch))
+
+    def _fetch(self, url: str, etag: str | None, last_modified: str | None, now: datetime | None,
+               attempt: _Attempt) -> FetchResult:
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current, redirects = url, 0
+        current = url
         while True:
             where = redact_url(url) if current == url else f"{redact_url(url)} (redirected to {redact_url(current)})"
-            resp = self._send(current, headers, start, where)
+            resp = self._send(current, headers, attempt, where)
             try:
                 status = resp.status_code
                 if status in _REDIRECT_STATUSES and resp.headers.get("location"):
-                    redirects += 1
-                    if redirects > self.max_redirects:
-                        raise FetchError(f"{where}: too many redirects ({redirects})")
+                    if len(attempt.hops) >= self.max_redirects:
+                        raise FetchError(f"{where}: too many redirects ({len(attempt.hops) + 1})")
                     current = _location(resp, current, where)
+                    attempt.hops.append((status, current))
                     continue
                 result_headers = {k.lower(): v for k, v in resp.headers.items()}
-                if status == 304:
-                    return FetchResult(current, 304, b"", result_headers, result_headers.get("etag", etag),
-                                       result_headers.get("last-modified", last_modified))
-                if not 200 <= status < 300:
-                    raise FetchError(f"{where}: HTTP {status} {_phrase(status, resp.reason)}".rstrip(),
-                                     status=status, retry_after=resp.headers.get("retry-after"))
-                body = self._read_body(resp, start, where)
-                resp.raw.release_conn()  # fully read: the connection can be kept alive for the next poll
-                return FetchResult(current, status, body, result_headers, result_headers.get("etag"),
-                                   result_headers.get("last-modified"))
+                moment = now or datetime.now(timezone.utc)
+                if not (200 <= status < 300 or status == 304):
+                    raise _status_error(resp, where, moment)
+                fresh = status != 304
+                body = self._read_body(resp, attempt, where) if fresh else b""
+                if fresh:
+                    resp.raw.release_conn()  # fully read: the connection can be kept alive for the next poll
+                hops = tuple(attempt.hops)
+                return FetchResult(
+                    current, status, body, result_headers,
+                    result_headers.get("etag", None if fresh else etag),
+                    result_headers.get("last-modified", None if fresh else last_modified), redirects=hops,
+                    permanent_url=current if hops and all(s in _PERMANENT_REDIRECTS for s, _ in hops) else None,
+                    cache_seconds=cache_seconds(result_headers, moment),
+                    content_hash=hashlib.sha256(body).hexdigest() if fresh else "")
             finally:
                 resp.close()  # unread bodies (errors, redirects, caps) are discarded with their connection
 
@@ -155,7 +252,7 @@ class Fetcher:
         if session is None:
             session = netguard.guarded_session(self._policy)
             session.headers.update({"User-Agent": self.user_agent, "Accept": ACCEPT,
-                                    "Accept-Encoding": "gzip, deflate"})
+                                    "Accept-Encoding": ACCEPT_ENCODING})
             with self._lock:
                 if self._closed:
                     session.close()
@@ -164,18 +261,19 @@ class Fetcher:
             self._local.session = session
         return session
 
-    def _remaining(self, start: float, where: str) -> float:
-        """Seconds left before the deadline; raises FetchError once it has passed."""
-        left = self.deadline_seconds - (self._clock() - start)
-        if left <= 0:
+    def _remaining(self, attempt: _Attempt, where: str) -> float:
+        """Seconds left before the deadline; raises FetchError once it has passed (by the clock or watchdog)."""
+        left = self.deadline_seconds - (self._clock() - attempt.start)
+        if left <= 0 or attempt.watch.fired:
             raise FetchError(f"{where}: deadline of {_secs(self.deadline_seconds)} exceeded")
         return left
 
-    def _timed_out(self, start: float, where: str, what: str) -> FetchError:
-        self._remaining(start, where)  # a timeout shortened to fit the deadline is reported as the deadline
+    def _failed(self, attempt: _Attempt, where: str, what: str) -> FetchError:
+        # A read cut by the watchdog, or a timeout shortened to fit the deadline, is reported as the deadline.
+        self._remaining(attempt, where)
         return FetchError(f"{where}: {what}")
 
-    def _send(self, url: str, headers: dict[str, str], start: float, where: str) -> requests.Response:
+    def _send(self, url: str, headers: dict[str, str], attempt: _Attempt, where: str) -> requests.Response:
         """Send one GET (no redirects) and return the streaming response once its headers have arrived."""
         try:
             scheme = urlsplit(url).scheme.lower()
@@ -185,7 +283,7 @@ class Fetcher:
             raise FetchError(f"{where}: URL has no scheme; expected http:// or https://")
         if scheme not in ("http", "https"):
             raise FetchError(f"{where}: unsupported URL scheme {scheme!r}")
-        left = self._remaining(start, where)
+        left = self._remaining(attempt, where)
         timeout = (min(self.connect_timeout_seconds, left), min(self.read_timeout_seconds, left))
         session = self._session()
         try:
@@ -196,49 +294,63 @@ class Fetcher:
         except netguard.AddressRefused as exc:
             raise FetchError(f"{where}: refused: {exc.reason}") from exc
         except requests.ConnectTimeout as exc:
-            raise self._timed_out(start, where, f"timed out after {_secs(self.connect_timeout_seconds)} "
-                                  "connecting") from exc
+            raise self._failed(attempt, where, f"timed out after {_secs(self.connect_timeout_seconds)} "
+                               "connecting") from exc
         except requests.ReadTimeout as exc:
-            raise self._timed_out(start, where, f"timed out after {_secs(self.read_timeout_seconds)} "
-                                  "waiting for the response") from exc
+            raise self._failed(attempt, where, f"timed out after {_secs(self.read_timeout_seconds)} "
+                               "waiting for the response") from exc
         except requests.ConnectionError as exc:
-            raise FetchError(f"{where}: connection failed: {_connection_reason(exc, url)}") from exc
+            raise self._failed(attempt, where, f"connection failed: {_connection_reason(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like
-            raise FetchError(f"{where}: invalid request: {_one_line(exc)}") from exc
+            raise self._failed(attempt, where, f"invalid request: {_one_line(exc)}") from exc
 
-    def _read_body(self, resp: requests.Response, start: float, where: str) -> bytes:
+    def _read_body(self, resp: requests.Response, attempt: _Attempt, where: str) -> bytes:
         """Read the decoded body, enforcing the size cap and the deadline between socket reads."""
         too_big = f"{where}: body exceeds {self.max_body_bytes} bytes"
         declared = resp.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise FetchError(f"{too_big} (Content-Length {declared})")
+        encoding = resp.headers.get("content-encoding", "")
+        for coding in (c.strip().lower() for c in encoding.split(",")):
+            if coding in _COMPRESSIONS and coding not in DECODABLE_ENCODINGS + ("x-gzip",):
+                raise FetchError(f"{where}: cannot decode Content-Encoding {encoding.strip()!r}")
         raw = resp.raw
         # read1 returns after at most one socket read, so a server dripping bytes cannot hold us inside one call
-        # (read(n) would block until n bytes arrive); urllib3 >= 2.6 also inflates at most n bytes per call, so a
-        # compression bomb is cut at the cap. Shrinking the socket timeout to the time left cuts a late stall.
+        # (read(n) would block until n bytes arrive); urllib3 >= 2.6 also inflates at most n bytes per call, for
+        # every coding in a chain, so a compression bomb is cut at the cap. Shrinking the socket timeout to the
+        # time left cuts a late stall; the watchdog cuts anything else.
         sock = getattr(raw.connection, "sock", None)
         chunks: list[bytes] = []
         size = 0
         try:
             while True:
-                left = self._remaining(start, where)
+                left = self._remaining(attempt, where)
                 if sock is not None:
                     sock.settimeout(min(self.read_timeout_seconds, left))
                 chunk = raw.read1(_CHUNK_BYTES, decode_content=True)
                 if not chunk:
+                    self._remaining(attempt, where)  # an end caused by the watchdog is no end of the body
                     return b"".join(chunks)
                 size += len(chunk)
                 if size > self.max_body_bytes:
                     raise FetchError(too_big)
                 chunks.append(chunk)
         except urllib3.exceptions.ReadTimeoutError as exc:
-            raise self._timed_out(start, where, f"timed out after {_secs(self.read_timeout_seconds)} "
-                                  "reading the body") from exc
+            raise self._failed(attempt, where, f"timed out after {_secs(self.read_timeout_seconds)} "
+                               "reading the body") from exc
         except urllib3.exceptions.DecodeError as exc:
-            encoding = resp.headers.get("content-encoding", "")
-            raise FetchError(f"{where}: could not decode the {encoding} body") from exc
+            raise self._failed(attempt, where, f"could not decode the {encoding} body") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:  # ProtocolError: reset, truncated, bad chunking
-            raise FetchError(f"{where}: connection broken while reading the body: {_one_line(exc)}") from exc
+            raise self._failed(attempt, where, "connection broken while reading the body: "
+                               f"{_one_line(exc)}") from exc
+
+
+def _status_error(resp: requests.Response, where: str, now: datetime) -> FetchStatusError:
+    retry_after = resp.headers.get("retry-after")
+    seconds = parse_retry_after(retry_after, now)
+    return FetchStatusError(f"{where}: HTTP {resp.status_code} {_phrase(resp.status_code, resp.reason)}".rstrip(),
+                            status=resp.status_code, retry_after=retry_after,
+                            retry_after_seconds=seconds if seconds is not None and math.isfinite(seconds) else None)
 
 
 def _location(resp: requests.Response, base: str, where: str) -> str:

@@ -57,6 +57,9 @@ _MAX_TAG_CHARS = 4_096
 _INLINE = frozenset("a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q s samp"
                     " small span strike strong sub sup time tt u var wbr".split())
 _RSS_PREFIX = re.compile(rb"<(/?)rss:(?=[a-zA-Z])")
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
 
 
 def parse_feed(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,
@@ -121,10 +124,10 @@ def _parse_xml_feed(body: bytes, feed_name: str, hdrs: dict[str, str], url: str 
     # Decode with feedparser's own rules (BOM, HTTP charset, XML declaration, fallbacks) first, so
     # the DTD strip below sees UTF-8 whatever the body's encoding (UTF-16, EBCDIC ...).
     enc_result: dict = {}
-    data = convert_to_utf8(hdrs, body, enc_result)
+    data = convert_to_utf8(hdrs, repair_utf8(body, hdrs.get("content-type", "")), enc_result)
     if not enc_result.get("encoding"):
         raise ParseError(_one_line(f"character encoding unknown: {enc_result.get('bozo_exception')}"))
-    data = _strip_dtd(data)
+    data = strip_dtd(data)
     # Defence in depth: feedparser hands its loose parser the entities its regexes find before the
     # first tag (even inside comments). Anything still found there is hostile; refuse it.
     if replace_doctype(data)[2]:
@@ -171,8 +174,37 @@ def _feedparse(data: bytes, url: str | None) -> feedparser.FeedParserDict:
         raise ParseError(_one_line(f"feed parser failed: {type(exc).__name__}: {exc}")) from exc
 
 
-def _strip_dtd(data: bytes) -> bytes:
-    """Remove every DOCTYPE (with internal subset) and ENTITY declaration before the root element."""
+def repair_utf8(body: bytes, content_type: str = "") -> bytes:
+    """``body`` with invalid UTF-8 bytes replaced by U+FFFD, when it is a UTF-8 document with a few bad bytes.
+
+    A truncated multibyte character or a stray Latin-1 byte pasted into a UTF-8 template makes the whole body
+    invalid UTF-8, and feedparser then reads all of it as windows-1252, garbling every correct non-ASCII
+    character ("é" → "Ã©"). So: when neither the HTTP charset nor the XML declaration names another encoding,
+    there is no UTF-16/32 BOM, and valid UTF-8 multibyte sequences outnumber the invalid bytes, the bad bytes are
+    replaced. A body with no valid multibyte sequence is a legacy 8-bit encoding mislabelled (or unlabelled) and
+    is left to the windows-1252 fallback, which reads it right.
+    """
+    if body[:2] in (b"\xfe\xff", b"\xff\xfe") or b"\x00" in body[:4]:
+        return body  # UTF-16/32
+    charset = _CHARSET.search(content_type)
+    declared = _XML_ENCODING.match(body[:300].lstrip(b"\xef\xbb\xbf \t\r\n"))
+    for name in (charset.group(1) if charset else "", declared.group(1).decode("latin-1") if declared else ""):
+        if name and name.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            return body
+    try:
+        body.decode("utf-8")
+        return body
+    except UnicodeDecodeError:
+        pass
+    valid = len(_UTF8_MULTIBYTE.findall(body))
+    text = body.decode("utf-8", "replace")
+    invalid = text.count("\ufffd") - body.count("\ufffd".encode())
+    return text.encode("utf-8") if valid > invalid else body
+
+
+def strip_dtd(data: bytes) -> bytes:
+    """Remove every DOCTYPE (with internal subset) and ENTITY declaration before the root element, from an
+    ASCII-compatible (e.g. UTF-8) document. Linear on hostile input. Also used for OPML (``monitor.opml``)."""
     kept, copied_to, pos = [], 0, 0
     missing: set[bytes] = set()  # closers known absent from here on: keeps hostile input linear
     while (m := _PROLOG_ITEM.search(data, pos)) is not None:
@@ -221,7 +253,9 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
     """JSON Feed 1 / 1.1 (https://jsonfeed.org/version/1.1). title, summary, content_text are plain
     text per the spec; content_html is markup."""
     try:
-        doc = json.loads(body)  # bytes: json detects UTF-8/16/32 itself
+        # bytes: json detects UTF-8/16/32 itself. A stray invalid byte costs a U+FFFD, not the whole feed.
+        encoding = json.detect_encoding(body)
+        doc = json.loads(body.decode(encoding, "replace") if encoding.startswith("utf-8") else body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ParseError(_one_line(f"invalid JSON: {exc}")) from exc
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in str(doc.get("version", "")):

@@ -10,20 +10,22 @@ attempt) where an unexpected exception is caught, logged and recorded instead of
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import alerts, claims, grouping, match, outbox
+from . import alerts, claims, grouping, match, outbox, polling
 from .config import ClaimConfig, Config, FeedConfig
-from .errors import MonitorError
-from .fetch import Fetcher
+from .errors import FetchError, MonitorError
+from .fetch import Fetcher, redact_url
 from .logs import kv, log
 from .models import Alert, Hit, Relevance, Story, Verdict
 from .notify import Notifier, build_notifiers
-from .parse import parse_feed
+from .parsebudget import parse_feed_with_budget
 from .ratelimit import RateLimiter
-from .store import Store, from_db_time
+from .politeness import HostSlots
+from .store import FeedState, Store, from_db_time
 from .verdict import PreparedVerdict, judge, prepare_verdict
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -62,15 +64,18 @@ class Context:
     fetcher: Fetcher
     notifiers: Mapping[str, Notifier]
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
+    hosts: HostSlots = field(default_factory=HostSlots)
+    stop: threading.Event = field(default_factory=threading.Event)  # set: polls give up before writing
 
     @classmethod
-    def build(cls, config: Config) -> Context:
+    def build(cls, config: Config, *, stop: threading.Event | None = None) -> Context:
         fetcher = Fetcher(allow_private_networks=config.allow_private_networks)
         notifiers = build_notifiers(config.channels, allow_private_networks=config.allow_private_networks)
         limiters = {c.name: RateLimiter(min_interval_seconds=c.min_interval_seconds, max_per_minute=c.max_per_minute)
                     for c in config.channels if c.min_interval_seconds or c.max_per_minute}
         return cls(config=config, claims=tuple(TrackedClaim.prepare(c) for c in config.claims), fetcher=fetcher,
-                   notifiers=notifiers, limiters=limiters)
+                   notifiers=notifiers, limiters=limiters, hosts=HostSlots(config.max_per_host),
+                   stop=stop or threading.Event())
 
     @property
     def fingerprints(self) -> dict[str, str]:
@@ -84,45 +89,72 @@ class Context:
 @dataclass(frozen=True, slots=True)
 class PollResult:
     feed: str
-    status: str  # "ok", "not_modified" or "error"
+    status: str  # "ok", "not_modified", "unchanged", "error", "waiting" (backing off), "disabled" or "stopped"
     stories: int = 0
     new_stories: int = 0
     hits: int = 0
     alerts: int = 0
     error: str | None = None
+    verdicts: tuple[str, ...] = ()  # of the new hits
+    state_changes: tuple[str, ...] = ()  # new states of claims this poll moved
 
 
-def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime) -> PollResult:
-    """Poll one feed and record everything it produced in one transaction. Never raises for feed problems."""
+def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, force: bool = False) -> PollResult:
+    """Poll one feed, unless it is backing off (``force`` polls anyway) or disabled (410: never, until its URL
+    changes in the config), and record everything it produced in one transaction. Never raises for feed
+    problems: a failure is recorded on the feed with its next poll time, and its operator alert when due."""
+    state = store.feed_state(feed.name)
+    current = state if state is not None and state.url == feed.url else None  # a new URL starts afresh
+    if current is not None and current.disabled_reason:
+        return PollResult(feed=feed.name, status="disabled", error=current.disabled_reason)
+    if current is not None and not force and current.next_poll_at and now < current.next_poll_at:
+        return PollResult(feed=feed.name, status="waiting")
+    status, retry_after = None, None
     try:
-        return _poll_feed(ctx, store, feed, now)
+        return _poll_feed(ctx, store, feed, current, now)
+    except FetchError as exc:
+        error, status, retry_after = str(exc), exc.status, exc.retry_after_seconds
     except MonitorError as exc:
         error = str(exc)
     except Exception as exc:  # the poll boundary: a bug on one feed must not stop the others
         log.exception("poll crashed %s", kv(feed=feed.name))
         error = f"internal error: {type(exc).__name__}: {exc}"
+    count = (current.error_count if current else 0) + 1
+    gone = f"{error} — the feed is gone; change its URL in the config to poll it again" if status == 410 else None
     with store.transaction():
-        store.record_feed_error(feed.name, feed.url, now, error)
-    log.warning("poll failed %s", kv(feed=feed.name, error=error))
-    return PollResult(feed=feed.name, status="error", error=error)
+        store.record_feed_error(feed.name, feed.url, now, error, disabled_reason=gone,
+                                next_poll_at=polling.after_error(now, feed.interval_seconds, count,
+                                                                 retry_after_seconds=retry_after))
+        queued = operator_alerts(ctx, store, feed.name, now)
+    log.warning("poll failed %s", kv(feed=feed.name, error=error, errors=count, disabled=bool(gone)))
+    return PollResult(feed=feed.name, status="error", error=error, alerts=queued)
 
 
-def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime) -> PollResult:
-    state = store.feed_state(feed.name)
-    # Validators belong to the URL they came from: after a URL change in the config, fetch unconditionally.
-    known_url = state is not None and state.url == feed.url
-    result = ctx.fetcher.fetch(feed.url, etag=state.etag if known_url else None,
-                               last_modified=state.last_modified if known_url else None)
-    if result.not_modified:
+def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | None, now: datetime) -> PollResult:
+    url = state.fetch_url if state is not None and state.fetch_url else feed.url
+    with ctx.hosts.hold(url):
+        result = ctx.fetcher.fetch(url, etag=state.etag if state else None,
+                                   last_modified=state.last_modified if state else None, now=now)
+    next_poll = polling.after_success(now, feed.interval_seconds, result.cache_seconds)
+    fetch_url, redirect = _follow_moves(feed.name, state, url, result.permanent_url)
+    unchanged = state is not None and result.content_hash and result.content_hash == state.content_hash
+    if result.not_modified or unchanged:  # nothing new: bookkeeping only, no parse
         with store.transaction():
-            store.record_feed_ok(feed.name, feed.url, now,
-                                 etag=result.etag or (state.etag if known_url else None),
-                                 last_modified=result.last_modified or (state.last_modified if known_url else None))
-        log.info("poll not modified %s", kv(feed=feed.name))
-        return PollResult(feed=feed.name, status="not_modified")
+            store.record_feed_ok(feed.name, feed.url, now, etag=result.etag or (state.etag if state else None),
+                                 last_modified=result.last_modified or (state.last_modified if state else None),
+                                 next_poll_at=next_poll, fetch_url=fetch_url, redirect=redirect)
+            queued = operator_alerts(ctx, store, feed.name, now)
+        status = "not_modified" if result.not_modified else "unchanged"
+        log.info("poll %s %s", status.replace("_", " "), kv(feed=feed.name))
+        return PollResult(feed=feed.name, status=status, alerts=queued)
 
-    stories = parse_feed(result.body, feed_name=feed.name, headers=result.headers, url=result.url, now=now)
+    # In worker processes, so that a pathological feed (feedparser's quadratic regexes) costs its budget, not a
+    # stuck poll thread.
+    stories = parse_feed_with_budget(result.body, feed_name=feed.name, headers=result.headers, url=result.url,
+                                     now=now)
     known = store.known_story_ids(s.id for s in stories)
+    # A guid that changes on every fetch would make an old entry new each time; its link gives it away.
+    known |= {s.id for s in stories if s.link and s.id not in known} & store.ids_with_known_links(feed.name, stories)
     # Oldest first, so that the claim state machine sees the events in the order they were reported.
     new = sorted((s for s in stories if s.id not in known), key=lambda s: s.published_at or now)
     first_poll = state is None or state.first_ok_at is None
@@ -132,18 +164,64 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime) -> P
         for claim, relevance in match_story(ctx.claims, story):
             relevant.setdefault(claim.id, []).append((story, relevance, fresh))
 
+    if ctx.stop.is_set():  # the daemon is stopping: nothing written, the next start polls again
+        return PollResult(feed=feed.name, status="stopped")
     hits = queued = 0
+    verdicts: list[str] = []
+    changes: list[str] = []
     with store.transaction():
         store.insert_stories(new, now)
         for claim in ctx.claims:
             if claim.id in relevant:
                 tracked = track_claim(ctx.config, store, claim, relevant[claim.id], now)
                 hits += tracked.hits
+                verdicts += tracked.verdicts
+                changes += tracked.state_changes
                 queued += sum(outbox.enqueue(store, alert, claim.config.channels, now) for alert in tracked.alerts)
-        store.record_feed_ok(feed.name, feed.url, now, etag=result.etag, last_modified=result.last_modified)
+        store.record_feed_ok(feed.name, feed.url, now, etag=result.etag, last_modified=result.last_modified,
+                             next_poll_at=next_poll, fetch_url=fetch_url, content_hash=result.content_hash,
+                             redirect=redirect)
+        queued += operator_alerts(ctx, store, feed.name, now, state=state)
     log.info("poll ok %s", kv(feed=feed.name, stories=len(stories), new=len(new), hits=hits, queued=queued))
     return PollResult(feed=feed.name, status="ok", stories=len(stories), new_stories=len(new), hits=hits,
-                      alerts=queued)
+                      alerts=queued, verdicts=tuple(verdicts), state_changes=tuple(changes))
+
+
+def _follow_moves(name: str, state: FeedState | None, polled_url: str,
+                  permanent_url: str | None) -> tuple[str | None, tuple[str | None, int]]:
+    """(where to poll from now on, or None for the configured URL; the redirect sightings to store).
+
+    Called only for a poll that served a valid feed (a new body that parsed, an unchanged one, or a 304).
+    """
+    fetch_url = state.fetch_url if state else None
+    target, seen = polling.redirect_seen(state.redirect_target if state else None,
+                                         state.redirect_count if state else 0, permanent_url, polled_url)
+    if target and seen >= polling.REDIRECT_CONFIRMATIONS:
+        log.warning("feed moved permanently %s", kv(feed=name, old=redact_url(polled_url), new=redact_url(target),
+                                                    polls=seen))
+        return target, (None, 0)
+    return fetch_url, (target, seen)
+
+
+def operator_alerts(ctx: Context, store: Store, feed_name: str, now: datetime, *,
+                    state: FeedState | None = None) -> int:
+    """Queue the operator alerts a feed's new state calls for: "failing" once it has failed for longer than
+    ``alert_after_hours`` (or was disabled by a 410), "recovered" when a feed that was reported comes back.
+    ``state`` is the feed's state before this poll (needed after a success, which clears the streak)."""
+    channels = ctx.config.operator_channels
+    if not channels:
+        return 0
+    before = state or store.feed_state(feed_name)
+    after = store.feed_state(feed_name)
+    if before and before.failing_alerted_at and after and after.error_count == 0:
+        alert = alerts.feed_recovered(feed_name, before, now)
+        return outbox.enqueue(store, alert, channels, now)
+    if after is None or after.failing_since is None or after.failing_alerted_at is not None:
+        return 0
+    if after.disabled_reason or now - after.failing_since >= timedelta(hours=ctx.config.alert_after_hours):
+        store.mark_feed_failing_alerted(feed_name, now)
+        return outbox.enqueue(store, alerts.feed_failing(feed_name, after, now), channels, now)
+    return 0
 
 
 def match_story(tracked: Sequence[TrackedClaim], story: Story) -> list[tuple[TrackedClaim, Relevance]]:
@@ -173,6 +251,8 @@ def is_fresh(story: Story, now: datetime, *, max_age_hours: float, first_poll: b
 class Tracked:
     hits: int
     alerts: list[Alert]
+    verdicts: tuple[str, ...] = ()
+    state_changes: tuple[str, ...] = ()
 
 
 def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[tuple[Story, Relevance, bool]],
@@ -233,7 +313,8 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
         current = str(transitions[-1].state) if transitions else str(state)
         queued += [alerts.new_story(claim.config, current, hit, story, now) for hit, story in new_hits
                    if hit.fresh and hit.group_id == hit.story_id and hit.story_id not in deciding]
-    return Tracked(hits=len(new_hits), alerts=queued)
+    return Tracked(hits=len(new_hits), alerts=queued, verdicts=tuple(str(h.verdict) for h, _ in new_hits),
+                   state_changes=tuple(str(c.state) for c in transitions))
 
 
 def run_backtest(claim: TrackedClaim, stories: Iterable[Story]) -> dict:

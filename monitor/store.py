@@ -93,7 +93,17 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["channel", "status"])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Polite, self-healing polling: next poll time, disabling, content hash, redirects, failure streaks."""
+    feeds = db["feeds"]
+    for column in ("fetch_url", "next_poll_at", "disabled_reason", "disabled_at", "content_hash",
+                   "redirect_target", "failing_since", "failing_alerted_at"):
+        feeds.add_column(column, str)
+    feeds.add_column("redirect_count", int, not_null_default=0)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
+                                                                   _migration_4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +118,14 @@ class FeedState:
     last_error: str | None
     last_error_at: datetime | None
     error_count: int
+    fetch_url: str | None = None  # where the feed is polled, when a permanent redirect moved it from ``url``
+    next_poll_at: datetime | None = None
+    disabled_reason: str | None = None
+    content_hash: str | None = None
+    redirect_target: str | None = None
+    redirect_count: int = 0
+    failing_since: datetime | None = None
+    failing_alerted_at: datetime | None = None
 
 
 class Store:
@@ -175,30 +193,48 @@ class Store:
     def feed_states(self) -> list[FeedState]:
         return [_feed_state(row) for row in self.db["feeds"].rows_where(order_by="name")]
 
-    def record_feed_ok(self, name: str, url: str, now: datetime, *, etag: str | None,
-                       last_modified: str | None) -> None:
-        """A poll succeeded (a new body or a 304): clear the error streak and keep the validators."""
+    def record_feed_ok(self, name: str, url: str, now: datetime, *, etag: str | None, last_modified: str | None,
+                       next_poll_at: datetime | None = None, fetch_url: str | None = None,
+                       content_hash: str | None = None, redirect: tuple[str | None, int] = (None, 0)) -> None:
+        """A poll succeeded (a new body, an unchanged one, or a 304): end the error streak, keep the validators.
+
+        ``content_hash`` None keeps the stored hash (a 304 says nothing new about the body).
+        """
         at = to_db_time(now)
         self.db.execute(
             """INSERT INTO feeds (name, url, etag, last_modified, first_ok_at, last_polled_at, last_ok_at,
-                                  last_error, last_error_at, error_count)
-               VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)
+                                  last_error, last_error_at, error_count, next_poll_at, fetch_url, content_hash,
+                                  redirect_target, redirect_count, failing_since, failing_alerted_at,
+                                  disabled_reason, disabled_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)
                ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = excluded.etag,
                    last_modified = excluded.last_modified, last_polled_at = excluded.last_polled_at,
                    last_ok_at = excluded.last_ok_at, last_error = NULL, error_count = 0,
-                   first_ok_at = COALESCE(feeds.first_ok_at, excluded.first_ok_at)""",
-            [name, url, etag, last_modified, at, at, at])
+                   first_ok_at = COALESCE(feeds.first_ok_at, excluded.first_ok_at),
+                   next_poll_at = excluded.next_poll_at, fetch_url = excluded.fetch_url,
+                   content_hash = COALESCE(excluded.content_hash, feeds.content_hash),
+                   redirect_target = excluded.redirect_target, redirect_count = excluded.redirect_count,
+                   failing_since = NULL, failing_alerted_at = NULL, disabled_reason = NULL, disabled_at = NULL""",
+            [name, url, etag, last_modified, at, at, at, to_db_time(next_poll_at), fetch_url, content_hash,
+             redirect[0], redirect[1]])
 
-    def record_feed_error(self, name: str, url: str, now: datetime, error: str) -> None:
-        """A poll failed: remember the message and count the streak; validators are kept for the next try."""
+    def record_feed_error(self, name: str, url: str, now: datetime, error: str, *,
+                          next_poll_at: datetime | None = None, disabled_reason: str | None = None) -> None:
+        """A poll failed: remember the message, count the streak (and when it began); validators are kept."""
         at = to_db_time(now)
         self.db.execute(
-            """INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_at, error_count)
-               VALUES (?, ?, ?, ?, ?, 1)
+            """INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_at, error_count, next_poll_at,
+                                  failing_since, disabled_reason, disabled_at)
+               VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, CASE WHEN ? IS NULL THEN NULL ELSE ? END)
                ON CONFLICT(name) DO UPDATE SET url = excluded.url, last_polled_at = excluded.last_polled_at,
                    last_error = excluded.last_error, last_error_at = excluded.last_error_at,
-                   error_count = feeds.error_count + 1""",
-            [name, url, at, error, at])
+                   error_count = feeds.error_count + 1, next_poll_at = excluded.next_poll_at,
+                   failing_since = COALESCE(feeds.failing_since, excluded.failing_since),
+                   disabled_reason = excluded.disabled_reason, disabled_at = excluded.disabled_at""",
+            [name, url, at, error, at, to_db_time(next_poll_at), at, disabled_reason, disabled_reason, at])
+
+    def mark_feed_failing_alerted(self, name: str, now: datetime) -> None:
+        self.db.execute("UPDATE feeds SET failing_alerted_at = ? WHERE name = ?", [to_db_time(now), name])
 
     # --- stories and hits --------------------------------------------------------------------------------
 
@@ -210,6 +246,18 @@ class Store:
             marks = ",".join("?" * len(chunk))
             known.update(r[0] for r in self.db.execute(f"SELECT id FROM stories WHERE id IN ({marks})", chunk))
         return known
+
+    def ids_with_known_links(self, feed: str, stories: Iterable[Story]) -> set[str]:
+        """Ids of ``stories`` whose link this feed has already shown under another id."""
+        by_link = {s.link: s.id for s in stories if s.link}
+        links = list(by_link)
+        found: set[str] = set()
+        for start in range(0, len(links), 500):
+            chunk = links[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(by_link[row[0]] for row in self.db.execute(
+                f"SELECT link FROM stories WHERE feed = ? AND link IN ({marks})", [feed, *chunk]))
+        return found
 
     def insert_stories(self, stories: Iterable[Story], now: datetime) -> None:
         self.db["stories"].insert_all(
@@ -295,6 +343,14 @@ class Store:
             yield Story(id=row["id"], feed=row["feed"], title=row["title"], summary=row["summary"] or "",
                         link=row["link"], published_at=from_db_time(row["published_at"]))
 
+    def prune_stories(self, before: datetime) -> int:
+        """Delete stories first seen before ``before`` that no claim matched; hits, their stories, claim history
+        and the outbox are kept. Returns how many were deleted."""
+        cursor = self.db.execute("""DELETE FROM stories WHERE seen_at < ?
+                                    AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.story_id = stories.id)""",
+                                 [to_db_time(before)])
+        return cursor.rowcount
+
     def stories_by_link(self, link: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM stories WHERE link = ? ORDER BY seen_at", [link]))
 
@@ -328,4 +384,9 @@ def _feed_state(row: dict) -> FeedState:
         name=row["name"], url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
         first_ok_at=from_db_time(row["first_ok_at"]), last_polled_at=from_db_time(row["last_polled_at"]),
         last_ok_at=from_db_time(row["last_ok_at"]), last_error=row["last_error"],
-        last_error_at=from_db_time(row["last_error_at"]), error_count=row["error_count"] or 0)
+        last_error_at=from_db_time(row["last_error_at"]), error_count=row["error_count"] or 0,
+        fetch_url=row.get("fetch_url"), next_poll_at=from_db_time(row.get("next_poll_at")),
+        disabled_reason=row.get("disabled_reason"), content_hash=row.get("content_hash"),
+        redirect_target=row.get("redirect_target"), redirect_count=row.get("redirect_count") or 0,
+        failing_since=from_db_time(row.get("failing_since")),
+        failing_alerted_at=from_db_time(row.get("failing_alerted_at")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import ipaddress
 import socket
 import socketserver
@@ -10,15 +11,20 @@ import subprocess
 import sys
 import textwrap
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
+import urllib3.response
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Response
 
+from monitor import fetch as fetch_module
 from monitor import netguard
 from monitor.errors import FetchError
-from monitor.fetch import ACCEPT, USER_AGENT, Fetcher, FetchResult, redact_url
+from monitor.fetch import (ACCEPT, ACCEPT_ENCODING, USER_AGENT, Fetcher, FetchResult, FetchStatusError, cache_seconds,
+                           redact_url)
 
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 MB = 1024 * 1024
@@ -502,3 +508,156 @@ def test_fetch_after_close_raises(httpserver):
     f.close()
     with pytest.raises(RuntimeError):
         f.fetch(httpserver.url_for("/feed"))
+
+
+# --- what the scheduler reads off a result --------------------------------------------------------------------
+
+NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("headers", "seconds"), [
+    ({}, None),
+    ({"cache-control": "max-age=600"}, 600.0),
+    ({"cache-control": "public, max-age=\"90\", must-revalidate"}, 90.0),
+    ({"cache-control": "s-maxage=300"}, 300.0),
+    ({"cache-control": "s-maxage=300, max-age=60"}, 60.0),  # we are a private cache: max-age wins
+    ({"cache-control": "max-age=" + "9" * 5000}, float(2**31)),  # RFC 9111: huge means 2^31; no int() blow-up
+    ({"cache-control": "no-cache, max-age=600"}, None),
+    ({"cache-control": "no-store"}, None),
+    ({"cache-control": "max-age=600", "expires": "Wed, 01 Jan 2025 01:00:00 GMT"}, 600.0),
+    ({"expires": "Wed, 01 Jan 2025 01:00:00 GMT"}, 3600.0),  # against now: no Date header
+    ({"expires": "Wed, 01 Jan 2025 01:00:00 GMT", "date": "Wed, 01 Jan 2025 00:30:00 GMT"}, 1800.0),
+    ({"expires": "Tue, 31 Dec 2024 00:00:00 GMT"}, 0.0),
+    ({"expires": "0"}, 0.0),
+    ({"expires": "-1"}, 0.0),
+], ids=lambda v: repr(v)[:40])
+def test_cache_seconds(headers, seconds):
+    assert cache_seconds(headers, NOW) == seconds
+
+
+def test_result_has_cache_seconds_and_content_hash(httpserver, fetcher):
+    httpserver.expect_request("/feed").respond_with_data(b"<rss/>", headers={"Cache-Control": "max-age=900",
+                                                                            "ETag": '"v1"'})
+    result = fetcher.fetch(httpserver.url_for("/feed"))
+    assert result.cache_seconds == 900.0
+    assert result.content_hash == hashlib.sha256(b"<rss/>").hexdigest()
+    assert (result.redirects, result.permanent_url) == ((), None)
+
+
+def test_not_modified_has_empty_content_hash_and_cache_seconds(httpserver, fetcher):
+    not_modified = Response(status=304, headers={"Cache-Control": "max-age=60"})
+    httpserver.expect_request("/feed").respond_with_response(not_modified)
+    result = fetcher.fetch(httpserver.url_for("/feed"), etag='"v1"')
+    assert (result.status, result.content_hash, result.cache_seconds) == (304, "", 60.0)
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("120", 120.0),
+    ("Wed, 01 Jan 2025 00:10:00 GMT", 600.0),
+    ("Tue, 31 Dec 2024 00:00:00 GMT", 0.0),  # in the past: now
+    ("inf", None),
+    ("1e999", None),
+    ("soon", None),
+])
+def test_retry_after_seconds(httpserver, fetcher, header, seconds):
+    httpserver.expect_request("/feed").respond_with_data("", status=503, headers={"Retry-After": header})
+    with pytest.raises(FetchStatusError) as info:
+        fetcher.fetch(httpserver.url_for("/feed"), now=NOW)
+    assert (info.value.status, info.value.retry_after, info.value.retry_after_seconds) == (503, header, seconds)
+
+
+def test_redirects_are_recorded_and_permanent_only_when_every_hop_is(httpserver, fetcher):
+    httpserver.expect_request("/a").respond_with_data("", status=308, headers={"Location": "/b"})
+    httpserver.expect_request("/b").respond_with_data("", status=301, headers={"Location": "/c"})
+    httpserver.expect_request("/c").respond_with_data(b"<rss/>")
+    httpserver.expect_request("/t").respond_with_data("", status=307, headers={"Location": "/a"})
+    moved = fetcher.fetch(httpserver.url_for("/a"))
+    assert moved.redirects == ((308, httpserver.url_for("/b")), (301, httpserver.url_for("/c")))
+    assert moved.permanent_url == httpserver.url_for("/c")
+    temporary = fetcher.fetch(httpserver.url_for("/t"))
+    assert [status for status, _ in temporary.redirects] == [307, 308, 301]
+    assert temporary.permanent_url is None and temporary.url == httpserver.url_for("/c")
+
+
+# --- content codings ------------------------------------------------------------------------------------------
+
+
+def test_accept_encoding_lists_what_can_be_decoded(httpserver, fetcher):
+    httpserver.expect_request("/feed").respond_with_data(b"<rss/>")
+    fetcher.fetch(httpserver.url_for("/feed"))
+    sent = httpserver.log[0][0].headers["Accept-Encoding"]
+    assert sent == ACCEPT_ENCODING and sent.startswith("gzip, deflate")
+    assert ("br" in sent.split(", ")) == (urllib3.response.brotli is not None)
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "deflate, gzip", "x-gzip"])
+def test_chained_and_aliased_encodings_are_decoded(httpserver, fetcher, encoding):
+    body = b"<rss>chained</rss>"
+    for coding in (c.strip() for c in encoding.split(",")):
+        body = zlib.compress(body) if coding == "deflate" else gzip.compress(body)
+    httpserver.expect_request("/feed").respond_with_data(body, headers={"Content-Encoding": encoding})
+    assert fetcher.fetch(httpserver.url_for("/feed")).body == b"<rss>chained</rss>"
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, br"])
+def test_codings_we_cannot_decode_are_an_error_not_garbage(httpserver, fetcher, monkeypatch, encoding):
+    monkeypatch.setattr(fetch_module, "DECODABLE_ENCODINGS", ("gzip", "deflate"))  # as without brotli
+    httpserver.expect_request("/feed").respond_with_data(b"\x8b\x00junk", headers={"Content-Encoding": encoding})
+    with pytest.raises(FetchError, match=rf"cannot decode Content-Encoding '{encoding}'$"):
+        fetcher.fetch(httpserver.url_for("/feed"))
+
+
+def test_junk_content_encoding_is_ignored(httpserver, fetcher):
+    # Seen in the wild: a charset or "none" in Content-Encoding. urllib3 leaves the body alone; so do we.
+    httpserver.expect_request("/feed").respond_with_data(b"<rss/>", headers={"Content-Encoding": "UTF-8"})
+    assert fetcher.fetch(httpserver.url_for("/feed")).body == b"<rss/>"
+
+
+def test_corrupt_gzip_is_a_decode_error(httpserver, fetcher):
+    httpserver.expect_request("/feed").respond_with_data(b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match=r"could not decode the gzip body$"):
+        fetcher.fetch(httpserver.url_for("/feed"))
+
+
+# --- the deadline watchdog -------------------------------------------------------------------------------------
+
+
+def test_deadline_shuts_down_a_socket_blocked_in_recv():
+    left, right = socket.socketpair()
+    with left, right, netguard.deadline(0.2) as watch:
+        watch.watch(left)
+        left.settimeout(30)
+        assert left.recv(10) == b""  # EOF from the shutdown, long before the 30 s timeout
+        assert watch.fired
+
+
+def test_deadline_closes_its_handles_and_ignores_late_sockets():
+    left, right = socket.socketpair()
+    with left, right:
+        with netguard.deadline(60) as watch:
+            watch.watch(left)
+        assert watch.closed and not watch.fired
+        watch.fire()  # after the block: a no-op, never a shutdown of whatever the descriptor is now
+        watch.watch(left)
+        right.sendall(b"x")
+        assert left.recv(1) == b"x"
+
+
+def test_deadlines_nest_and_restore():
+    with netguard.deadline(60) as outer:
+        with netguard.deadline(60) as inner:
+            assert netguard._local.deadline is inner
+        assert netguard._local.deadline is outer
+    assert netguard._local.deadline is None
+
+
+def test_watchdog_cuts_a_response_head_that_never_ends(raw_server):
+    # Each header byte arrives within the read timeout, so only the watchdog can stop http.client's readline.
+    def behaviour(conn, stop):
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.02):
+            conn.sendall(b"X")
+
+    url = raw_server(behaviour)
+    with pytest.raises(FetchError, match=r"deadline of 0\.3s exceeded$"):
+        Fetcher(allow_private_networks=True, deadline_seconds=0.3, read_timeout_seconds=30).fetch(url)

@@ -6,14 +6,17 @@ import html
 import json
 import re
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hostile import REDOS
 
 from monitor.errors import ParseError
 from monitor.parse import (MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed, plain_text,
                            story_id)
+from monitor.parsebudget import ParsePool, parse_feed_with_budget
 
 UTC = timezone.utc
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -447,6 +450,56 @@ def test_charset_header_vs_declaration(declared, encoding, content_type):
     assert one(body.encode(encoding), headers=headers).title == "Café"
 
 
+@pytest.mark.parametrize("body, title", [
+    # Mostly UTF-8 with one stray Latin-1 byte: the bad byte becomes U+FFFD, the rest stays right.
+    (_doc("utf-8").encode().replace(b"talks", b"talks \xff"), TITLE + " \ufffd"),
+    # The same without any declaration.
+    (_doc("utf-8").encode().replace(b' encoding="utf-8"', b"").replace(b"talks", b"talks \xe9!"),
+     TITLE + " \ufffd!"),
+    # A truncated multibyte character at the end of the title.
+    (_doc("utf-8").encode().replace(b"talks", "talks 東".encode()[:-1]), TITLE + " \ufffd"),
+], ids=["stray-byte", "undeclared", "truncated-char"])
+def test_invalid_utf8_bytes_do_not_garble_the_rest(body, title):
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    assert one(body).title == title
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_invalid_bytes_in_a_json_feed(bom):
+    body = bom + (b'{"version": "https://jsonfeed.org/version/1.1", '
+                  b'"items": [{"id": "1", "title": "Z\xc3\xbcrich \xff"}]}')
+    assert one(body).title == "Zürich \ufffd"
+
+
+def test_mislabelled_legacy_encoding_still_falls_back():
+    # No valid UTF-8 sequence at all: a windows-1252 document declared UTF-8, read as windows-1252.
+    body = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><item><guid>1</guid>' \
+           "<title>Café – “quoted”</title></item></channel></rss>"
+    assert one(body.encode("windows-1252")).title == "Café – “quoted”"
+
+
+def test_entries_without_guid_or_link_are_told_apart_by_title_and_date():
+    body = rss(item("Update", date="Sat, 01 Jun 2024 09:00:00 GMT")
+               + item("Update", date="Sat, 01 Jun 2024 10:00:00 GMT") + item("Other") + item("Other"))
+    stories = parse_feed(body, feed_name="f", now=NOW)
+    # Same title, different dates: two stories. Same title and no date: indistinguishable, kept once.
+    assert [(s.title, s.published_at and s.published_at.hour) for s in stories] == [
+        ("Update", 9), ("Update", 10), ("Other", None)]
+    assert all(s.link is None for s in stories)
+
+
+def test_guid_that_changes_on_every_fetch():
+    # Some CMSs put a timestamp or session token in the guid. The guid is authoritative for the id (it is what
+    # the feed says identifies the entry), so each fetch gives new ids; everything else is stable, and the
+    # pipeline can recognise the entry as already stored by its feed and link (Store.stories_by_link).
+    first, second = (one(rss(item("Same story", guid=f"urn:{token}", link="https://e.com/1",
+                                  date="Sat, 01 Jun 2024 10:00:00 GMT"))) for token in ("a1", "b2"))
+    assert first.id != second.id
+    assert (first.feed, first.link, first.title, first.published_at) == (
+        second.feed, second.link, second.title, second.published_at)
+
+
 # --- corpus ---------------------------------------------------------------------------------------
 
 def _corpus_files() -> list[Path]:
@@ -535,3 +588,61 @@ def test_fastfeedparser_reference_output(feed, reference):
                                                    for e in expected]
     assert [s.published_at for s in stories] == [
         datetime.fromisoformat(e["published"]) if e.get("published") else None for e in expected]
+
+
+# --- parse budget (monitor.parsebudget) -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pool():
+    with ParsePool(workers=2, budget_seconds=30) as p:
+        yield p
+
+
+def test_pool_gives_what_parse_feed_gives(pool):
+    body = rss(item("Deal signed", guid="g-1", link="/a", date="Sat, 01 Jun 2024 10:00:00 +0200"))
+    kwargs = dict(feed_name="f", headers={"Content-Type": "application/rss+xml"}, url="https://e.com/feed", now=NOW)
+    assert pool.parse(body, **kwargs) == parse_feed(body, **kwargs)
+    assert pool.parse(JSON11, feed_name="j", now=NOW) == parse_feed(JSON11, feed_name="j", now=NOW)
+
+
+def test_pool_raises_parse_errors_as_parse_feed_does(pool):
+    with pytest.raises(ParseError, match="^HTML page, not a feed$"):
+        pool.parse(b"<html><body>x</body></html>", feed_name="f")
+
+
+def test_pool_replaces_a_worker_that_died(pool):
+    pool.parse(rss(item("x", guid="1")), feed_name="f")
+    for worker in list(pool._live):
+        worker.process.kill()
+        worker.process.join()
+    assert [s.title for s in pool.parse(rss(item("after", guid="1")), feed_name="f")] == ["after"]
+
+
+def test_other_workers_keep_parsing_while_one_is_stuck():
+    # REDOS: ~25 s of feedparser's quadratic author regex, if nothing stopped it.
+    with ParsePool(workers=2, budget_seconds=1) as budgeted, ThreadPoolExecutor(1) as thread:
+        stuck = thread.submit(budgeted.parse, REDOS, feed_name="redos")
+        for _ in range(5):
+            assert budgeted.parse(rss(item("ok", guid="1")), feed_name="f")[0].title == "ok"
+        assert not stuck.done()  # the quick parses did not wait for the stuck one
+        with pytest.raises(ParseError, match="budget of 1s exceeded"):
+            stuck.result()
+
+
+def test_memory_limit_fails_the_parse_not_the_process():
+    body = b'<rss version="2.0"><channel>' + b"<item><title>x</title><category>c</category></item>" * 30_000
+    with ParsePool(workers=1, memory_limit_bytes=48 * 2**20) as small:
+        with pytest.raises(ParseError, match="memory"):
+            small.parse(body + b"</channel></rss>", feed_name="f")
+        assert small.parse(rss(item("fine", guid="1")), feed_name="f")[0].title == "fine"
+
+
+def test_closed_pool_refuses_work():
+    closed = ParsePool(workers=1)
+    closed.close()
+    with pytest.raises(RuntimeError):
+        closed.parse(rss(item("x")), feed_name="f")
+
+
+def test_shared_budgeted_parse():
+    assert parse_feed_with_budget(rss(item("x", guid="1")), feed_name="f", budget_seconds=30)[0].title == "x"

@@ -81,11 +81,11 @@ def test_a_failing_feed_is_recorded_and_does_not_stop_the_others(setup, httpserv
     state = store.feed_state("wire")
     assert state.error_count == 1 and "500" in state.last_error and state.last_ok_at is None
 
-    poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=5))
+    poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=5), force=True)  # ignore its backoff
     assert store.feed_state("wire").error_count == 2
     httpserver.clear()
     serve(httpserver, "/wire.xml", [POSTPONED])
-    recovered = poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=10))
+    recovered = poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=10), force=True)
     assert recovered.status == "ok"
     state = store.feed_state("wire")
     assert state.error_count == 0 and state.last_error is None and state.last_ok_at is not None
@@ -143,7 +143,7 @@ def test_first_poll_does_not_alert_on_old_stories(setup, httpserver):
     result = poll_feed(ctx, store, config.feed("wire"), NOW)
     assert (result.hits, result.alerts) == (2, 0)  # stored and matched, but no flood on a new feed
     httpserver.clear()
-    fresh_undated = {**POSTPONED, "guid": "undated-2", "published": None}
+    fresh_undated = {**POSTPONED, "guid": "undated-2", "link": "https://news.example.com/d1-update", "published": None}
     serve(httpserver, "/wire.xml", [old, undated, fresh_undated])
     later = poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=5))
     assert (later.new_stories, later.alerts) == (1, 1)  # after the first poll, an undated new story is news
@@ -174,7 +174,7 @@ def test_alerts_of_one_claim_keep_their_order_on_a_channel(setup, httpserver, re
     httpserver.clear()
     signed_later = {**SIGNED, "published": NOW - timedelta(minutes=30)}
     serve(httpserver, "/wire.xml", [POSTPONED, signed_later])
-    poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=1))
+    poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=1), force=True)
     receiver.statuses = [503]
     result = deliver_due(ctx, store, NOW + timedelta(minutes=1))
     assert (result.sent, result.failed, result.waiting) == (0, 1, 1)  # the later alert waits for the earlier
@@ -196,8 +196,8 @@ def test_crash_inside_a_poll_writes_nothing_and_the_next_poll_writes_everything_
     crashing.close()
     assert store.db["stories"].count == 0 and store.db["outbox"].count == 0  # all or nothing
 
-    assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=1)).alerts == 1
-    assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=2)).alerts == 0
+    assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=1), force=True).alerts == 1
+    assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=2), force=True).alerts == 0
     assert store.db["outbox"].count == 1
 
 

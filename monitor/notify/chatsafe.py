@@ -114,6 +114,8 @@ def clip_payload(payload: dict) -> dict:
 
 def alert_headline(payload: dict) -> str:
     """One line naming the claim and what happened, e.g. ``iraq-us-coalition-signing: delayed → CONFIRMED``."""
+    if str(payload.get("type", "")).startswith("feed."):  # operator alerts carry their own headline
+        return one_line(payload.get("headline", ""))
     claim_id = one_line((payload.get("claim") or {}).get("id", "?"))
     kind = payload.get("type")
     if kind == "claim.state_changed":

@@ -9,6 +9,8 @@ def format_alert_text(payload: dict) -> str:
     if payload.get("type") == "digest":
         blocks = [format_alert_text(p) for p in payload.get("alerts", [])]
         return "\n\n".join([f"[news-monitor] digest of {len(blocks)} alerts ({payload.get('id', '')})", *blocks])
+    if str(payload.get("type", "")).startswith("feed."):  # operator alerts about a source
+        return f"[news-monitor] {payload.get('headline', '')}\n  alert:    {payload.get('id', '')}"
     claim = payload.get("claim", {})
     kind = payload.get("type")
     if kind == "claim.state_changed":

@@ -1,0 +1,50 @@
+"""When to poll a feed next, and when to believe that it moved. Pure.
+
+- After a success the feed's interval applies; a ``Cache-Control: max-age`` or ``Expires`` longer than the
+  interval lengthens it (a server asking to be polled less is obeyed), up to ``MAX_CACHE_STRETCH`` intervals so
+  a day-long max-age cannot make a news feed go quiet. A server never shortens the interval.
+- After a failure the wait grows exponentially from the interval (1, 2, 4, 8 … intervals) with jitter, capped
+  at ``max_backoff_seconds`` (a day by default), so a dead server is asked less and less often but never
+  forgotten; a ``Retry-After`` on 429/503 is honoured (capped the same way). The next success resets it.
+- A permanent redirect (301/308 on every hop) is adopted once the same target has been seen on
+  ``REDIRECT_CONFIRMATIONS`` consecutive polls that served a valid feed; a temporary one (302/307) never is.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+MAX_CACHE_STRETCH = 4
+DEFAULT_MAX_BACKOFF_SECONDS = 24 * 3600
+REDIRECT_CONFIRMATIONS = 3
+JITTER = 0.1
+
+_rng = random.Random()
+
+
+def after_success(now: datetime, interval_seconds: float, cache_seconds: float | None) -> datetime:
+    wait = interval_seconds
+    if cache_seconds is not None and cache_seconds > interval_seconds:
+        wait = min(cache_seconds, interval_seconds * MAX_CACHE_STRETCH)
+    return now + timedelta(seconds=wait)
+
+
+def after_error(now: datetime, interval_seconds: float, error_count: int, *, retry_after_seconds: float | None = None,
+                max_backoff_seconds: float = DEFAULT_MAX_BACKOFF_SECONDS, rng: random.Random = _rng) -> datetime:
+    """``error_count`` counts this failure (1 after the first)."""
+    wait = min(interval_seconds * 2 ** max(error_count - 1, 0), max_backoff_seconds)
+    wait *= rng.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after_seconds is not None:
+        wait = max(wait, min(retry_after_seconds, max_backoff_seconds))
+    return now + timedelta(seconds=min(wait, max_backoff_seconds))
+
+
+def redirect_seen(previous_target: str | None, previous_count: int, permanent_url: str | None,
+                  polled_url: str) -> tuple[str | None, int]:
+    """The (target, consecutive sightings) after a poll whose permanent redirect target was ``permanent_url``."""
+    if not permanent_url or permanent_url == polled_url:
+        return None, 0
+    if permanent_url == previous_target:
+        return permanent_url, previous_count + 1
+    return permanent_url, 1

@@ -1,0 +1,227 @@
+"""Polite, self-healing polling through the real pipeline: backoff, Retry-After, cache lifetimes, moved and gone
+feeds, unchanged bodies, operator alerts, per-host limits. Loopback HTTP, a real SQLite file, explicit time."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+
+from conftest import rss, run_cli, utc, write_config
+from monitor import outbox, polling
+from monitor.config import load_config
+from monitor.delivery import deliver_due
+from monitor.pipeline import Context, poll_feed
+from monitor.politeness import HostSlots
+from monitor.store import Store
+
+NOW = utc(2026, 11, 27, 12, 0)
+ITEM = {"guid": "s1", "title": "Acme and Globex sign merger agreement", "summary": "The deal closed today.",
+        "link": "https://news.example.com/s1", "published": NOW - timedelta(hours=1)}
+
+
+@pytest.fixture
+def setup(tmp_path, httpserver, receiver):
+    def build(path="/feed.xml", **monitor):
+        document = {"monitor": {"database": "monitor.db", "allow_private_networks": True,
+                                "operator_channels": ["ops"], **monitor},
+                    "feeds": [{"name": "wire", "url": httpserver.url_for(path), "interval_seconds": 300}],
+                    "claims": [{"id": "deal", "text": "Acme and Globex sign the merger agreement", "channels": []}],
+                    "channels": [{"name": "ops", "kind": "webhook", "url": receiver.url}]}
+        config = load_config(write_config(tmp_path, document))
+        return config, Context.build(config), Store(config.database)
+    return build
+
+
+def requests_to(httpserver, path):
+    return sum(1 for request, _ in httpserver.log if request.path == path)
+
+
+def test_failures_back_off_exponentially_and_recover(setup, httpserver):
+    config, ctx, store = setup()
+    feed = config.feed("wire")
+    httpserver.expect_request("/feed.xml").respond_with_data("down", status=503)
+    waits, at = [], NOW
+    for _ in range(6):
+        assert poll_feed(ctx, store, feed, at).status == "error"
+        state = store.feed_state("wire")
+        waits.append((state.next_poll_at - at).total_seconds())
+        assert poll_feed(ctx, store, feed, at + timedelta(seconds=1)).status == "waiting"  # no request meanwhile
+        at = state.next_poll_at
+    assert requests_to(httpserver, "/feed.xml") == 6
+    for n, wait in enumerate(waits):
+        expected = min(300 * 2 ** n, polling.DEFAULT_MAX_BACKOFF_SECONDS)
+        assert expected * 0.89 <= wait <= expected * 1.11
+    httpserver.clear()
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    assert poll_feed(ctx, store, feed, at).status == "ok"
+    state = store.feed_state("wire")
+    assert state.error_count == 0 and state.next_poll_at == at + timedelta(seconds=300)
+
+
+def test_backoff_is_capped_at_a_day():
+    at = polling.after_error(NOW, 300, 40, rng=random.Random(1))
+    assert at <= NOW + timedelta(seconds=polling.DEFAULT_MAX_BACKOFF_SECONDS)
+
+
+def test_retry_after_is_honoured(setup, httpserver):
+    config, ctx, store = setup()
+    httpserver.expect_request("/feed.xml").respond_with_data("slow down", status=429,
+                                                             headers={"Retry-After": "7200"})
+    poll_feed(ctx, store, config.feed("wire"), NOW)
+    assert store.feed_state("wire").next_poll_at >= NOW + timedelta(seconds=7200)
+
+
+@pytest.mark.parametrize("cache_control,expected_wait", [
+    ("max-age=900", 900),  # lengthens the 300 s interval
+    ("max-age=60", 300),  # never shortens it
+    ("max-age=86400", 1200),  # capped at four intervals
+    ("no-cache", 300),
+])
+def test_cache_lifetime_may_lengthen_the_interval(setup, httpserver, cache_control, expected_wait):
+    config, ctx, store = setup()
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml",
+                                                             headers={"Cache-Control": cache_control})
+    poll_feed(ctx, store, config.feed("wire"), NOW)
+    assert store.feed_state("wire").next_poll_at == NOW + timedelta(seconds=expected_wait)
+
+
+def test_an_identical_body_is_not_parsed_again(setup, httpserver):
+    config, ctx, store = setup()
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    assert poll_feed(ctx, store, config.feed("wire"), NOW).status == "ok"
+    again = poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=5))
+    assert again.status == "unchanged" and store.feed_state("wire").last_ok_at == NOW + timedelta(minutes=5)
+
+
+def test_consistent_permanent_redirect_moves_the_feed_and_temporary_does_not(setup, httpserver):
+    config, ctx, store = setup(path="/old.xml")
+    httpserver.expect_request("/old.xml").respond_with_data("", status=301,
+                                                            headers={"Location": httpserver.url_for("/new.xml")})
+    httpserver.expect_request("/new.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    httpserver.expect_request("/temp.xml").respond_with_data("", status=302,
+                                                             headers={"Location": httpserver.url_for("/new.xml")})
+    at = NOW
+    for poll in range(polling.REDIRECT_CONFIRMATIONS):
+        assert store.feed_state("wire") is None or store.feed_state("wire").fetch_url is None
+        poll_feed(ctx, store, config.feed("wire"), at, force=True)
+        at += timedelta(minutes=5)
+    assert store.feed_state("wire").fetch_url == httpserver.url_for("/new.xml")
+    before = requests_to(httpserver, "/old.xml")
+    poll_feed(ctx, store, config.feed("wire"), at, force=True)
+    assert requests_to(httpserver, "/old.xml") == before  # polled at its new address now
+
+    config, ctx, store = setup(path="/temp.xml")
+    for poll in range(polling.REDIRECT_CONFIRMATIONS + 1):
+        poll_feed(ctx, store, config.feed("wire"), at, force=True)
+        at += timedelta(minutes=5)
+    assert store.feed_state("wire").fetch_url is None
+
+
+def test_410_disables_the_feed_until_its_url_changes_and_tells_the_operator(setup, httpserver, receiver):
+    config, ctx, store = setup(path="/gone.xml")
+    httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
+    result = poll_feed(ctx, store, config.feed("wire"), NOW)
+    assert result.status == "error" and result.alerts == 1
+    assert "gone" in store.feed_state("wire").disabled_reason
+    for later in (NOW + timedelta(days=2), NOW + timedelta(days=30)):
+        assert poll_feed(ctx, store, config.feed("wire"), later, force=True).status == "disabled"
+    assert requests_to(httpserver, "/gone.xml") == 1  # no further requests
+    deliver_due(ctx, store, NOW, sleep=lambda s: None)
+    [alert] = [r.body for r in receiver.received]
+    assert alert["type"] == "feed.failing" and "DISABLED" in alert["headline"]
+
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    config, ctx, store = setup(path="/feed.xml")  # the operator fixed the URL
+    assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(days=31)).status == "ok"
+
+
+def test_operator_hears_once_when_a_feed_stays_broken_and_once_when_it_recovers(setup, httpserver, receiver):
+    config, ctx, store = setup(alert_after_hours=6)
+    httpserver.expect_request("/feed.xml").respond_with_data("oops", status=500)
+    at = NOW
+    for _ in range(8):  # about 21 hours of failures, polled at the backoff's pace
+        poll_feed(ctx, store, config.feed("wire"), at, force=True)
+        at += timedelta(hours=3)
+    assert outbox.counts(store)["pending"] == 1
+    httpserver.clear()
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    poll_feed(ctx, store, config.feed("wire"), at, force=True)
+    poll_feed(ctx, store, config.feed("wire"), at + timedelta(hours=1), force=True)
+    deliver_due(ctx, store, at + timedelta(hours=2), sleep=lambda s: None)
+    assert [r.body["type"] for r in receiver.received] == ["feed.failing", "feed.recovered"]
+    assert "failing since" in receiver.received[0].body["headline"]
+
+
+def test_feeds_command_lists_health(setup, httpserver):
+    config, ctx, store = setup()
+    httpserver.expect_request("/feed.xml").respond_with_data("oops", status=500)
+    poll_feed(ctx, store, config.feed("wire"), NOW)
+    result = run_cli("feeds", "--json", config=config.path)
+    [row] = json.loads(result.stdout)["feeds"]
+    assert row["state"] == "failing" and row["error_count"] == 1 and "500" in row["last_error"]
+    assert row["next_poll_at"] and row["failing_since"]
+    text = run_cli("feeds", config=config.path).stdout
+    assert text.startswith("wire: FAILING") and "1 errors since" in text
+
+
+def test_host_slots_allow_one_request_per_host_at_a_time():
+    slots = HostSlots(limit=1)
+    inside, release, other_host_done = threading.Event(), threading.Event(), threading.Event()
+    second_entered = threading.Event()
+
+    def first():
+        with slots.hold("https://example.com/a.xml"):
+            inside.set()
+            release.wait(10)
+
+    def second():
+        with slots.hold("https://EXAMPLE.com/b.xml"):
+            second_entered.set()
+
+    def other():
+        with slots.hold("https://example.org/feed"):
+            other_host_done.set()
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert inside.wait(10)
+    threads += [threading.Thread(target=second), threading.Thread(target=other)]
+    for t in threads[1:]:
+        t.start()
+    assert other_host_done.wait(10)  # another host is not held up
+    assert not second_entered.is_set()  # the same host waits its turn
+    release.set()
+    assert second_entered.wait(10)
+    for t in threads:
+        t.join(10)
+
+
+def test_a_guid_that_changes_on_every_fetch_does_not_make_old_entries_new(setup, httpserver):
+    config, ctx, store = setup()
+    for poll, guid in enumerate(("random-1", "random-2", "random-3")):
+        httpserver.clear()
+        httpserver.expect_request("/feed.xml").respond_with_data(rss([{**ITEM, "guid": guid}]),
+                                                                 content_type="application/rss+xml")
+        result = poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(hours=poll), force=True)
+        assert result.new_stories == (1 if poll == 0 else 0)
+
+
+def test_opml_import_and_export_through_the_cli(setup, tmp_path):
+    config, ctx, store = setup()
+    opml = tmp_path / "subs.opml"
+    opml.write_text('<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>'
+                    '<outline text="World"><outline text="BBC World" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>'
+                    f'<outline text="Wire again" xmlUrl="{config.feed("wire").url}"/></outline></body></opml>',
+                    encoding="utf-8")
+    preview = run_cli("import-opml", str(opml), config=config.path)
+    assert 'name = "bbc-world"' in preview.stdout and config.feed("wire").url not in preview.stdout
+    written = run_cli("import-opml", str(opml), "--write", config=config.path)
+    assert "appended 1 feeds" in written.stdout
+    assert run_cli("check-config", config=config.path).returncode == 0
+    assert "nothing new" in run_cli("import-opml", str(opml), config=config.path).stderr
+    exported = run_cli("export-opml", config=config.path).stdout
+    assert exported.count("<outline") == 2 and "https://feeds.bbci.co.uk/news/world/rss.xml" in exported

@@ -15,7 +15,10 @@ RUN pip install . \
     && chown monitor /data
 COPY config/monitor.toml /config/monitor.toml
 
-USER monitor
+USER 10001
 VOLUME /data
+# Asks the daemon's /healthz when [monitor] listen is set, else checks the database is writable.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["news-monitor", "--config", "/config/monitor.toml", "healthcheck"]
 # Exec form, so SIGTERM from `docker stop` reaches news-monitor itself and it shuts down cleanly.
 CMD ["news-monitor", "--config", "/config/monitor.toml", "run"]

@@ -1,35 +1,53 @@
-"""APScheduler wiring: one poll job per feed, one delivery job, one housekeeping job (claim deadlines), and a
-clean stop on SIGTERM/SIGINT.
+"""The daemon: APScheduler jobs, live reload, health, and a clean stop.
 
-Every job opens its own database connection and closes it when done. A poll that queued alerts delivers them
-right away (serialised with the periodic delivery job by a lock, so alerts of one claim keep their order); the
-periodic job picks up retries.
+Jobs: one poll job per feed (its interval with jitter; feeds on one host start a few seconds apart), one delivery
+job (retries), one hourly housekeeping job (claim deadlines, pruning old stories), a heartbeat (the scheduler's
+proof of life for ``/healthz`` and systemd's watchdog) and a watcher that reloads the config when its file
+changes. Every job opens its own database connection. A poll that queued alerts delivers them at once
+(serialised with the delivery job by a lock, so alerts of one claim keep their order).
+
+Reload (SIGHUP, or the file changing — in place, renamed into place, or a symlink swapped, debounced): a valid
+config is applied in place (feed jobs added, removed, rescheduled; claims and channels swapped); an invalid one
+is refused with every problem logged, and the old one keeps running. Stop (SIGTERM/SIGINT): no new work starts,
+polls that have not begun writing give up, running writes finish, and the process exits within
+``STOP_GRACE_SECONDS``; a second signal exits at once (the database stays consistent: writes are transactions).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config
-from .errors import MonitorError
-from .logs import kv, log
+from . import metrics
+from .config import Config, FeedConfig
 from .delivery import deliver_due
+from .errors import ConfigError, MonitorError
+from .logs import kv, log
 from .pipeline import Context, check_deadlines, poll_feed, utc_now
+from .politeness import host_of
+from .sdnotify import Notifier
+from .server import HealthCheck, HealthServer
 from .store import Store
 
-MAX_WORKERS = 8
 MAX_JITTER_SECONDS = 60
+HOST_SPREAD_SECONDS = 5
 DELIVERY_JOB_ID = "deliver"
 HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_INTERVAL_SECONDS = 3600
+HEARTBEAT_SECONDS = 10
+MAX_TICK_AGE_SECONDS = 60
+WATCH_SECONDS = 2
+STOP_GRACE_SECONDS = 7  # under Docker's 10 s between SIGTERM and SIGKILL, with room to spare
 
 
 def feed_job_id(name: str) -> str:
@@ -37,86 +55,268 @@ def feed_job_id(name: str) -> str:
 
 
 class Daemon:
-    """The running monitor: a scheduler plus the prepared config it polls and delivers with."""
+    """The running monitor: a scheduler plus the prepared config it polls and delivers with.
+
+    ``load`` re-reads the config for a reload (by default from ``config.path``).
+    """
 
     def __init__(self, config: Config, *, scheduler: BaseScheduler | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, load: Callable[[], Config] | None = None) -> None:
+        self.stopping = threading.Event()
         self.config = config
-        self.ctx = Context.build(config)
+        self.ctx = Context.build(config, stop=self.stopping)
         self.clock = clock
+        self.reload_error: str | None = None
+        self.notifier = Notifier()
         self.scheduler = scheduler or BlockingScheduler(timezone=timezone.utc)
-        self.scheduler.configure(executors={"default": ThreadPoolExecutor(MAX_WORKERS)},
+        self.scheduler.configure(executors={"default": ThreadPoolExecutor(config.workers),
+                                            # its own thread: a burst of slow polls must not look like a hang
+                                            "heartbeat": ThreadPoolExecutor(1)},
                                  job_defaults={"coalesce": True, "max_instances": 1}, timezone=timezone.utc)
+        self._load = load or (lambda: _load_like(self.config))
         self._delivery_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._active = 0
+        self._idle = threading.Condition()
+        self._watched = _signature(config.path)
+        self._pending_change: tuple | None = None
+
+    # --- jobs -------------------------------------------------------------------------------------------------
 
     def schedule(self) -> None:
-        """Add the jobs. Every feed is polled once right away, then on its interval (with jitter)."""
+        """Add the jobs. Every feed is polled once right away (once, however long the daemon was down), then on
+        its interval; feeds that share a host start a few seconds apart, so their polls stay spread out."""
         start = datetime.now(timezone.utc)
+        on_host: dict[str, int] = {}
         for feed in self.config.feeds:
-            self.scheduler.add_job(
-                self.poll, IntervalTrigger(seconds=feed.interval_seconds,
-                                           jitter=min(feed.interval_seconds // 10, MAX_JITTER_SECONDS)),
-                args=[feed.name], id=feed_job_id(feed.name), name=f"poll {feed.name}", next_run_time=start,
-                # A poll late by less than one interval still runs; later than that, the next one will do.
-                misfire_grace_time=feed.interval_seconds, replace_existing=True)
-        interval = self.config.deliver_interval_seconds
-        self.scheduler.add_job(self.deliver, IntervalTrigger(seconds=interval), id=DELIVERY_JOB_ID,
-                               name="deliver", next_run_time=start, misfire_grace_time=interval,
-                               replace_existing=True)
-        self.scheduler.add_job(self.housekeeping, IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL_SECONDS),
-                               id=HOUSEKEEPING_JOB_ID, name="housekeeping", next_run_time=start,
-                               misfire_grace_time=HOUSEKEEPING_INTERVAL_SECONDS, replace_existing=True)
+            rank = on_host[host_of(feed.url)] = on_host.get(host_of(feed.url), -1) + 1
+            self._add_feed_job(feed, start + timedelta(seconds=min(rank * HOST_SPREAD_SECONDS,
+                                                                   feed.interval_seconds / 2)))
+        self._add_job(self.deliver, DELIVERY_JOB_ID, self.config.deliver_interval_seconds, start)
+        self._add_job(self.housekeeping, HOUSEKEEPING_JOB_ID, HOUSEKEEPING_INTERVAL_SECONDS, start)
+        self._add_job(self.heartbeat, "heartbeat", HEARTBEAT_SECONDS, start, executor="heartbeat")
+        self._add_job(self.watch_config, "watch-config", WATCH_SECONDS, start + timedelta(seconds=WATCH_SECONDS),
+                      executor="heartbeat")
+
+    def _add_job(self, func: Callable, job_id: str, seconds: float, first: datetime, **options: object) -> None:
+        self.scheduler.add_job(self._guarded(func), IntervalTrigger(seconds=seconds), id=job_id, name=job_id,
+                               next_run_time=first, misfire_grace_time=int(seconds), replace_existing=True,
+                               **options)
+
+    def _add_feed_job(self, feed: FeedConfig, first: datetime) -> None:
+        self.scheduler.add_job(
+            self._guarded(self.poll), IntervalTrigger(seconds=feed.interval_seconds,
+                                                      jitter=min(feed.interval_seconds // 10, MAX_JITTER_SECONDS)),
+            args=[feed.name], id=feed_job_id(feed.name), name=f"poll {feed.name}", next_run_time=first,
+            # A poll late by less than one interval still runs; later than that, the next one will do.
+            misfire_grace_time=feed.interval_seconds, replace_existing=True)
+
+    def _guarded(self, func: Callable) -> Callable:
+        """The job as run by the scheduler: skipped once stopping, counted while running (for a clean stop)."""
+        def job(*args: object, **kwargs: object) -> None:
+            if self.stopping.is_set():
+                return
+            with self._idle:
+                self._active += 1
+            try:
+                func(*args, **kwargs)
+            finally:
+                with self._idle:
+                    self._active -= 1
+                    self._idle.notify_all()
+        job.__name__ = job.__qualname__ = getattr(func, "__name__", "job")
+        return job
 
     def poll(self, feed_name: str) -> None:
         """Job: poll one feed, then deliver what it queued."""
-        feed = self.config.feed(feed_name)
+        config, ctx = self.config, self.ctx  # a reload may swap them meanwhile; this poll keeps its own
+        feed = config.feed(feed_name)
         if feed is None:
             return
         try:
-            with Store(self.config.database) as store:
-                result = poll_feed(self.ctx, store, feed, self.clock())
-                if result.alerts:
-                    self._deliver(store)
+            with Store(config.database) as store:
+                result = poll_feed(ctx, store, feed, self.clock())
+                if result.alerts and not self.stopping.is_set():
+                    self._deliver(store, ctx)
         except MonitorError as exc:
             log.error("poll job failed %s", kv(feed=feed_name, error=exc))
+            return
+        if result.status in metrics.FETCH_RESULTS:
+            metrics.fetch(result.status)
+        metrics.stories(result.new_stories)
+        for verdict in result.verdicts:
+            metrics.hit(verdict)
+        for state in result.state_changes:
+            metrics.state_change(state)
 
     def deliver(self) -> None:
         """Job: send due alerts."""
         try:
             with Store(self.config.database) as store:
-                self._deliver(store)
+                self._deliver(store, self.ctx)
         except MonitorError as exc:
             log.error("delivery job failed %s", kv(error=exc))
 
     def housekeeping(self) -> None:
-        """Job: raise "overdue" alerts for claims past their ``expect_by`` date, and send them."""
+        """Job: raise "overdue" alerts for claims past their ``expect_by`` date; prune old stories without hits."""
+        config, ctx, now = self.config, self.ctx, self.clock()
         try:
-            with Store(self.config.database) as store:
-                if check_deadlines(self.ctx, store, self.clock()):
-                    self._deliver(store)
+            with Store(config.database) as store:
+                if check_deadlines(ctx, store, now):
+                    self._deliver(store, ctx)
+                with store.transaction():
+                    pruned = store.prune_stories(now - timedelta(days=config.retention_days))
+                if pruned:
+                    log.info("stories pruned %s", kv(count=pruned, retention_days=config.retention_days))
         except MonitorError as exc:
             log.error("housekeeping job failed %s", kv(error=exc))
 
-    def _deliver(self, store: Store) -> None:
+    def heartbeat(self) -> None:
+        """Job: the scheduler is alive (read by ``/healthz`` and the systemd watchdog)."""
+        metrics.tick(time.time())
+
+    def _deliver(self, store: Store, ctx: Context) -> None:
         with self._delivery_lock:
-            deliver_due(self.ctx, store, self.clock)
+            deliver_due(ctx, store, self.clock)
+
+    # --- reload -----------------------------------------------------------------------------------------------
+
+    def watch_config(self) -> None:
+        """Job: reload when the config file changed and has stayed the same for one more check (debounce)."""
+        now = _signature(self.config.path)
+        if now == self._watched:
+            self._pending_change = None
+        elif now == self._pending_change:
+            self.reload(reason="file changed")
+        else:
+            self._pending_change = now
+
+    def request_reload(self) -> None:
+        """Reload soon, in a worker thread. Several requests in a burst run one reload (the job is replaced)."""
+        self.scheduler.add_job(self._guarded(self.reload), id="reload", name="reload", replace_existing=True,
+                               kwargs={"reason": "SIGHUP"}, executor="heartbeat")
+
+    def reload(self, reason: str = "requested") -> bool:
+        """Re-read the config; apply it if valid, else keep running the old one. Returns whether it applied."""
+        with self._reload_lock:
+            self.notifier.reloading()
+            signature = _signature(self.config.path)
+            try:
+                config = self._load()
+            except ConfigError as exc:
+                self._watched, self._pending_change = signature, None  # report a broken file once, not every 2 s
+                self.reload_error = str(exc)
+                metrics.reload(False, time.time())
+                log.error("config reload refused, still running the previous config %s",
+                          kv(reason=reason, problems=len(exc.problems)))
+                for problem in exc.problems:
+                    log.error("config problem %s", kv(problem=problem))
+                self.notifier.ready("running the previous config: the new one is invalid")
+                return False
+            if config.database != self.config.database or config.listen != self.config.listen:
+                log.warning("config reload: database and listen take effect at the next restart")
+                config = _with(config, database=self.config.database, listen=self.config.listen)
+            old = self.config
+            self.config, self.ctx = config, Context.build(config, stop=self.stopping)
+            changes = self._apply_jobs(old, config)
+            self._watched, self._pending_change = signature, None
+            self.reload_error = None
+            metrics.reload(True, time.time())
+            metrics.bind_database(config.database, [f.name for f in config.feeds])
+            log.info("config reloaded %s", kv(reason=reason, **changes))
+            self.notifier.ready(f"polling {len(config.feeds)} feeds")
+            return True
+
+    def _apply_jobs(self, old: Config, new: Config) -> dict[str, int]:
+        before, after = {f.name: f for f in old.feeds}, {f.name: f for f in new.feeds}
+        now = datetime.now(timezone.utc)
+        for name in before.keys() - after.keys():
+            self.scheduler.remove_job(feed_job_id(name))
+        changed = 0
+        for name, feed in after.items():
+            if name not in before:
+                self._add_feed_job(feed, now)
+            elif feed != before[name]:
+                changed += 1
+                self._add_feed_job(feed, now if feed.url != before[name].url else
+                                   now + timedelta(seconds=feed.interval_seconds))
+        if new.deliver_interval_seconds != old.deliver_interval_seconds:
+            self._add_job(self.deliver, DELIVERY_JOB_ID, new.deliver_interval_seconds, now)
+        return {"feeds_added": len(after.keys() - before.keys()), "feeds_removed": len(before.keys() - after.keys()),
+                "feeds_changed": changed, "claims": len(new.claims), "channels": len(new.channels)}
+
+    # --- run and stop -----------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Schedule the jobs and block until SIGTERM or SIGINT; in-flight jobs finish before it returns."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
+        """Serve until SIGTERM or SIGINT (SIGHUP reloads). Returns once running work has finished."""
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, lambda signum, frame: self.request_reload())
+        Store(self.config.database).close()  # create and migrate the file before anyone checks its health
+        metrics.bind_database(self.config.database, [f.name for f in self.config.feeds])
+        metrics.config_loaded(time.time())
+        health = dict(database=Path(self.config.database), last_tick=metrics.last_tick,
+                      max_tick_age_seconds=MAX_TICK_AGE_SECONDS, config_error=lambda: self.reload_error)
+        server = HealthServer(self.config.listen, **health) if self.config.listen else None
+        if server:
+            server.start()
+        keep_alive = threading.Event()
+        self.notifier.keep_alive(HealthCheck(**health).scheduler_problem, keep_alive)
         self.schedule()
+        self.notifier.ready(f"polling {len(self.config.feeds)} feeds")
         log.info("daemon started %s", kv(feeds=len(self.config.feeds), claims=len(self.config.claims),
-                                         channels=len(self.config.channels), database=self.config.database))
-        self.scheduler.start()
-        self.ctx.close()
+                                         channels=len(self.config.channels), database=self.config.database,
+                                         listen=self.config.listen))
+        self.scheduler.start()  # blocks until stop()
+        keep_alive.set()
+        if server:
+            server.stop()
+        if not self._wait_idle(STOP_GRACE_SECONDS):
+            log.warning("stopped with work in flight %s", kv(jobs=self._active, note="nothing half-written"))
+            os._exit(0)  # the stuck jobs are network waits; every database write is a transaction
         log.info("daemon stopped")
 
-    def _on_signal(self, signum: int, _frame: object) -> None:
-        log.info("stopping %s", kv(signal=signal.Signals(signum).name))
+    def _on_stop_signal(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self.stopping.is_set():
+            log.warning("second signal, exiting now %s", kv(signal=name))
+            os._exit(1)
+        log.info("stopping %s", kv(signal=name))
         self.stop()
 
     def stop(self) -> None:
-        """Stop scheduling new work and wait for running jobs (their writes are transactional)."""
+        """Start no new work; polls that have not begun writing give up; running writes finish."""
+        self.stopping.set()
+        self.notifier.stopping()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown(wait=False)
+
+    def _wait_idle(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        with self._idle:
+            while self._active:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+
+def _signature(path: Path) -> tuple:
+    """What identifies the config file's content: the resolved target (a swapped symlink), its inode (a rename
+    into place), and its size and modification time (an edit in place)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ("missing",)
+    return (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _load_like(current: Config) -> Config:
+    from .config import load_config
+    return _with(load_config(current.path), database=current.database)
+
+
+def _with(config: Config, **changes: object) -> Config:
+    from dataclasses import replace
+    return replace(config, **changes)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 
+from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 
+import pytest
+
 from conftest import REPO, rss, shipped_claims, write_config
+from hostile import hostile_server  # noqa: F401 (a fixture)
 from monitor.config import load_config
 from monitor.scheduler import DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID, Daemon, feed_job_id
 from monitor.store import Store
@@ -44,14 +49,20 @@ def test_scheduler_polls_each_feed_and_delivers(tmp_path, httpserver, receiver):
     daemon.schedule()
     daemon.scheduler.start(paused=True)  # jobs get their defaults when the scheduler starts
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
-    assert set(jobs) == {feed_job_id("wire"), feed_job_id("broken"), DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID}
+    assert set(jobs) == {feed_job_id("wire"), feed_job_id("broken"), DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID,
+                         "heartbeat", "watch-config"}
     wire = jobs[feed_job_id("wire")]
     assert wire.trigger.interval == timedelta(seconds=config.feed("wire").interval_seconds)
     assert wire.coalesce and wire.max_instances == 1 and wire.misfire_grace_time == config.feed("wire").interval_seconds
 
+    broken_polled = threading.Event()
+    daemon.scheduler.add_listener(lambda event: event.job_id == feed_job_id("broken") and broken_polled.set(),
+                                  EVENT_JOB_EXECUTED)
     daemon.scheduler.resume()
     try:
         assert receiver.arrived.wait(timeout=20), "no alert reached the webhook"
+        # Feeds on one host start a few seconds apart (politeness); the failing one still gets its turn.
+        assert broken_polled.wait(timeout=20), "the second feed was never polled"
     finally:
         daemon.stop()
     assert receiver.received[0].body["story"]["title"] == STORY["title"]
@@ -76,3 +87,30 @@ def test_run_stops_cleanly_on_sigterm(tmp_path, httpserver, receiver):
     assert "daemon stopped" in stderr
     with Store(tmp_path / "monitor.db") as store:
         assert store.db.execute("SELECT status FROM outbox").fetchall() == [("sent",)]
+
+
+@pytest.mark.parametrize("path", ["/slow-drip", "/redos", "/endless-trickle"])
+def test_a_hostile_feed_does_not_hold_up_the_others(tmp_path, httpserver, receiver, hostile_server, path):
+    """One feed drips, hangs the parser or never ends; the healthy feed is still polled on its schedule."""
+    serve(httpserver)
+    document = {
+        "monitor": {"database": "monitor.db", "allow_private_networks": True, "workers": 2},
+        "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml"), "interval_seconds": 10},
+                  {"name": "hostile", "url": hostile_server.url(path), "interval_seconds": 10}],
+        "claims": [{**shipped_claims()[0], "channels": ["hook"]}],
+        "channels": [{"name": "hook", "kind": "webhook", "url": receiver.url, "timeout_seconds": 5}],
+    }
+    daemon = Daemon(load_config(write_config(tmp_path, document)), scheduler=BackgroundScheduler())
+    wire_polls = threading.Semaphore(0)
+    daemon.scheduler.add_listener(lambda event: event.job_id == feed_job_id("wire") and wire_polls.release(),
+                                  EVENT_JOB_EXECUTED)
+    daemon.schedule()
+    daemon.scheduler.start()
+    try:
+        for _ in range(2):  # its first poll and the next one, an interval later
+            assert wire_polls.acquire(timeout=25), "the healthy feed missed its schedule"
+    finally:
+        daemon.stopping.set()
+        daemon.scheduler.shutdown(wait=False)
+    assert receiver.arrived.is_set()
+    assert path in hostile_server.log  # the hostile feed was polled all the while

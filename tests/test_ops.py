@@ -1,0 +1,261 @@
+"""Running it for months: the real daemon in a subprocess — live reload, clean stop, health and metrics.
+
+Every wait here is on a condition (a request arriving, a log line, a process exiting) with a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug import Request, Response
+
+from conftest import REPO, rss, toml_document
+
+ITEM = {"title": "Acme and Globex sign merger agreement", "summary": "The companies signed the deal on Monday."}
+
+
+class Daemon:
+    """``news-monitor run`` in a subprocess, its stderr collected line by line."""
+
+    def __init__(self, config: Path) -> None:
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "-v", "run"],
+                                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 30, count: int = 1) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: sum(text in l for l in self.lines) >= count, timeout):
+                raise AssertionError(f"never logged {text!r}:\n{''.join(self.lines[-30:])}")
+
+    def stop(self, timeout: float = 15) -> tuple[int, float]:
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def daemons():
+    started: list[Daemon] = []
+
+    def start(config: Path) -> Daemon:
+        started.append(Daemon(config))
+        return started[-1]
+
+    yield start
+    for daemon in started:
+        daemon.kill()
+
+
+def feed_document(tmp_path, httpserver, hook_url, feeds, **monitor) -> dict:
+    return {"monitor": {"database": "monitor.db", "allow_private_networks": True, **monitor},
+            "defaults": {"interval_seconds": 10},
+            "feeds": [{"name": name, "url": httpserver.url_for(f"/{name}.xml")} for name in feeds],
+            "claims": [{"id": "deal", "text": "Acme and Globex sign the merger agreement", "channels": ["hook"]}],
+            "channels": [{"name": "hook", "kind": "webhook", "url": hook_url, "timeout_seconds": 5}]}
+
+
+def serve_feed(httpserver, name, guid, **handler):
+    published = datetime.now(timezone.utc) - timedelta(minutes=5)
+    body = rss([{**ITEM, "guid": guid, "link": f"https://{name}.example.com/{guid}", "published": published}])
+    httpserver.expect_request(f"/{name}.xml").respond_with_data(body, content_type="application/rss+xml")
+
+
+def requests_for(httpserver, name) -> int:
+    return sum(1 for request, _ in httpserver.log if request.path == f"/{name}.xml")
+
+
+def replace_config(path: Path, document: dict) -> None:
+    """An editor's save: write a temporary file and rename it into place."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(toml_document(document), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def test_reload_applies_a_valid_edit_and_refuses_a_broken_one(tmp_path, httpserver, receiver, daemons):
+    for name in ("alpha", "beta", "gamma"):
+        serve_feed(httpserver, name, f"{name}-1")
+    config = tmp_path / "monitor.toml"
+    document = feed_document(tmp_path, httpserver, receiver.url, ["alpha", "beta"])
+    config.write_text(toml_document(document), encoding="utf-8")
+    daemon = daemons(config)
+    daemon.wait_for("poll ok feed=beta")
+
+    # A valid edit, renamed into place: gamma is added, beta removed.
+    replace_config(config, feed_document(tmp_path, httpserver, receiver.url, ["alpha", "gamma"]))
+    daemon.wait_for("config reloaded reason=\"file changed\" feeds_added=1 feeds_removed=1")
+    daemon.wait_for("poll ok feed=gamma")
+    beta_polls = requests_for(httpserver, "beta")
+    daemon.wait_for("poll unchanged feed=gamma")  # gamma's next poll, an interval later
+    assert requests_for(httpserver, "beta") == beta_polls  # beta is no longer polled
+
+    # A broken edit is refused with every problem; the old config keeps running and alerting.
+    config.write_text('[monitor]\ndatabase = 5\n[[feeds]]\nname = "x"\n', encoding="utf-8")
+    daemon.wait_for("config reload refused")
+    daemon.wait_for("config problem problem=\"monitor.database: must be a non-empty string\"")
+    daemon.wait_for("config problem problem=\"feeds[0].url: is required\"")
+    httpserver.clear()
+    serve_feed(httpserver, "alpha", "alpha-2")
+    serve_feed(httpserver, "gamma", "gamma-1")
+    daemon.wait_for("alert sent", count=1, timeout=40)
+    assert any(r.body["type"] == "claim.state_changed" for r in receiver.received)
+
+    # A burst of SIGHUPs after fixing the file: reloaded, still running.
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    for _ in range(5):
+        daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for("config reloaded")
+    assert daemon.process.poll() is None
+    code, took = daemon.stop()
+    assert code == 0 and took < 8, "".join(daemon.lines[-15:])
+
+
+def test_reload_follows_a_symlink_swap(tmp_path, httpserver, receiver, daemons):
+    for name in ("alpha", "beta"):
+        serve_feed(httpserver, name, f"{name}-1")
+    versions = tmp_path / "v1", tmp_path / "v2"
+    for folder, feeds in zip(versions, (["alpha"], ["alpha", "beta"])):
+        folder.mkdir()
+        document = feed_document(tmp_path, httpserver, receiver.url, feeds)
+        document["monitor"]["database"] = str(tmp_path / "monitor.db")
+        (folder / "monitor.toml").write_text(toml_document(document), encoding="utf-8")
+    link = tmp_path / "monitor.toml"
+    link.symlink_to(versions[0] / "monitor.toml")
+    daemon = daemons(link)
+    daemon.wait_for("poll ok feed=alpha")
+    swap = tmp_path / "next"  # as Kubernetes updates a ConfigMap: a new link renamed over the old one
+    swap.symlink_to(versions[1] / "monitor.toml")
+    os.replace(swap, link)
+    daemon.wait_for("config reloaded reason=\"file changed\" feeds_added=1")
+    daemon.wait_for("poll ok feed=beta")
+
+
+def test_sigterm_during_a_poll_exits_promptly_and_loses_nothing(tmp_path, httpserver, receiver, daemons):
+    release = threading.Event()
+    arrived = threading.Event()
+    published = datetime.now(timezone.utc) - timedelta(minutes=5)
+    body = rss([{**ITEM, "guid": "slow-1", "link": "https://slow.example.com/1", "published": published}])
+
+    def slow(request: Request) -> Response:
+        arrived.set()
+        release.wait(20)
+        return Response(body, content_type="application/rss+xml")
+
+    httpserver.expect_request("/slow.xml").respond_with_handler(slow)
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["slow"])), encoding="utf-8")
+    daemon = daemons(config)
+    assert arrived.wait(30)
+    code, took = daemon.stop()
+    release.set()
+    assert code == 0 and took < 8
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM stories").fetchone() == (0,)  # nothing half-written
+
+    httpserver.clear()
+    httpserver.expect_request("/slow.xml").respond_with_data(body, content_type="application/rss+xml")
+    again = daemons(config)
+    again.wait_for("alert sent")
+    code, _ = again.stop()
+    assert code == 0 and len(receiver.received) == 1
+
+
+def test_sigterm_during_delivery_exits_promptly_and_the_resend_has_the_same_id(tmp_path, httpserver, receiver,
+                                                                               daemons):
+    serve_feed(httpserver, "alpha", "alpha-1")
+    receiver.hold = threading.Event()
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    daemon = daemons(config)
+    assert receiver.arrived.wait(30)
+    code, took = daemon.stop()
+    assert code == 0 and took < 8
+    receiver.hold.set()
+
+    receiver.hold = None
+    again = daemons(config)
+    again.wait_for("daemon started")
+    # The interrupted send is leased for a while; `deliver --now` sends it again right away, same id.
+    result = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "deliver", "--now"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    ids = receiver.ids()
+    assert len(ids) >= 2 and len(set(ids)) == 1  # one alert, resent under its own id: receivers dedupe
+    again.stop()
+
+
+def test_health_and_metrics_endpoints(tmp_path, httpserver, receiver, daemons):
+    serve_feed(httpserver, "alpha", "alpha-1")
+    with socket.socket() as probe:  # a port that is free now, for the daemon to listen on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "monitor.toml"
+    document = feed_document(tmp_path, httpserver, receiver.url, ["alpha"], listen=f"127.0.0.1:{port}")
+    config.write_text(toml_document(document), encoding="utf-8")
+    daemon = daemons(config)
+    daemon.wait_for("alert sent")
+    base = f"http://127.0.0.1:{port}"
+    health = requests.get(f"{base}/healthz", timeout=5)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    for name in ('news_monitor_fetches_total{result="ok"} 1.0', 'news_monitor_hits_total{verdict="confirmed"} 1.0',
+                 'news_monitor_claim_state_changes_total{state="confirmed"} 1.0',
+                 'news_monitor_delivery_attempts_total{result="sent"} 1.0', 'news_monitor_outbox_alerts{status="sent"} 1.0',
+                 "news_monitor_outbox_oldest_pending_age_seconds", "news_monitor_config_last_reload_success 1.0",
+                 "news_monitor_feeds_failing 0.0"):
+        assert name in metrics, name
+    check = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "healthcheck"], cwd=REPO,
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+
+    # A writer that never lets go: the database takes no writes, and /healthz says so.
+    stuck = sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)
+    stuck.execute("BEGIN IMMEDIATE")
+    try:
+        unhealthy = requests.get(f"{base}/healthz", timeout=30)
+        assert unhealthy.status_code == 503 and "database" in unhealthy.json()["reason"]
+        check = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "healthcheck"], cwd=REPO,
+                               capture_output=True, text=True, timeout=60)
+        assert check.returncode == 1
+    finally:
+        stuck.execute("ROLLBACK")
+        stuck.close()
+    assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
+
+
+def test_json_logs_carry_the_fields(tmp_path, httpserver, receiver, daemons):
+    serve_feed(httpserver, "alpha", "alpha-1")
+    config = tmp_path / "monitor.toml"
+    document = feed_document(tmp_path, httpserver, receiver.url, ["alpha"], log_format="json")
+    config.write_text(toml_document(document), encoding="utf-8")
+    daemon = daemons(config)
+    daemon.wait_for('"event": "poll ok"')
+    events = [json.loads(line) for line in daemon.lines if line.startswith("{")]
+    poll = next(e for e in events if e["event"] == "poll ok")
+    assert poll["feed"] == "alpha" and poll["new"] == 1 and poll["level"] == "info"
+    assert receiver.url not in "".join(daemon.lines)  # a channel URL never reaches the logs

@@ -29,7 +29,7 @@ from monitor.fetch import Fetcher
 from monitor.parse import MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS
 from monitor.parsebudget import ParsePool
 
-FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
+FEEDS = (Path(__file__).resolve().parents[1].parent / "shared" / "feeds").resolve()  # a symlinked shared/ too
 FILES = sorted(p for p in FEEDS.rglob("*") if p.is_file()) if FEEDS.is_dir() else []
 TYPES = {".xml": "application/xml", ".rss": "application/xml", ".atom": "application/xml",
          ".json": "application/json"}

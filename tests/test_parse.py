@@ -20,7 +20,7 @@ from monitor.parsebudget import ParsePool, parse_feed_with_budget
 
 UTC = timezone.utc
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
+FEEDS = (Path(__file__).resolve().parents[1].parent / "shared" / "feeds").resolve()
 
 
 def rss(items: str, prolog: str = "") -> bytes:

@@ -99,6 +99,7 @@ class Config:
     listen: str | None = None  # host:port of /healthz and /metrics; None: no HTTP server
     log_format: str = "text"
     retention_days: float = 30.0  # stories without hits are pruned after this long
+    max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -135,7 +136,8 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     defaults = v.table(document, "defaults")
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
                                 "group_similarity", "group_window_hours", "operator_channels", "alert_after_hours",
-                                "max_per_host", "workers", "listen", "log_format", "retention_days"})
+                                "max_per_host", "workers", "listen", "log_format", "retention_days",
+                                "max_backoff_hours"})
     v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
@@ -172,6 +174,7 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     max_per_host = v.number(monitor, "monitor", "max_per_host", default=1, minimum=1, maximum=64, integer=True)
     workers = v.number(monitor, "monitor", "workers", default=8, minimum=1, maximum=256, integer=True)
     retention = v.number(monitor, "monitor", "retention_days", default=30.0, minimum=1, maximum=3650)
+    max_backoff = v.number(monitor, "monitor", "max_backoff_hours", default=24.0, minimum=0.1, maximum=24 * 30)
     listen = v.string(monitor, "monitor", "listen", default="") or None
     if listen:
         try:
@@ -192,7 +195,7 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
                   group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels,
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
-                  retention_days=float(retention))
+                  retention_days=float(retention), max_backoff_hours=float(max_backoff))
 
 
 def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
@@ -359,7 +362,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "group_similarity": config.group_similarity, "group_window_hours": config.group_window_hours,
                     "operator_channels": list(config.operator_channels), "alert_after_hours": config.alert_after_hours,
                     "max_per_host": config.max_per_host, "workers": config.workers, "listen": config.listen,
-                    "log_format": config.log_format, "retention_days": config.retention_days},
+                    "log_format": config.log_format, "retention_days": config.retention_days,
+                    "max_backoff_hours": config.max_backoff_hours},
         "feeds": [{"name": f.name, "url": redact_url(f.url) if redact and "@" in f.url else f.url,
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
                   for f in config.feeds],

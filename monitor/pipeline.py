@@ -123,8 +123,9 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
     gone = f"{error} — the feed is gone; change its URL in the config to poll it again" if status == 410 else None
     with store.transaction():
         store.record_feed_error(feed.name, feed.url, now, error, disabled_reason=gone,
-                                next_poll_at=polling.after_error(now, feed.interval_seconds, count,
-                                                                 retry_after_seconds=retry_after))
+                                next_poll_at=polling.after_error(
+                                    now, feed.interval_seconds, count, retry_after_seconds=retry_after,
+                                    max_backoff_seconds=ctx.config.max_backoff_hours * 3600))
         queued = operator_alerts(ctx, store, feed.name, now)
     log.warning("poll failed %s", kv(feed=feed.name, error=error, errors=count, disabled=bool(gone)))
     return PollResult(feed=feed.name, status="error", error=error, alerts=queued)

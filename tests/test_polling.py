@@ -225,3 +225,28 @@ def test_opml_import_and_export_through_the_cli(setup, tmp_path):
     assert "nothing new" in run_cli("import-opml", str(opml), config=config.path).stderr
     exported = run_cli("export-opml", config=config.path).stdout
     assert exported.count("<outline") == 2 and "https://feeds.bbci.co.uk/news/world/rss.xml" in exported
+
+
+def test_backoff_cap_is_configurable(setup, httpserver):
+    config, ctx, store = setup(max_backoff_hours=0.5)
+    httpserver.expect_request("/feed.xml").respond_with_data("down", status=500)
+    at = NOW
+    for _ in range(8):
+        poll_feed(ctx, store, config.feed("wire"), at, force=True)
+        at += timedelta(hours=1)
+    assert store.feed_state("wire").next_poll_at - (at - timedelta(hours=1)) <= timedelta(minutes=30)
+
+
+def test_retention_prunes_old_stories_without_hits_and_keeps_hits(setup, httpserver):
+    config, ctx, store = setup()
+    unrelated = {"guid": "u1", "title": "Local bakery wins regional bread award", "summary": "Crusty.",
+                 "link": "https://news.example.com/u1", "published": NOW - timedelta(hours=1)}
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM, unrelated]),
+                                                             content_type="application/rss+xml")
+    poll_feed(ctx, store, config.feed("wire"), NOW)
+    assert store.db["stories"].count == 2
+    with store.transaction():
+        assert store.prune_stories(NOW + timedelta(days=1)) == 1  # the unmatched story; the hit's story stays
+    assert [h["title"] for h in store.hits()] == [ITEM["title"]]
+    with store.transaction():
+        assert store.prune_stories(NOW - timedelta(days=1)) == 0  # nothing younger is touched

@@ -200,7 +200,7 @@ def status(app: App, as_json: bool) -> None:
     """
     config = app.config()
     with app.store(config) as store:
-        states = {s.name: s for s in store.feed_states()}
+        feeds = _feed_rows(config, store)
         counts = outbox.counts(store)
         channel_states = outbox.channel_states(store)
     channels = []
@@ -209,20 +209,12 @@ def status(app: App, as_json: bool) -> None:
         channels.append({"name": channel.name, "kind": channel.kind,
                          "disabled_reason": state.get("disabled_reason"), "disabled_at": state.get("disabled_at"),
                          "paused_until": state.get("paused_until"), "pause_reason": state.get("pause_reason")})
-    feeds = []
-    for feed in config.feeds:
-        state = states.get(feed.name)
-        feeds.append({"name": feed.name, "url": feed.url,
-                      "last_ok_at": to_db_time(state.last_ok_at) if state else None,
-                      "last_error": state.last_error if state else None,
-                      "last_error_at": to_db_time(state.last_error_at) if state else None,
-                      "error_count": state.error_count if state else 0})
     if as_json:
         _echo_json({"feeds": feeds, "channels": channels, "outbox": counts})
         return
     for f in feeds:
-        health = "never polled" if not (f["last_ok_at"] or f["last_error"]) else (
-            f"failing x{f['error_count']}: {f['last_error']}" if f["error_count"] else "ok")
+        health = {"new": "never polled", "ok": "ok", "disabled": f"DISABLED: {f['disabled_reason']}",
+                  "failing": f"failing x{f['error_count']}: {f['last_error']}"}[f["state"]]
         click.echo(f"{f['name']}: {health}; last ok {_when(f['last_ok_at'])}")
     now = to_db_time(utc_now())
     for c in channels:
@@ -232,6 +224,27 @@ def status(app: App, as_json: bool) -> None:
         elif c["paused_until"] and c["paused_until"] > now:
             click.echo(f"channel {c['name']}: paused until {_when(c['paused_until'])}: {c['pause_reason']}")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+def _feed_rows(config: Config, store: Store) -> list[dict]:
+    """Each configured feed's health, from its stored state (a feed whose URL changed in the config is new)."""
+    states = {s.name: s for s in store.feed_states()}
+    rows = []
+    for feed in config.feeds:
+        s = states.get(feed.name)
+        current = s if s is not None and s.url == feed.url else None
+        state = ("new" if current is None else "disabled" if current.disabled_reason
+                 else "failing" if current.error_count else "ok")
+        rows.append({"name": feed.name, "url": feed.url, "state": state,
+                     "polled_url": current.fetch_url if current and current.fetch_url else feed.url,
+                     "last_ok_at": to_db_time(current.last_ok_at) if current else None,
+                     "last_error": current.last_error if current else None,
+                     "last_error_at": to_db_time(current.last_error_at) if current else None,
+                     "error_count": current.error_count if current else 0,
+                     "failing_since": to_db_time(current.failing_since) if current else None,
+                     "next_poll_at": to_db_time(current.next_poll_at) if current else None,
+                     "disabled_reason": current.disabled_reason if current else None})
+    return rows
 
 
 @cli.command("import-opml")
@@ -289,21 +302,7 @@ def feeds(app: App, as_json: bool) -> None:
     """
     config = app.config()
     with app.store(config) as store:
-        states = {s.name: s for s in store.feed_states()}
-    rows = []
-    for feed in config.feeds:
-        s = states.get(feed.name)
-        current = s if s is not None and s.url == feed.url else None
-        state = ("new" if current is None else "disabled" if current.disabled_reason
-                 else "failing" if current.error_count else "ok")
-        rows.append({"name": feed.name, "url": feed.url, "state": state,
-                     "polled_url": current.fetch_url if current and current.fetch_url else feed.url,
-                     "last_ok_at": to_db_time(current.last_ok_at) if current else None,
-                     "last_error": current.last_error if current else None,
-                     "error_count": current.error_count if current else 0,
-                     "failing_since": to_db_time(current.failing_since) if current else None,
-                     "next_poll_at": to_db_time(current.next_poll_at) if current else None,
-                     "disabled_reason": current.disabled_reason if current else None})
+        rows = _feed_rows(config, store)
     if as_json:
         _echo_json({"feeds": rows})
         return

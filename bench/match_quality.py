@@ -1,4 +1,4 @@
-"""Measure the relevance scorer on labelled claim/story pairs, against plain rapidfuzz token_set_ratio.
+"""Measure the relevance scorer on labelled claim/story pairs, against plain rapidfuzz token_set_ratio and BM25.
 
 Usage (from the repository root):
     /work/venv/bin/python bench/match_quality.py [--pairs ../shared/eval/dev_pairs.tsv] [--threshold 47]
@@ -19,10 +19,12 @@ claims; MAP@5 and P@1 for ``score`` and for token_set_ratio, candidates per twee
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +68,32 @@ def evaluate(name: str, scorer: Callable[[str, str], float], pairs, threshold: f
     print(f"{'macro (4 sets)':16} {'':5} {macro['auc']:8.3f} {macro['ap']:6.3f} {macro['f1']:8.3f} {macro['best_f1']:8.3f} "
           f"{own_best:8.3f}")
     return result
+
+
+def bm25_scorer(pairs, *, k1: float = 1.2, b: float = 0.75) -> Callable[[str, str], float]:
+    """BM25 over stemmed content words (the matcher's own tokenisation, no aliases), the claim as the query and
+    the set's stories as the corpus. Squashed to 0–100 as 100·s/(s+5) so it shares the table's threshold columns;
+    AUC and AP are unaffected by the squashing."""
+    plain = match.prepare_claim("bm25", "bm25")
+    terms_of = lru_cache(maxsize=None)(lambda text: tuple(match.content_terms(plain, text)))
+    by_set: dict[str, list[str]] = defaultdict(list)
+    for set_name, _, story, _ in pairs:
+        by_set[set_name].append(story)
+    stats = {}
+    for set_name, stories in by_set.items():
+        docs = [terms_of(story) for story in set(stories)]
+        df = Counter(t for doc in docs for t in set(doc))
+        stats[set_name] = (len(docs), sum(map(len, docs)) / max(len(docs), 1), df)
+    set_of = {(c, s): name for name, c, s, _ in pairs}
+
+    def score(claim: str, story: str) -> float:
+        n, avg, df = stats[set_of[(claim, story)]]
+        doc, tf = terms_of(story), Counter(terms_of(story))
+        s = sum(math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) * tf[t] * (k1 + 1)
+                / (tf[t] + k1 * (1 - b + b * len(doc) / avg)) for t in set(terms_of(claim)) if t in tf)
+        return 100 * s / (s + 5)
+
+    return score
 
 
 def throughput(pairs) -> None:
@@ -115,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(pairs)} pairs from {args.pairs}")
     evaluate("news-monitor match.score", ours, pairs, args.threshold)
     evaluate("baseline rapidfuzz token_set_ratio", baseline, pairs, BASELINE_THRESHOLD)
+    evaluate("baseline BM25 over stemmed words (0-100 squashed)", bm25_scorer(pairs), pairs, 50.0)
     if not args.no_speed:
         throughput(pairs)
     if not args.no_checkthat:

@@ -267,6 +267,9 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     state = Verdict(record["state"]) if record else Verdict.PENDING
     since = from_db_time(record["since_at"]) if record else EPOCH
     state_reported_at = from_db_time(record["reported_at"]) if record else None
+    # ``now`` was taken when this poll started; a poll that started later may have committed first. Stamps
+    # never go back before the claim's current state, so this poll's hits count as evidence for it.
+    now = max(now, since)
     window_start = now - timedelta(hours=config.group_window_hours)
 
     new_hits: list[tuple[Hit, Story]] = []
@@ -347,6 +350,10 @@ def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
         if record and record["overdue_alerted_for"] == expect_by.isoformat():
             continue
         with store.transaction():
+            record = store.claim_state(claim.id)  # again, under the write lock: a poll may just have moved it
+            state = Verdict(record["state"]) if record else Verdict.PENDING
+            if not claims.is_overdue(state, expect_by, now):
+                continue
             alert = alerts.overdue(claim.config, str(state), expect_by, now)
             queued += outbox.enqueue(store, alert, claim.config.channels, now)
             store.mark_overdue_alerted(claim.id, expect_by.isoformat(), now)

@@ -157,3 +157,15 @@ def test_console_alert_says_what_changed_and_who_reported_it(monitor, httpserver
     assert "pending → CONFIRMED" in text
     assert "also reported by b" in text
     assert SIGNED["title"] in text and "cue: " in text
+
+
+def test_a_poll_that_started_earlier_but_committed_later_still_counts(monitor, httpserver, receiver):
+    """Poll stamps never go back before the claim's current state: evidence is not lost to commit order."""
+    config, ctx, store = monitor(confirm_after_outlets=2, trusted_outlets=["b"])
+    postponed = story("d1", "Signing of Iraq-US coalition withdrawal agreement postponed",
+                      "The announcement of the deal has been put off.", hours_ago=3)
+    publish(httpserver, {"a": [SIGNED], "b": [postponed], "c": [INDEPENDENT]})
+    poll_feed(ctx, store, config.feed("b"), NOW + timedelta(seconds=10))  # b moves the claim to delayed
+    poll_feed(ctx, store, config.feed("a"), NOW)  # a started before b but commits after it
+    poll_feed(ctx, store, config.feed("c"), NOW + timedelta(seconds=20))
+    assert store.claim_state(config.claims[0].id)["state"] == "confirmed"

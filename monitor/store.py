@@ -102,8 +102,14 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     feeds.add_column("redirect_count", int, not_null_default=0)
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Indexes for queries that would otherwise scan all history: pruning by age, a feed's known links."""
+    db["stories"].create_index(["seen_at"])
+    db["stories"].create_index(["feed", "link"])
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
-                                                                   _migration_4)
+                                                                   _migration_4, _migration_5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +181,24 @@ class Store:
         ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent jobs wait (busy timeout) instead of
         failing half-way when a read turns into a write.
         """
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:  # locked past the busy timeout, disk full, read-only …
+            raise StoreError(f"cannot write to the database {self.path}: {exc}") from exc
         try:
             yield self.db
+        except sqlite3.Error as exc:
+            self.db.conn.rollback()
+            raise StoreError(f"database write failed ({self.path}): {exc}") from exc
         except BaseException:
             self.db.conn.rollback()
             raise
         else:
-            self.db.conn.commit()
+            try:
+                self.db.conn.commit()
+            except sqlite3.Error as exc:
+                self.db.conn.rollback()
+                raise StoreError(f"database commit failed ({self.path}): {exc}") from exc
 
     # --- feeds -------------------------------------------------------------------------------------------
 
@@ -212,7 +228,9 @@ class Store:
                    last_ok_at = excluded.last_ok_at, last_error = NULL, error_count = 0,
                    first_ok_at = COALESCE(feeds.first_ok_at, excluded.first_ok_at),
                    next_poll_at = excluded.next_poll_at, fetch_url = excluded.fetch_url,
-                   content_hash = COALESCE(excluded.content_hash, feeds.content_hash),
+                   content_hash = CASE WHEN feeds.url = excluded.url
+                                       THEN COALESCE(excluded.content_hash, feeds.content_hash)
+                                       ELSE excluded.content_hash END,
                    redirect_target = excluded.redirect_target, redirect_count = excluded.redirect_count,
                    failing_since = NULL, failing_alerted_at = NULL, disabled_reason = NULL, disabled_at = NULL""",
             [name, url, etag, last_modified, at, at, at, to_db_time(next_poll_at), fetch_url, content_hash,
@@ -228,9 +246,20 @@ class Store:
                VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, CASE WHEN ? IS NULL THEN NULL ELSE ? END)
                ON CONFLICT(name) DO UPDATE SET url = excluded.url, last_polled_at = excluded.last_polled_at,
                    last_error = excluded.last_error, last_error_at = excluded.last_error_at,
-                   error_count = feeds.error_count + 1, next_poll_at = excluded.next_poll_at,
-                   failing_since = COALESCE(feeds.failing_since, excluded.failing_since),
-                   disabled_reason = excluded.disabled_reason, disabled_at = excluded.disabled_at""",
+                   next_poll_at = excluded.next_poll_at,
+                   disabled_reason = excluded.disabled_reason, disabled_at = excluded.disabled_at,
+                   -- A new URL in the config starts afresh: nothing learnt about the old address applies.
+                   error_count = CASE WHEN feeds.url = excluded.url THEN feeds.error_count + 1 ELSE 1 END,
+                   failing_since = CASE WHEN feeds.url = excluded.url
+                                        THEN COALESCE(feeds.failing_since, excluded.failing_since)
+                                        ELSE excluded.failing_since END,
+                   failing_alerted_at = CASE WHEN feeds.url = excluded.url THEN feeds.failing_alerted_at END,
+                   fetch_url = CASE WHEN feeds.url = excluded.url THEN feeds.fetch_url END,
+                   etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag END,
+                   last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified END,
+                   content_hash = CASE WHEN feeds.url = excluded.url THEN feeds.content_hash END,
+                   redirect_target = CASE WHEN feeds.url = excluded.url THEN feeds.redirect_target END,
+                   redirect_count = CASE WHEN feeds.url = excluded.url THEN feeds.redirect_count ELSE 0 END""",
             [name, url, at, error, at, to_db_time(next_poll_at), at, disabled_reason, disabled_reason, at])
 
     def mark_feed_failing_alerted(self, name: str, now: datetime) -> None:

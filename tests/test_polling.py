@@ -250,3 +250,33 @@ def test_retention_prunes_old_stories_without_hits_and_keeps_hits(setup, httpser
     assert [h["title"] for h in store.hits()] == [ITEM["title"]]
     with store.transaction():
         assert store.prune_stories(NOW - timedelta(days=1)) == 0  # nothing younger is touched
+
+
+def test_a_new_url_in_the_config_forgets_the_old_address(setup, httpserver):
+    config, ctx, store = setup(path="/old.xml")
+    httpserver.expect_request("/old.xml").respond_with_data("", status=301,
+                                                            headers={"Location": httpserver.url_for("/moved.xml")})
+    httpserver.expect_request("/moved.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    at = NOW
+    for _ in range(polling.REDIRECT_CONFIRMATIONS):
+        poll_feed(ctx, store, config.feed("wire"), at, force=True)
+        at += timedelta(minutes=5)
+    assert store.feed_state("wire").fetch_url == httpserver.url_for("/moved.xml")
+    config, ctx, store = setup(path="/new.xml")  # the operator points the feed somewhere else
+    httpserver.expect_request("/new.xml").respond_with_data("oops", status=500)
+    poll_feed(ctx, store, config.feed("wire"), at, force=True)
+    state = store.feed_state("wire")
+    assert (state.fetch_url, state.error_count, state.etag) == (None, 1, None)
+    before = requests_to(httpserver, "/moved.xml")
+    poll_feed(ctx, store, config.feed("wire"), at + timedelta(minutes=5), force=True)
+    assert requests_to(httpserver, "/moved.xml") == before  # the new URL is polled, not the old address
+
+
+def test_secrets_in_feed_urls_are_not_shown(setup, tmp_path):
+    config, ctx, store = setup()
+    path = tmp_path / "monitor.toml"
+    path.write_text(path.read_text().replace("http://localhost", "http://reader:s3cret@localhost"), encoding="utf-8")
+    for command in (["feeds", "--json"], ["status", "--json"], ["check-config", "--show"]):
+        result = run_cli(*command, config=path)
+        assert result.returncode == 0, result.stderr
+        assert "s3cret" not in result.stdout + result.stderr, command

@@ -59,7 +59,14 @@ def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetim
         _deliver_digest(ctx, store, name, batch, clock, tally)
     held: dict[str, datetime] = {}  # channel -> not before
     blocked: dict[tuple[str | None, str], datetime] = {}
+    started = time.monotonic()
     for row in (r for r in rows if r.channel not in digests):
+        # Give the rest back (due now) when stopping, or before the batch's lease could run out under rate-limit
+        # waits and slow answers: another deliverer must not take a row this one is still going to send.
+        if ctx.stop.is_set() or time.monotonic() - started > outbox.LEASE_SECONDS / 2:
+            outbox.release(store, [row], clock())
+            tally.waiting += 1
+            continue
         key = (row.claim_id, row.channel)
         not_before = held.get(row.channel) or blocked.get(key)
         limiter = ctx.limiters.get(row.channel)

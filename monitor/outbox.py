@@ -101,7 +101,7 @@ def mark_failed(store: Store, row: OutboxRow, now: datetime, error: str, *, tran
     with store.transaction():
         store.db.execute(
             """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?, status = ?
-               WHERE id = ?""",
+               WHERE id = ? AND status = 'pending'""",  # another deliverer's success stands
             [attempts, to_db_time(now), to_db_time(decision.next_attempt_at), error, decision.status, row.id])
     return decision
 

@@ -19,6 +19,7 @@ import click
 from . import __version__, alerts, outbox
 from .config import Config, describe, load_config
 from .errors import DeliveryError, MonitorError
+from .fetch import redact_url
 from .logs import FORMATS, configure
 from .delivery import DeliveryResult, deliver_due
 from .pipeline import Context, TrackedClaim, check_deadlines, poll_feed, run_backtest, utc_now
@@ -235,8 +236,8 @@ def _feed_rows(config: Config, store: Store) -> list[dict]:
         current = s if s is not None and s.url == feed.url else None
         state = ("new" if current is None else "disabled" if current.disabled_reason
                  else "failing" if current.error_count else "ok")
-        rows.append({"name": feed.name, "url": feed.url, "state": state,
-                     "polled_url": current.fetch_url if current and current.fetch_url else feed.url,
+        rows.append({"name": feed.name, "url": redact_url(feed.url), "state": state,
+                     "polled_url": redact_url(current.fetch_url if current and current.fetch_url else feed.url),
                      "last_ok_at": to_db_time(current.last_ok_at) if current else None,
                      "last_error": current.last_error if current else None,
                      "last_error_at": to_db_time(current.last_error_at) if current else None,

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .fetch import redact_url as strip_credentials
 from .logs import FORMATS
 from .match import DEFAULT_MIN_SCORE, prepare_claim
 from .server import parse_listen
@@ -349,8 +350,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
             out["url_env"] = c.url_env
         if c.url and c.kind == "apprise":
             out["url"] = f"{urlsplit(c.url).scheme}://…" if redact else c.url  # its "host" is often a token
-        elif c.url:
-            out["url"] = redact_url(c.url) if (redact and c.url_env) else c.url
+        elif c.url:  # a destination's path or query is usually its credential, inline in the file or not
+            out["url"] = redact_url(c.url) if redact else c.url
         if c.secret_env:
             out["secret_env"] = c.secret_env
             out["secrets"] = len(c.secrets) if redact else list(c.secrets)
@@ -364,7 +365,7 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "max_per_host": config.max_per_host, "workers": config.workers, "listen": config.listen,
                     "log_format": config.log_format, "retention_days": config.retention_days,
                     "max_backoff_hours": config.max_backoff_hours},
-        "feeds": [{"name": f.name, "url": redact_url(f.url) if redact and "@" in f.url else f.url,
+        "feeds": [{"name": f.name, "url": strip_credentials(f.url) if redact else f.url,
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
@@ -457,7 +458,7 @@ class _Validator:
 
     def url(self, table: Mapping, where: str, key: str, *, required: bool) -> str:
         value = self.string(table, where, key, required=required)
-        return self.check_url(value, f"{where}.{key}", shown=value) if value else value
+        return self.check_url(value, f"{where}.{key}", shown=strip_credentials(value)) if value else value
 
     def check_url(self, value: str, key: str, *, shown: str) -> str:
         parts = urlsplit(value)

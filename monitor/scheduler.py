@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -48,6 +49,7 @@ HEARTBEAT_SECONDS = 10
 MAX_TICK_AGE_SECONDS = 60
 WATCH_SECONDS = 2
 STOP_GRACE_SECONDS = 7  # under Docker's 10 s between SIGTERM and SIGKILL, with room to spare
+RESTART_KEYS = ("database", "listen", "workers", "log_format")  # set up once at start
 
 
 def feed_job_id(name: str) -> str:
@@ -129,7 +131,8 @@ class Daemon:
 
     def poll(self, feed_name: str) -> None:
         """Job: poll one feed, then deliver what it queued."""
-        config, ctx = self.config, self.ctx  # a reload may swap them meanwhile; this poll keeps its own
+        ctx = self.ctx  # one read: a reload may swap it meanwhile; this poll keeps its own config and context
+        config = ctx.config
         feed = config.feed(feed_name)
         if feed is None:
             return
@@ -151,15 +154,17 @@ class Daemon:
 
     def deliver(self) -> None:
         """Job: send due alerts."""
+        ctx = self.ctx
         try:
-            with Store(self.config.database) as store:
-                self._deliver(store, self.ctx)
+            with Store(ctx.config.database) as store:
+                self._deliver(store, ctx)
         except MonitorError as exc:
             log.error("delivery job failed %s", kv(error=exc))
 
     def housekeeping(self) -> None:
         """Job: raise "overdue" alerts for claims past their ``expect_by`` date; prune old stories without hits."""
-        config, ctx, now = self.config, self.ctx, self.clock()
+        ctx, now = self.ctx, self.clock()
+        config = ctx.config
         try:
             with Store(config.database) as store:
                 if check_deadlines(ctx, store, now):
@@ -213,11 +218,17 @@ class Daemon:
                     log.error("config problem %s", kv(problem=problem))
                 self.notifier.ready("running the previous config: the new one is invalid")
                 return False
-            if config.database != self.config.database or config.listen != self.config.listen:
-                log.warning("config reload: database and listen take effect at the next restart")
-                config = _with(config, database=self.config.database, listen=self.config.listen)
-            old = self.config
-            self.config, self.ctx = config, Context.build(config, stop=self.stopping)
+            fixed = [k for k in RESTART_KEYS if getattr(config, k) != getattr(self.config, k)]
+            if fixed:
+                log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
+                config = _with(config, **{k: getattr(self.config, k) for k in RESTART_KEYS})
+            old, old_ctx = self.config, self.ctx
+            new_ctx = Context.build(config, stop=self.stopping)
+            # Politeness and rate limits span reloads: polls and sends of the old config may still be running.
+            limiters = {name: old_ctx.limiters[name] if name in old_ctx.limiters and old.channel(name) == config.channel(name)
+                        else limiter for name, limiter in new_ctx.limiters.items()}
+            self.ctx = replace(new_ctx, hosts=old_ctx.hosts, limiters=limiters)  # jobs read config from ctx
+            self.config = config
             changes = self._apply_jobs(old, config)
             self._watched, self._pending_change = signature, None
             self.reload_error = None
@@ -318,5 +329,4 @@ def _load_like(current: Config) -> Config:
 
 
 def _with(config: Config, **changes: object) -> Config:
-    from dataclasses import replace
     return replace(config, **changes)

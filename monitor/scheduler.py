@@ -292,6 +292,7 @@ class Daemon:
         if self.stopping.is_set():
             log.warning("second signal, exiting now %s", kv(signal=name))
             os._exit(1)
+        self.stopping.set()  # before anything else, so a signal arriving during the next lines counts as second
         log.info("stopping %s", kv(signal=name))
         self.stop()
 
@@ -309,7 +310,9 @@ class Daemon:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._idle.wait(left)
+                # Short waits: a second signal may be delivered to another thread, and the main thread only
+                # runs its handler when it wakes up.
+                self._idle.wait(min(left, 0.1))
         return True
 
 

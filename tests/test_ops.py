@@ -259,3 +259,45 @@ def test_json_logs_carry_the_fields(tmp_path, httpserver, receiver, daemons):
     poll = next(e for e in events if e["event"] == "poll ok")
     assert poll["feed"] == "alpha" and poll["new"] == 1 and poll["level"] == "info"
     assert receiver.url not in "".join(daemon.lines)  # a channel URL never reaches the logs
+
+
+def test_a_second_signal_exits_at_once(tmp_path, httpserver, receiver, daemons):
+    release, arrived = threading.Event(), threading.Event()
+
+    def stuck(request: Request) -> Response:
+        arrived.set()
+        release.wait(30)
+        return Response("late", status=503)
+
+    httpserver.expect_request("/stuck.xml").respond_with_handler(stuck)
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["stuck"])), encoding="utf-8")
+    daemon = daemons(config)
+    assert arrived.wait(30)
+    started = time.monotonic()
+    daemon.process.send_signal(signal.SIGTERM)
+    daemon.wait_for("stopping signal=SIGTERM")
+    daemon.process.send_signal(signal.SIGTERM)
+    code = daemon.process.wait(10)
+    release.set()
+    assert code == 1 and time.monotonic() - started < 5, "".join(daemon.lines[-12:])  # no waiting out the grace
+    daemon.wait_for("second signal, exiting now")
+
+
+def test_after_downtime_each_feed_is_polled_once_and_old_stories_stay_quiet(tmp_path, httpserver, receiver,
+                                                                           daemons):
+    serve_feed(httpserver, "alpha", "alpha-1")
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    first = daemons(config)
+    first.wait_for("alert sent")
+    assert first.stop()[0] == 0
+    # Pretend the daemon was down for a day: every stored time is a day older.
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        db.execute("UPDATE feeds SET next_poll_at = '2026-01-01T00:00:00.000000+00:00'")
+    polls = requests_for(httpserver, "alpha")
+    again = daemons(config)
+    again.wait_for("poll unchanged feed=alpha")
+    assert requests_for(httpserver, "alpha") == polls + 1  # once, not once per missed interval
+    assert again.stop()[0] == 0
+    assert len(receiver.received) == 1  # the story seen before the stop did not alert again

@@ -1,0 +1,216 @@
+"""feedparser (as monitor/parse.py calls it) against fastfeedparser: speed per feed and per-entry agreement.
+
+Usage (from the repository root; needs `pip install fastfeedparser`):
+    /work/venv/bin/python bench/parser_compare.py [--farm-feeds 200] [--items 50] [--shared ../shared/feeds]
+        [--details 40] [--prepared] [--json]
+
+Corpora: the feed farm's generated feeds (bench/feed_farm.py, RSS 2.0 and Atom) and every XML file under
+--shared (JSON files are skipped: monitor reads JSON Feed itself). Each body is parsed from the same raw bytes (or, with --prepared, as monitor/parse.py prepares them for feedparser: decoded to
+UTF-8 by feedparser's rules, DTDs stripped) by
+    feedparser      feedparser.parse(BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    fastfeedparser  fastfeedparser.parse(body)   (bytes: never taken as a URL)
+    parse_feed      monitor.parse.parse_feed (feedparser plus monitor's own work: encoding, DTD strip, plain text)
+Per entry, aligned by position: title and summary (both through monitor.parse.plain_text), link, id (guid) and
+date (published, else updated, to the second in UTC). Reported: ms per feed, how many feeds each parser reads
+(≥ 1 entry), feeds where fastfeedparser raises or finds a different number of entries, and the share of entries
+that agree per field, with examples of the differences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import io
+import json
+import statistics
+import sys
+import time
+import warnings
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(BENCH))
+
+FIELDS = ("title", "link", "id", "date", "summary")
+
+
+def _fp_date(entry) -> str | None:
+    for key in ("published_parsed", "updated_parsed"):
+        value = dict.get(entry, key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            except (OverflowError, ValueError):
+                return None
+    return None
+
+
+def _ffp_date(entry) -> str | None:
+    for key in ("published", "updated"):
+        value = entry.get(key)
+        if value:
+            try:
+                d = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return f"unparsed:{value}"
+            if d.tzinfo is None:
+                d = d.replace(tzinfo=timezone.utc)
+            return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return None
+
+
+def _fields(entry, plain_text, date) -> dict:
+    content = entry.get("content") or [{}]
+    summary = entry.get("summary") or entry.get("description") or (
+        content[0].get("value") if isinstance(content, list) and content and isinstance(content[0], dict) else None)
+    return {"title": plain_text(entry.get("title") or ""), "link": (entry.get("link") or "").strip() or None,
+            "id": (entry.get("id") or "").strip() or None, "date": date(entry),
+            "summary": plain_text(summary or "")[:300]}
+
+
+def prepared(body: bytes) -> bytes:
+    """The bytes monitor/parse.py hands feedparser: decoded to UTF-8 by feedparser's rules, DTDs stripped."""
+    from monitor.parse import _strip_dtd, convert_to_utf8
+
+    result: dict = {}
+    data = convert_to_utf8({}, body, result)
+    return _strip_dtd(data) if result.get("encoding") else body
+
+
+def compare(name: str, bodies: list[tuple[str, bytes]], details: int, raw: bool = False) -> dict:
+    import fastfeedparser
+    import feedparser
+    from lxml import etree
+
+    from monitor.errors import ParseError
+    from monitor.parse import parse_feed, plain_text
+
+    strict = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+    times = {"feedparser": [], "fastfeedparser": [], "parse_feed": []}
+    read = Counter()
+    entries_compared = 0
+    agree = Counter()
+    problems: list[tuple[str, str]] = []
+    differences: dict[str, list[str]] = {f: [] for f in FIELDS}
+    for path, original in bodies:
+        body = original if raw else prepared(original)
+        try:
+            etree.fromstring(body, strict)
+        except etree.XMLSyntaxError:
+            read["not_well_formed"] += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            try:
+                fp = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+                fp_entries = fp.entries
+            except Exception as exc:  # noqa: BLE001
+                fp_entries, fp_error = [], exc
+            times["feedparser"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            ffp_error = None
+            try:
+                ffp_entries = fastfeedparser.parse(body).get("entries") or []
+            except Exception as exc:  # noqa: BLE001
+                ffp_entries, ffp_error = [], f"{type(exc).__name__}: {str(exc)[:100]}"
+            times["fastfeedparser"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            try:
+                parse_feed(original, feed_name="cmp")
+            except ParseError:
+                pass
+            times["parse_feed"].append(time.perf_counter() - t)
+        read["feedparser"] += bool(fp_entries)
+        read["fastfeedparser"] += bool(ffp_entries)
+        if fp_entries and not ffp_entries:
+            read["ffp_cannot_read"] += 1
+            problems.append((path, f"fastfeedparser reads no entry ({ffp_error or 'no error'}); feedparser "
+                                   f"{len(fp_entries)}"))
+        elif ffp_entries and not fp_entries:
+            read["ffp_only"] += 1
+            problems.append((path, f"only fastfeedparser reads entries ({len(ffp_entries)})"))
+        elif len(fp_entries) != len(ffp_entries):
+            read["count_differs"] += 1
+            problems.append((path, f"entries: feedparser {len(fp_entries)}, fastfeedparser {len(ffp_entries)}"))
+        for a, b in zip(fp_entries, ffp_entries):
+            fa, fb = _fields(a, plain_text, _fp_date), _fields(b, plain_text, _ffp_date)
+            entries_compared += 1
+            for f in FIELDS:
+                if fa[f] == fb[f]:
+                    agree[f] += 1
+                elif len(differences[f]) < 1000:
+                    differences[f].append(f"{path}: {fa[f]!r:.90} | {fb[f]!r:.90}")
+    ms = {k: (1000 * statistics.mean(v), 1000 * statistics.median(v), 1000 * sum(v)) for k, v in times.items()}
+    return {"name": name, "feeds": len(bodies), "ms": ms, "read": dict(read), "entries": entries_compared,
+            "agree": {f: agree[f] / entries_compared if entries_compared else None for f in FIELDS},
+            "problems": problems, "differences": {f: d[:details] for f, d in differences.items()},
+            "difference_counts": {f: entries_compared - agree[f] for f in FIELDS}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--farm-feeds", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--shared", default=str(REPO.parent / "shared" / "feeds"))
+    parser.add_argument("--details", type=int, default=15, help="examples of differences per field")
+    parser.add_argument("--prepared", action="store_true",
+                        help="hand both parsers the bytes decoded to UTF-8 and DTD-stripped as monitor/parse.py "
+                             "does before feedparser (default: the raw bytes)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from feed_farm import Farm
+
+    farm = Farm(args.farm_feeds, args.items, conditional=0, atom=0.5, use_gzip=False, seed=5)
+    corpora = [("farm (generated)", [(f"farm/{i:04d}", r.body) for i, r in enumerate(farm.rendered)])]
+    shared = Path(args.shared)
+    if shared.is_dir():
+        for folder in sorted(p for p in shared.iterdir() if p.is_dir()):
+            bodies = []
+            for path in sorted(folder.rglob("*")):
+                if not path.is_file() or path.suffix == ".json":
+                    continue
+                body = path.read_bytes()
+                if body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
+                    continue
+                bodies.append((str(path.relative_to(shared)), body))
+            corpora.append((folder.name, bodies))
+
+    results = [compare(name, bodies, args.details, not args.prepared) for name, bodies in corpora]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{'corpus':28} {'feeds':>6} {'fp ms':>7} {'ffp ms':>7} {'speedup':>7} {'parse_feed ms':>13} "
+          f"{'not wf':>6} {'fp reads':>8} {'ffp reads':>9} {'ffp none':>8} {'count≠':>6} {'entries':>7} "
+          + " ".join(f"{f:>7}" for f in FIELDS))
+    for r in results:
+        fp, ffp, pf = r["ms"]["feedparser"], r["ms"]["fastfeedparser"], r["ms"]["parse_feed"]
+        print(f"{r['name']:28} {r['feeds']:6d} {fp[0]:7.2f} {ffp[0]:7.2f} {fp[0] / ffp[0]:6.1f}x {pf[0]:13.2f} "
+              f"{r['read'].get('not_well_formed', 0):6d} {r['read'].get('feedparser', 0):8d} {r['read'].get('fastfeedparser', 0):9d} "
+              f"{r['read'].get('ffp_cannot_read', 0):8d} {r['read'].get('count_differs', 0):6d} {r['entries']:7d} "
+              + " ".join(f"{100 * r['agree'][f]:6.1f}%" if r["agree"][f] is not None else f"{'-':>7}"
+                         for f in FIELDS))
+    print("ms = mean per feed (parse_feed: monitor's whole parse, from the raw bytes); fp = feedparser, "
+          "ffp = fastfeedparser; not wf = not well-formed XML (lxml strict); ffp none = feeds feedparser reads and "
+          "fastfeedparser does not; count≠ = both read, different entry counts; agreement per entry (by position)")
+    for r in results:
+        if r["problems"] or any(r["difference_counts"].values()):
+            print(f"\n== {r['name']}: feeds read differently ({len(r['problems'])})")
+            for path, what in r["problems"][: args.details * 3]:
+                print(f"  {path}: {what}")
+            for f in FIELDS:
+                if r["differences"][f]:
+                    print(f"  -- {f}: {r['difference_counts'][f]} entries differ; feedparser | fastfeedparser:")
+                    for line in r["differences"][f]:
+                        print(f"     {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

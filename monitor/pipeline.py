@@ -107,7 +107,10 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
     current = state if state is not None and state.url == feed.url else None  # a new URL starts afresh
     if current is not None and current.disabled_reason:
         return PollResult(feed=feed.name, status="disabled", error=current.disabled_reason)
-    if current is not None and not force and current.next_poll_at and now < current.next_poll_at:
+    # Waiting applies to a feed backing off (or asked to slow down); a poll due on its interval runs even when
+    # the scheduler wakes a moment before next_poll_at, which would otherwise skip a whole interval.
+    slack = timedelta(seconds=feed.interval_seconds / 4)
+    if current is not None and not force and current.next_poll_at and now + slack < current.next_poll_at:
         return PollResult(feed=feed.name, status="waiting")
     status, retry_after = None, None
     try:
@@ -286,7 +289,9 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                              matched_terms=relevance.matched_terms, verdict=said.verdict, cue=said.cue,
                              sentence=said.sentence, group_id=group, headline_key=key, fresh=fresh), story))
 
-    earlier = store.claim_evidence(claim.id, since=since, fresh_only=True)
+    # Only reports that can move a claim matter to the state machine; pending ones would make this grow with
+    # the claim's whole history on every poll.
+    earlier = store.claim_evidence(claim.id, since=since, fresh_only=True, decisive_only=True)
     store.insert_hits((hit for hit, _ in new_hits), now)
     refs = {r["story_id"]: alerts.story_ref(r, r["verdict"]) for r in earlier}
     refs.update((hit.story_id, alerts.story_ref(story, hit.verdict)) for hit, story in new_hits)

@@ -16,6 +16,7 @@ polls that have not begun writing give up, running writes finish, and the proces
 from __future__ import annotations
 
 import os
+import random
 import signal
 import threading
 import time
@@ -106,9 +107,11 @@ class Daemon:
                                **options)
 
     def _add_feed_job(self, feed: FeedConfig, first: datetime) -> None:
+        # The jitter is applied once, to the first run: APScheduler 3 adds a trigger's jitter to every run on top
+        # of the last jittered one, so the gaps between polls would grow to interval + jitter.
+        first += timedelta(seconds=random.uniform(0, min(feed.interval_seconds / 10, MAX_JITTER_SECONDS)))
         self.scheduler.add_job(
-            self._guarded(self.poll), IntervalTrigger(seconds=feed.interval_seconds,
-                                                      jitter=min(feed.interval_seconds // 10, MAX_JITTER_SECONDS)),
+            self._guarded(self.poll), IntervalTrigger(seconds=feed.interval_seconds, start_date=first),
             args=[feed.name], id=feed_job_id(feed.name), name=f"poll {feed.name}", next_run_time=first,
             # A poll late by less than one interval still runs; later than that, the next one will do.
             misfire_grace_time=feed.interval_seconds, replace_existing=True)

@@ -310,11 +310,15 @@ class Store:
                ORDER BY created_at DESC LIMIT 2000""", [claim_id, verdict, to_db_time(since)])]
 
     def claim_evidence(self, claim_id: str, *, since: datetime | None = None, verdict: str | None = None,
-                       group_id: str | None = None, fresh_only: bool = False) -> list[dict]:
-        """The claim's hits joined with their stories, oldest first, optionally narrowed."""
+                       group_id: str | None = None, fresh_only: bool = False,
+                       decisive_only: bool = False) -> list[dict]:
+        """The claim's hits joined with their stories, oldest first, optionally narrowed (``decisive_only``:
+        verdicts other than pending)."""
         where, params = ["h.claim_id = ?"], [claim_id]
         if fresh_only:
             where.append("h.fresh = 1")
+        if decisive_only:
+            where.append("h.verdict != 'pending'")
         for clause, value in (("h.created_at >= ?", to_db_time(since)), ("h.verdict = ?", verdict),
                               ("h.group_id = ?", group_id)):
             if value is not None:

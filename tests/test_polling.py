@@ -280,3 +280,12 @@ def test_secrets_in_feed_urls_are_not_shown(setup, tmp_path):
         result = run_cli(*command, config=path)
         assert result.returncode == 0, result.stderr
         assert "s3cret" not in result.stdout + result.stderr, command
+
+
+def test_a_poll_due_on_its_interval_is_not_skipped_for_waking_a_little_early(setup, httpserver):
+    config, ctx, store = setup()
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([ITEM]), content_type="application/rss+xml")
+    poll_feed(ctx, store, config.feed("wire"), NOW)
+    early = NOW + timedelta(seconds=300 - 10)  # the scheduler woke ten seconds before next_poll_at
+    assert poll_feed(ctx, store, config.feed("wire"), early).status == "unchanged"
+    assert poll_feed(ctx, store, config.feed("wire"), early + timedelta(seconds=30)).status == "waiting"

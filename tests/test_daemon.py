@@ -27,6 +27,8 @@ STORY = {"guid": "c2", "title": "Iraq, United States sign deal on coalition with
 def daemon_config(tmp_path, httpserver, receiver, **feed_extra):
     document = {
         "monitor": {"database": "monitor.db", "allow_private_networks": True},
+        # A short interval keeps the first run's jitter (a tenth of the interval) short too.
+        "defaults": {"interval_seconds": 10},
         "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml"), **feed_extra},
                   {"name": "broken", "url": httpserver.url_for("/broken.xml")}],
         "claims": [{**shipped_claims()[0], "channels": ["hook"]}],

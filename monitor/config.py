@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .fetch import redact_url as strip_credentials
+from .fetch import redact_url
 from .logs import FORMATS
 from .match import DEFAULT_MIN_SCORE, prepare_claim
 from .server import parse_listen
@@ -351,7 +351,7 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
         if c.url and c.kind == "apprise":
             out["url"] = f"{urlsplit(c.url).scheme}://…" if redact else c.url  # its "host" is often a token
         elif c.url:  # a destination's path or query is usually its credential, inline in the file or not
-            out["url"] = redact_url(c.url) if redact else c.url
+            out["url"] = host_only(c.url) if redact else c.url
         if c.secret_env:
             out["secret_env"] = c.secret_env
             out["secrets"] = len(c.secrets) if redact else list(c.secrets)
@@ -365,7 +365,7 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "max_per_host": config.max_per_host, "workers": config.workers, "listen": config.listen,
                     "log_format": config.log_format, "retention_days": config.retention_days,
                     "max_backoff_hours": config.max_backoff_hours},
-        "feeds": [{"name": f.name, "url": strip_credentials(f.url) if redact else f.url,
+        "feeds": [{"name": f.name, "url": redact_url(f.url) if redact else f.url,
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
@@ -379,8 +379,9 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
     }
 
 
-def redact_url(url: str) -> str:
-    """Keep scheme and host so a reader can tell destinations apart; hide credentials, path and query."""
+def host_only(url: str) -> str:
+    """Keep scheme and host so a reader can tell destinations apart; hide credentials, path and query (a
+    channel's path is usually its secret). ``fetch.redact_url`` only strips credentials, for feed URLs."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
@@ -458,7 +459,7 @@ class _Validator:
 
     def url(self, table: Mapping, where: str, key: str, *, required: bool) -> str:
         value = self.string(table, where, key, required=required)
-        return self.check_url(value, f"{where}.{key}", shown=strip_credentials(value)) if value else value
+        return self.check_url(value, f"{where}.{key}", shown=redact_url(value)) if value else value
 
     def check_url(self, value: str, key: str, *, shown: str) -> str:
         parts = urlsplit(value)

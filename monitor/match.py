@@ -523,11 +523,85 @@ def content_terms(claim: PreparedClaim, text: str) -> list[str]:
 
 
 def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
-    """The story's relevance when it passes the claim's gates and reaches ``claim.min_score``, else None."""
+    """The story's relevance when it passes the claim's gates, shares at least one term with the claim (exactly
+    or fuzzily) and reaches ``claim.min_score``, else None. The shared term is what ``index_keys`` relies on."""
     terms = _story(claim.aliases, claim.weigher, title, summary).terms
     if claim.require_any and not any(terms.issuperset(p) for p in claim.require_any):
         return None
     if any(terms.issuperset(p) for p in claim.exclude):
         return None
     relevance = score(claim, title, summary)
-    return relevance if relevance.score >= claim.min_score else None
+    return relevance if relevance.matched_terms and relevance.score >= claim.min_score else None
+
+
+# ---------------------------------------------------------------- prefilter
+
+
+def index_postings(claim: PreparedClaim) -> list[tuple[bool, str, int]]:
+    """(fuzzy, key, term position) for every way a story can show one of the claim's terms (``claim.probe``
+    order), read against ``story_keys``: a ``match`` needs at least one of them.
+
+    Exact keys are the terms themselves. Story keys are read before aliases apply, so an alias canonical term is
+    also posted under the first term of each of its variants (the story shows one whenever aliasing produced the
+    canonical term). Fuzzy keys are the 3-letter keys of the terms long enough to match fuzzily; a canonical
+    term sharing such a key could be their fuzzy match too, so its variants post those terms as well.
+    """
+    firsts: dict[str, set[str]] = {}
+    for first, entries in claim.aliases.index.items():
+        for _, canon in entries:
+            firsts.setdefault(canon, set()).add(first)
+    by_key: dict[str, list[int]] = {}
+    out: list[tuple[bool, str, int]] = []
+    for position, (term, _, _, key) in enumerate(claim.probe):
+        out.append((False, term, position))
+        out += [(False, head, position) for head in firsts.get(term, ())]
+        if key:
+            out.append((True, key, position))
+            by_key.setdefault(key, []).append(position)
+    for canon, heads in firsts.items():
+        if len(canon) >= FUZZY_MIN_LEN - 1:
+            out += [(False, head, position) for head in heads for position in by_key.get(canon[:3], ())]
+    return out
+
+
+def story_keys(title: str, summary: str) -> tuple[set[str], set[str], int]:
+    """(terms, prefixes, title size) of a story read before any alias applies, the other half of
+    ``index_postings``: its stemmed content terms, the 3-letter keys of those long enough for a fuzzy match, and
+    how many terms its title has (its summary's when it has no title), at least the title weight ``score`` sees
+    whatever the aliases and weights (each term weighs at most 1, aliasing only merges terms)."""
+    title_terms = _terms(_words(title))
+    terms = set(title_terms)
+    summary_terms = _terms(_words(summary)) if summary else []
+    terms.update(summary_terms)
+    return terms, {t[:3] for t in terms if len(t) >= FUZZY_MIN_LEN - 1}, len(title_terms or summary_terms)
+
+
+def title_gain(title_terms: int) -> float:
+    """The most a title of ``title_terms`` terms adds to a score's log-odds (see ``ScoreCeiling``)."""
+    return max(_WEIGHTS[4] * math.log1p(title_terms), 0.0)
+
+
+class ScoreCeiling:
+    """Whether a story can reach the claim's ``min_score`` at all, from two numbers known before scoring: the
+    weight of the claim terms it could show (exactly or fuzzily) and its ``title_gain``.
+
+    Every other feature is taken at whichever end of its range raises the score most (precision and the number
+    flags 0-1); more found weight and a bigger title never lower a score. So when ``reachable`` is False,
+    ``match`` is None for certain.
+    """
+
+    __slots__ = ("_base", "_total", "_need")
+
+    def __init__(self, claim: PreparedClaim) -> None:
+        w = _WEIGHTS
+        self._total = sum(claim.weights)
+        self._base = _BIAS + max(w[1], 0.0) + w[3] * math.log1p(self._total) + max(w[5], 0.0) + max(w[6], 0.0)
+        # score() rounds to 2 decimals: a score a hair under min_score may still be reported as min_score.
+        least = (claim.min_score - 0.005) / 100.0
+        self._need = -math.inf if least <= 0.0 else math.inf if least >= 1.0 else math.log(least / (1.0 - least))
+
+    def reachable(self, found_weight: float, title_gain: float) -> bool:
+        got = min(found_weight, self._total)
+        z = (self._base + title_gain + max(_WEIGHTS[0] * got / self._total, 0.0)
+             + max(_WEIGHTS[2] * math.log1p(got), 0.0))
+        return z >= self._need

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from . import alerts, claims, grouping, match, outbox, polling
+from .claimindex import ClaimIndex
 from .config import ClaimConfig, Config, FeedConfig
 from .errors import FetchError, MonitorError
 from .fetch import Fetcher, redact_url
@@ -26,7 +27,7 @@ from .parsebudget import parse_feed_with_budget
 from .ratelimit import RateLimiter
 from .politeness import HostSlots
 from .store import FeedState, Store, from_db_time
-from .verdict import PreparedVerdict, judge, prepare_verdict
+from .verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -66,6 +67,10 @@ class Context:
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
     hosts: HostSlots = field(default_factory=HostSlots)
     stop: threading.Event = field(default_factory=threading.Event)  # set: polls give up before writing
+    index: ClaimIndex[TrackedClaim] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", ClaimIndex(self.claims, lambda claim: claim.relevance))
 
     @classmethod
     def build(cls, config: Config, *, stop: threading.Event | None = None) -> Context:
@@ -124,12 +129,16 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
         error = f"internal error: {type(exc).__name__}: {exc}"
     count = (current.error_count if current else 0) + 1
     gone = f"{error} — the feed is gone; change its URL in the config to poll it again" if status == 410 else None
-    with store.transaction():
-        store.record_feed_error(feed.name, feed.url, now, error, disabled_reason=gone,
-                                next_poll_at=polling.after_error(
-                                    now, feed.interval_seconds, count, retry_after_seconds=retry_after,
-                                    max_backoff_seconds=ctx.config.max_backoff_hours * 3600))
-        queued = operator_alerts(ctx, store, feed.name, now)
+    try:
+        with store.transaction():
+            store.record_feed_error(feed.name, feed.url, now, error, disabled_reason=gone,
+                                    next_poll_at=polling.after_error(
+                                        now, feed.interval_seconds, count, retry_after_seconds=retry_after,
+                                        max_backoff_seconds=ctx.config.max_backoff_hours * 3600))
+            queued = operator_alerts(ctx, store, feed.name, now)
+    except MonitorError as exc:  # the database itself is failing: nothing to record in, the next poll retries
+        log.error("poll failed, and so did recording it %s", kv(feed=feed.name, error=error, store_error=exc))
+        return PollResult(feed=feed.name, status="error", error=f"{error}; not recorded: {exc}")
     log.warning("poll failed %s", kv(feed=feed.name, error=error, errors=count, disabled=bool(gone)))
     return PollResult(feed=feed.name, status="error", error=error, alerts=queued)
 
@@ -162,11 +171,13 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
     # Oldest first, so that the claim state machine sees the events in the order they were reported.
     new = sorted((s for s in stories if s.id not in known), key=lambda s: s.published_at or now)
     first_poll = state is None or state.first_ok_at is None
-    relevant: dict[str, list[tuple[Story, Relevance, bool]]] = {}
+    # Everything that needs no database (relevance, verdict, headline key) is done before taking the write lock,
+    # so that transactions stay short while many feeds are polled at once.
+    relevant: dict[str, list[Finding]] = {}
     for story in new:
         fresh = is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll)
-        for claim, relevance in match_story(ctx.claims, story):
-            relevant.setdefault(claim.id, []).append((story, relevance, fresh))
+        for claim, relevance in match_story(ctx.index, story):
+            relevant.setdefault(claim.id, []).append(Finding.read(claim, story, relevance, fresh))
 
     if ctx.stop.is_set():  # the daemon is stopping: nothing written, the next start polls again
         return PollResult(feed=feed.name, status="stopped")
@@ -228,10 +239,11 @@ def operator_alerts(ctx: Context, store: Store, feed_name: str, now: datetime, *
     return 0
 
 
-def match_story(tracked: Sequence[TrackedClaim], story: Story) -> list[tuple[TrackedClaim, Relevance]]:
-    """The claims this story is relevant to, with the relevance of each."""
+def match_story(index: ClaimIndex[TrackedClaim], story: Story) -> list[tuple[TrackedClaim, Relevance]]:
+    """The claims this story is relevant to, with the relevance of each, in config order. Only the claims the
+    index names as candidates are scored; the others cannot match."""
     found = []
-    for claim in tracked:
+    for claim in index.candidates(story.title, story.summary):
         relevance = match.match(claim.relevance, story.title, story.summary)
         if relevance is not None:
             found.append((claim, relevance))
@@ -252,6 +264,23 @@ def is_fresh(story: Story, now: datetime, *, max_age_hours: float, first_poll: b
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A new story relevant to a claim, read: what it says about the claim, and its headline as grouping
+    compares it. Pure work, done before the poll's write transaction."""
+
+    story: Story
+    relevance: Relevance
+    fresh: bool
+    said: VerdictResult
+    headline_key: str
+
+    @classmethod
+    def read(cls, claim: TrackedClaim, story: Story, relevance: Relevance, fresh: bool) -> Finding:
+        return cls(story, relevance, fresh, judge(claim.verdict, story.title, story.summary),
+                   grouping.headline_key(match.content_terms(claim.relevance, story.title)))
+
+
+@dataclass(frozen=True, slots=True)
 class Tracked:
     hits: int
     alerts: list[Alert]
@@ -259,7 +288,7 @@ class Tracked:
     state_changes: tuple[str, ...] = ()
 
 
-def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[tuple[Story, Relevance, bool]],
+def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[Finding],
                 now: datetime) -> Tracked:
     """Record a claim's new hits (verdict, story group) and move its state; return the alerts to queue.
 
@@ -277,9 +306,8 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
 
     new_hits: list[tuple[Hit, Story]] = []
     batch: dict[Verdict, list[grouping.Candidate]] = {}
-    for story, relevance, fresh in found:
-        said = judge(claim.verdict, story.title, story.summary)
-        key = grouping.headline_key(match.content_terms(claim.relevance, story.title))
+    for finding in found:
+        story, relevance, said, key = finding.story, finding.relevance, finding.said, finding.headline_key
         candidates = [grouping.Candidate(g, k) for g, k in store.group_candidates(claim.id, said.verdict,
                                                                                  window_start)]
         candidates += batch.get(said.verdict, [])
@@ -287,7 +315,8 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
         batch.setdefault(said.verdict, []).append(grouping.Candidate(group, key))
         new_hits.append((Hit(story_id=story.id, claim_id=claim.id, score=relevance.score,
                              matched_terms=relevance.matched_terms, verdict=said.verdict, cue=said.cue,
-                             sentence=said.sentence, group_id=group, headline_key=key, fresh=fresh), story))
+                             sentence=said.sentence, group_id=group, headline_key=key, fresh=finding.fresh),
+                        story))
 
     # Only reports that can move a claim matter to the state machine; pending ones would make this grow with
     # the claim's whole history on every poll.

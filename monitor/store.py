@@ -13,7 +13,9 @@ kept in ``PRAGMA user_version``. Never edit a released migration; add a new one.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,11 +136,35 @@ class FeedState:
     failing_alerted_at: datetime | None = None
 
 
+# Seconds a writer waits for the write lock (another thread's in this process, then another process's) before
+# the write fails with StoreError.
+WRITE_WAIT_SECONDS = 30.0
+
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(path: str | Path) -> threading.Lock:
+    """The one lock that writers to this database file in this process queue on.
+
+    SQLite's own busy handler makes a waiting writer sleep and retry with growing pauses: under many polling
+    threads, writers wake late, the lock sits idle between them, and some time out ("database is locked") while
+    the disk is free. Threads waiting on a Python lock are woken the moment it is released. SQLite's lock still
+    arbitrates between processes (a daemon and a ``poll-once`` side by side).
+    """
+    if str(path) == ":memory:":
+        return threading.Lock()  # every connection is its own database
+    key = os.path.realpath(path)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(key, threading.Lock())
+
+
 class Store:
     """One connection to the database file, migrated to the current schema on open."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._writer = _writer_lock(path)
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,9 +204,19 @@ class Store:
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """Run the block as one write transaction; roll back everything if it raises.
 
-        ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent jobs wait (busy timeout) instead of
-        failing half-way when a read turns into a write.
+        Writers in this process queue on one lock per file (see ``_writer_lock``); ``BEGIN IMMEDIATE`` then takes
+        SQLite's write lock up front, so concurrent jobs wait instead of failing half-way when a read turns into a
+        write. Raises StoreError when the lock is not free within ``WRITE_WAIT_SECONDS``.
         """
+        if not self._writer.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise StoreError(f"cannot write to the database {self.path}: busy with other writes for "
+                             f"{WRITE_WAIT_SECONDS:g} s")
+        try:
+            yield from self._transaction()
+        finally:
+            self._writer.release()
+
+    def _transaction(self) -> Iterator[sqlite_utils.Database]:
         try:
             self.db.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:  # locked past the busy timeout, disk full, read-only …

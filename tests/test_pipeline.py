@@ -239,3 +239,16 @@ def test_webhook_to_loopback_is_refused_without_allow_private_networks(tmp_path,
         error = store.db.execute("SELECT last_error FROM outbox").fetchone()[0]
     assert "loopback" in error and receiver.received == []
     assert json.dumps(error)  # one line, storable
+
+
+def test_a_poll_that_cannot_record_its_failure_reports_it_and_returns(setup, httpserver, monkeypatch):
+    # Another connection of this process holds the write lock for longer than a writer waits.
+    from monitor import store as store_module
+
+    config, ctx, store = setup()
+    monkeypatch.setattr(store_module, "WRITE_WAIT_SECONDS", 0.05)
+    httpserver.expect_request("/wire.xml").respond_with_data("boom", status=500)
+    with Store(config.database).transaction():
+        result = poll_feed(ctx, store, config.feed("wire"), NOW)
+    assert result.status == "error" and "500" in result.error and "not recorded" in result.error
+    assert store.feed_state("wire") is None  # nothing half-written; the next poll records afresh

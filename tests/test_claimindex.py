@@ -1,0 +1,109 @@
+"""The claim index: scoring only its candidates finds exactly what scoring every claim finds, and it prunes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from monitor.claimindex import ClaimIndex
+from monitor.match import PreparedClaim, match, prepare_claim
+
+from test_match import IRAQ_ALIASES, IRAQ_CLAIM, SCENARIO
+
+DEV_PAIRS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_pairs.tsv"
+
+
+def _index(claims: list[PreparedClaim]) -> ClaimIndex[PreparedClaim]:
+    return ClaimIndex(claims, lambda claim: claim)
+
+
+def _brute_force(claims: list[PreparedClaim], title: str, summary: str) -> list[str]:
+    return [c.id for c in claims if match(c, title, summary) is not None]
+
+
+def _indexed(index: ClaimIndex[PreparedClaim], title: str, summary: str) -> list[str]:
+    return [c.id for c in index.candidates(title, summary) if match(c, title, summary) is not None]
+
+
+@pytest.fixture(scope="module")
+def news() -> tuple[list[str], list[str]]:
+    """Real claims and headlines: the distinct claims and stories of the labelled pairs (first 4,000 rows)."""
+    claims: dict[str, None] = {}
+    stories: dict[str, None] = {}
+    with DEV_PAIRS.open(encoding="utf-8", newline="") as handle:
+        for n, row in enumerate(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)):
+            if n >= 4000:
+                break
+            claims[row["claim"]] = None
+            stories[row["story"]] = None
+    return list(claims), list(stories)
+
+
+def test_candidates_find_exactly_what_scoring_every_claim_finds(news: tuple[list[str], list[str]]) -> None:
+    texts, stories = news
+    rng = random.Random(7)
+    claims = []
+    for k, text in enumerate(rng.sample(texts, 400)):
+        # thresholds across the range, some claims with aliases or a gate, as users configure them
+        kwargs: dict = {"min_score": rng.choice([None, 0.0, 20.0, 35.0, 47.0, 60.0, 90.0])}
+        if k % 5 == 0:
+            kwargs["aliases"] = IRAQ_ALIASES
+        try:
+            claims.append(prepare_claim(f"c{k}", text, **kwargs))
+        except ValueError:  # a claim of stop words only
+            continue
+    claims.append(prepare_claim("iraq", IRAQ_CLAIM, aliases=IRAQ_ALIASES))
+    index = _index(claims)
+    scenario = [line for line in SCENARIO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sample = rng.sample(stories, 300) + scenario
+    found = 0
+    for story in sample:
+        title, summary = (story, "") if not story.startswith("{") else _scenario_story(story)
+        expected = _brute_force(claims, title, summary)
+        assert _indexed(index, title, summary) == expected, title
+        found += len(expected)
+    assert found > 300  # the sample is not trivially empty
+
+
+def _scenario_story(line: str) -> tuple[str, str]:
+    record = json.loads(line)
+    return record["title"], record.get("summary", "")
+
+
+def test_index_prunes_most_claims(news: tuple[list[str], list[str]]) -> None:
+    texts, stories = news
+    claims = []
+    for k, text in enumerate(texts[:1000]):
+        try:
+            claims.append(prepare_claim(f"c{k}", text))
+        except ValueError:
+            continue
+    index = _index(claims)
+    sample = stories[:200]
+    candidates = sum(len(index.candidates(story, "")) for story in sample)
+    assert candidates / len(sample) < 0.05 * len(claims)
+
+
+def test_canonical_alias_can_be_a_fuzzy_match() -> None:
+    # "NGO" becomes the canonical "organization", which fuzzily matches the claim's "organisations": the story
+    # shows neither the claim's term nor its prefix before aliases apply, only the variant.
+    claim = prepare_claim("ngo", "Organisations march", aliases={"organization": ["NGO"]}, min_score=0)
+    assert match(claim, "NGO leaders", "") is not None
+    assert _index([claim]).candidates("NGO leaders", "") == [claim]
+
+
+def test_a_story_sharing_no_claim_term_never_matches() -> None:
+    claim = prepare_claim("any", "Iraq signs the withdrawal agreement", min_score=0)
+    assert match(claim, "Football results from the weekend league fixtures", "") is None
+    assert _index([claim]).candidates("Football results from the weekend league fixtures", "") == []
+
+
+def test_alias_variants_find_their_claim() -> None:
+    claim = prepare_claim("iraq", IRAQ_CLAIM, aliases=IRAQ_ALIASES)
+    title = "Baghdad and Washington ink the pullout pact"  # every claim term only through a variant
+    assert match(claim, title, "") is not None
+    assert _index([claim]).candidates(title, "") == [claim]

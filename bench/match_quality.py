@@ -105,12 +105,18 @@ def throughput(pairs) -> None:
         match._story.cache_clear()
         match.score(claim, story, "")
     cold = len(jobs) / (time.perf_counter() - start)
-    for claim, story in jobs:
-        match.score(claim, story, "")
-    start = time.perf_counter()
-    for claim, story in jobs:
-        match.score(claim, story, "")
-    warm = len(jobs) / (time.perf_counter() - start)
+    # Warm: each chunk of stories prepared first (untimed), in chunks the story cache holds.
+    chunk = match._story.cache_info().maxsize // 2
+    elapsed = 0.0
+    for i in range(0, len(jobs), chunk):
+        part = jobs[i : i + chunk]
+        for claim, story in part:
+            match.score(claim, story, "")
+        start = time.perf_counter()
+        for claim, story in part:
+            match.score(claim, story, "")
+        elapsed += time.perf_counter() - start
+    warm = len(jobs) / elapsed
     print(f"\nthroughput, one core: {cold:,.0f} pairs/s with each story prepared afresh; "
           f"{warm:,.0f} pairs/s for a story already prepared (each further claim)")
 

@@ -91,10 +91,10 @@ def main() -> int:
     rows["match, story-major (new stories)"] = {"n": pairs, "s": dt, "per_s": pairs / dt,
                                                 "ms_per_story": 1000 * dt / len(stories), "hits": len(hits)}
 
-    # score() with every story prepared. The story cache (16,384 entries) is keyed by alias table too: score a
-    # subset that fits for every table, or claim-major order would thrash it.
+    # score() with every story prepared. The story cache is keyed by alias table too: score a subset that fits
+    # for every table, or claim-major order would thrash it.
     tables = {id(c.aliases): c for c in prepared}
-    subset = stories[: min(len(stories), 16000 // len(tables))]
+    subset = stories[: min(len(stories), (match._story.cache_info().maxsize - 16) // len(tables))]
     for claim in tables.values():
         for title, summary in subset:
             match.score(claim, title, summary)

@@ -433,9 +433,10 @@ class _Story:
     by_prefix: dict[str, tuple[str, ...]]  # candidates for fuzzy matching, keyed by their first 3 letters
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)
 def _story(aliases: _Aliases, weigher: _Weigher, title: str, summary: str) -> _Story:
-    """The story side of matching. Cached: the daemon scores each new story against every claim."""
+    """The story side of matching. Cached: the daemon scores each new story against every candidate claim in
+    turn, so a story is needed again only while its poll scores it (16,384 entries held 50 MB for nothing)."""
     title_terms = aliases.apply(_terms(_words(title)))
     every = frozenset(title_terms).union(aliases.apply(_terms(_words(summary))) if summary else ())
     weights = {t: weigher(t) for t in (title_terms or every)}

@@ -591,18 +591,19 @@ class ScoreCeiling:
     ``match`` is None for certain.
     """
 
-    __slots__ = ("_base", "_total", "_need")
+    __slots__ = ("_total", "_per_weight", "_per_log", "_short")
 
     def __init__(self, claim: PreparedClaim) -> None:
         w = _WEIGHTS
         self._total = sum(claim.weights)
-        self._base = _BIAS + max(w[1], 0.0) + w[3] * math.log1p(self._total) + max(w[5], 0.0) + max(w[6], 0.0)
+        base = _BIAS + max(w[1], 0.0) + w[3] * math.log1p(self._total) + max(w[5], 0.0) + max(w[6], 0.0)
         # score() rounds to 2 decimals: a score a hair under min_score may still be reported as min_score.
         least = (claim.min_score - 0.005) / 100.0
-        self._need = -math.inf if least <= 0.0 else math.inf if least >= 1.0 else math.log(least / (1.0 - least))
+        need = -math.inf if least <= 0.0 else math.inf if least >= 1.0 else math.log(least / (1.0 - least))
+        self._short = need - base  # log-odds that found weight and title must add
+        self._per_weight = max(w[0], 0.0) / self._total  # coverage
+        self._per_log = max(w[2], 0.0)  # evidence
 
     def reachable(self, found_weight: float, title_gain: float) -> bool:
-        got = min(found_weight, self._total)
-        z = (self._base + title_gain + max(_WEIGHTS[0] * got / self._total, 0.0)
-             + max(_WEIGHTS[2] * math.log1p(got), 0.0))
-        return z >= self._need
+        got = found_weight if found_weight < self._total else self._total
+        return self._per_weight * got + self._per_log * math.log1p(got) + title_gain >= self._short

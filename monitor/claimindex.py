@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from .match import PreparedClaim, ScoreCeiling, index_postings, story_keys, title_gain
+from .match import PreparedClaim, ScoreCeiling, index_postings, story_keys
 
 T = TypeVar("T")
 
@@ -53,11 +53,12 @@ class ClaimIndex(Generic[T]):
             codes.extend(self._exact.get(key, ()))
         for key in prefixes:
             codes.extend(self._prefix.get(key, ()))
-        found: dict[int, float] = {}
+        found: dict[int, float] = {}  # item position -> weight of the claim terms the story may show
+        shown: dict[int, int] = {}  # item position -> how many
         weights = self._weights
         for code in set(codes):  # a claim term shown both exactly and by its prefix counts once
             position = code >> _TERM_BITS
             found[position] = found.get(position, 0.0) + weights[code]
-        gain = title_gain(title_terms)
+            shown[position] = shown.get(position, 0) + 1
         ceilings = self._ceilings
-        return [self._items[p] for p in sorted(found) if ceilings[p].reachable(found[p], gain)]
+        return [self._items[p] for p in sorted(found) if ceilings[p].reachable(found[p], shown[p], title_terms)]

@@ -1,7 +1,7 @@
 """Measure the relevance scorer on labelled claim/story pairs, against plain rapidfuzz token_set_ratio and BM25.
 
 Usage (from the repository root):
-    /work/venv/bin/python bench/match_quality.py [--pairs ../shared/eval/dev_pairs.tsv] [--threshold 47]
+    /work/venv/bin/python bench/match_quality.py [--pairs ../shared/eval/dev_pairs.tsv] [--threshold 43]
         [--no-speed] [--checkthat ../shared/eval/checkthat2020 | --no-checkthat]
 
 Per set, and as the macro mean over stsb_headlines, ecbplus, checkthat2020 and mrpc: ROC-AUC, average

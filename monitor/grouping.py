@@ -13,7 +13,7 @@ one rapidfuzz ``extractOne`` over the headlines of the window (a few hundred at 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -40,14 +40,52 @@ def similarity(a: str, b: str) -> float:
     return fuzz.token_set_ratio(a, b)
 
 
-def find_group(key: str, candidates: Sequence[Candidate], threshold: float) -> str | None:
-    """The group of the most similar candidate at or above ``threshold``, or None for a new group."""
+class Candidates:
+    """The headlines a new story may join, in the order they were given (stored hits newest first, then this
+    poll's), kept apart by size so that ``find_group`` runs each comparison kind as one rapidfuzz call in C."""
+
+    __slots__ = ("groups", "every", "long", "long_at", "short", "short_at")
+
+    def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
+        self.groups: list[str] = []
+        self.every: list[str] = []
+        self.long: list[str] = []  # MIN_TERMS_FOR_SUBSET terms or more
+        self.long_at: list[int] = []  # their positions in ``every``
+        self.short: list[str] = []
+        self.short_at: list[int] = []
+        for candidate in candidates:
+            self.add(candidate)
+
+    def add(self, candidate: Candidate) -> None:
+        position = len(self.every)
+        self.groups.append(candidate.group_id)
+        self.every.append(candidate.terms)
+        if len(set(candidate.terms.split())) < MIN_TERMS_FOR_SUBSET:
+            self.short.append(candidate.terms)
+            self.short_at.append(position)
+        else:
+            self.long.append(candidate.terms)
+            self.long_at.append(position)
+
+    def __len__(self) -> int:
+        return len(self.every)
+
+
+def find_group(key: str, candidates: Candidates, threshold: float) -> str | None:
+    """The group of the most similar candidate at or above ``threshold`` (the first of equals), or None for a new
+    group: the same answer as ``similarity`` against each candidate in turn, in two rapidfuzz calls."""
     if not key or not candidates:
         return None
-    best = process.extractOne(key, [c.terms for c in candidates], scorer=_scorer, score_cutoff=threshold)
-    return candidates[best[2]].group_id if best else None
-
-
-def _scorer(a: str, b: str, *, score_cutoff: float | None = None, **_: object) -> float:
-    score = similarity(a, b)
-    return score if score_cutoff is None or score >= score_cutoff else 0.0
+    if len(set(key.split())) < MIN_TERMS_FOR_SUBSET:  # every pair has a short side: compared whole
+        searches = [(candidates.every, range(len(candidates.every)), fuzz.token_sort_ratio)]
+    else:
+        searches = [(candidates.short, candidates.short_at, fuzz.token_sort_ratio),
+                    (candidates.long, candidates.long_at, fuzz.token_set_ratio)]
+    best: tuple[float, int] | None = None  # (score, -position): higher is better, earlier wins a tie
+    for choices, positions, scorer in searches:
+        if not choices:
+            continue
+        hit = process.extractOne(key, choices, scorer=scorer, score_cutoff=threshold)
+        if hit is not None and (best is None or (hit[1], -positions[hit[2]]) > best):
+            best = (hit[1], -positions[hit[2]])
+    return candidates.groups[-best[1]] if best is not None else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from datetime import date, timedelta
 
 import pytest
@@ -110,8 +112,24 @@ def test_headline_similarity(a, b, same):
 
 
 def test_find_group_picks_the_most_similar_candidate_above_the_threshold():
-    candidates = [grouping.Candidate("g-budget", "iraq parliament pass budget"),
-                  grouping.Candidate("g-sign", "iraq unitedstates sign agreement coalition withdrawal")]
+    candidates = grouping.Candidates([grouping.Candidate("g-budget", "iraq parliament pass budget"),
+                                      grouping.Candidate("g-sign", "iraq unitedstates sign agreement coalition withdrawal")])
     assert grouping.find_group("iraq unitedstates sign coalition withdrawal agreement report", candidates, 80) == "g-sign"
     assert grouping.find_group("turkey kurdistan gas export agreement sign", candidates, 80) is None
     assert grouping.find_group("", candidates, 80) is None
+
+
+def test_find_group_gives_what_comparing_each_candidate_in_turn_gives():
+    # Keys of 1-6 terms from a small vocabulary, each candidate twice: short and long keys, near-duplicates and
+    # ties all occur.
+    rng = random.Random(3)
+    words = "iraq us sign deal coalition withdrawal talks delay budget vote gas export troops base".split()
+    keys = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(400)]
+    for start in range(0, 400, 40):
+        pool = [grouping.Candidate(f"g{start + i}", k) for i, k in enumerate(keys[start:start + 30] * 2)]
+        candidates = grouping.Candidates(pool)
+        for key in keys[start + 30:start + 40]:
+            scored = [(grouping.similarity(key, c.terms), -i) for i, c in enumerate(pool)]
+            best = max(scored)
+            expected = pool[-best[1]].group_id if best[0] >= 80 else None
+            assert grouping.find_group(key, candidates, 80) == expected, key

@@ -329,19 +329,22 @@ class Store:
                 f"SELECT link FROM stories WHERE feed = ? AND link IN ({marks})", [feed, *chunk]))
         return found
 
+    # The two bulk inserts of a poll use executemany: sqlite-utils' insert_all inspects every row in Python, which
+    # cost more than the inserts themselves in a cold cycle.
     def insert_stories(self, stories: Iterable[Story], now: datetime) -> None:
-        self.db["stories"].insert_all(
-            ({"id": s.id, "feed": s.feed, "title": s.title, "summary": s.summary, "link": s.link,
-              "published_at": to_db_time(s.published_at), "seen_at": to_db_time(now)} for s in stories),
-            ignore=True)
+        seen_at = to_db_time(now)
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at) for s in stories])
 
     def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
-        self.db["hits"].insert_all(
-            ({"story_id": h.story_id, "claim_id": h.claim_id, "score": h.score,
-              "matched_terms": json.dumps(list(h.matched_terms)), "created_at": to_db_time(now),
-              "verdict": str(h.verdict), "cue": h.cue, "sentence": h.sentence, "group_id": h.group_id,
-              "headline_key": h.headline_key, "fresh": int(h.fresh)} for h in hits),
-            ignore=True)
+        created_at = to_db_time(now)
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO hits (story_id, claim_id, score, matched_terms, created_at, verdict, cue, "
+            "sentence, group_id, headline_key, fresh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(h.story_id, h.claim_id, h.score, json.dumps(list(h.matched_terms)), created_at, str(h.verdict), h.cue,
+              h.sentence, h.group_id, h.headline_key, int(h.fresh)) for h in hits])
 
     def group_candidates(self, claim_id: str, verdict: str, since: datetime) -> list[tuple[str, str]]:
         """(group id, headline key) of the claim's hits with this verdict since ``since``, newest first."""

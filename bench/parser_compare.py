@@ -1,19 +1,25 @@
-"""feedparser (as monitor/parse.py calls it) against fastfeedparser: speed per feed and per-entry agreement.
+"""feedparser against fastfeedparser, and monitor's parse_feed (fastfeedparser first, feedparser as the fallback)
+against its feedparser-only path: speed per feed, which path each feed takes, and agreement.
 
 Usage (from the repository root; needs `pip install fastfeedparser`):
     /work/venv/bin/python bench/parser_compare.py [--farm-feeds 200] [--items 50] [--shared ../shared/feeds]
         [--details 40] [--prepared] [--json]
 
 Corpora: the feed farm's generated feeds (bench/feed_farm.py, RSS 2.0 and Atom) and every XML file under
---shared (JSON files are skipped: monitor reads JSON Feed itself). Each body is parsed from the same raw bytes (or, with --prepared, as monitor/parse.py prepares them for feedparser: decoded to
-UTF-8 by feedparser's rules, DTDs stripped) by
+--shared (JSON files are skipped: monitor reads JSON Feed itself). Each body is parsed from the same raw bytes
+(or, with --prepared, as monitor/parse.py prepares them: decoded to UTF-8 by feedparser's rules, DTDs stripped) by
     feedparser      feedparser.parse(BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
     fastfeedparser  fastfeedparser.parse(body)   (bytes: never taken as a URL)
-    parse_feed      monitor.parse.parse_feed (feedparser plus monitor's own work: encoding, DTD strip, plain text)
-Per entry, aligned by position: title and summary (both through monitor.parse.plain_text), link, id (guid) and
-date (published, else updated, to the second in UTC). Reported: ms per feed, how many feeds each parser reads
-(≥ 1 entry), feeds where fastfeedparser raises or finds a different number of entries, and the share of entries
-that agree per field, with examples of the differences.
+    old parse_feed  monitor.parse.parse_feed_with_feedparser: every XML feed through feedparser, plus monitor's
+                    own work (encoding, DTD strip, plain text, ids), as before fastfeedparser
+    parse_feed      monitor.parse.parse_feed: monitor.fastparse (fastfeedparser) where it reads a feed as
+                    feedparser does, else the old path
+Raw parsers, per entry, aligned by position: title and summary (both through monitor.parse.plain_text), link, id
+(guid) and date (published, else updated, to the second in UTC). Reported: ms per feed, how many feeds each parser
+reads (≥ 1 entry), feeds where fastfeedparser raises or finds a different number of entries, and the share of
+entries that agree per field, with examples of the differences. For parse_feed: how many feeds take each path,
+why the others fall back (monitor.fastparse.Fallback), and feeds whose stories differ from the old path's
+(id, title, link, summary, published_at; there should be none).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 FIELDS = ("title", "link", "id", "date", "summary")
+URL = "http://127.0.0.1:8097/feed/"  # the base every body is parsed with (relative links, permalink guids)
+NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 
 def _fp_date(entry) -> str | None:
@@ -73,12 +81,43 @@ def _fields(entry, plain_text, date) -> dict:
 
 
 def prepared(body: bytes) -> bytes:
-    """The bytes monitor/parse.py hands feedparser: decoded to UTF-8 by feedparser's rules, DTDs stripped."""
-    from monitor.parse import _strip_dtd, convert_to_utf8
+    """The bytes monitor/parse.py hands either parser: decoded to UTF-8 by feedparser's rules, DTDs stripped."""
+    from monitor.errors import ParseError
+    from monitor.parse import prepare_xml
 
-    result: dict = {}
-    data = convert_to_utf8({}, body, result)
-    return _strip_dtd(data) if result.get("encoding") else body
+    try:
+        return prepare_xml(body, {})
+    except ParseError:
+        return body
+
+
+def _stories(parse, body: bytes) -> tuple[object, str | None]:
+    """Comparable stories (or the error) of one parse, and the parser parse_feed_traced names."""
+    from monitor.errors import ParseError
+
+    try:
+        result = parse(body, feed_name="cmp", url=URL, now=NOW)
+    except ParseError as exc:
+        return f"ParseError: {exc}", None
+    stories, parser = result if isinstance(result, tuple) else (result, None)
+    return [(s.id, s.title, s.link, s.summary, s.published_at) for s in stories], parser
+
+
+def _fallback_reason(body: bytes) -> str:
+    import re
+
+    from monitor import fastparse
+    from monitor.errors import ParseError
+    from monitor.parse import prepare_xml
+
+    try:
+        fastparse.read(prepare_xml(body, {}), URL)
+    except fastparse.Fallback as exc:
+        # One line per rule: drop the positions and quoted names of the particular document.
+        return re.sub(r", line \d+.*|\(<string>.*", "", str(exc)).split("\n")[0][:70]
+    except ParseError as exc:
+        return f"ParseError: {exc}"[:70]
+    return "read (no usable story: feedparser decides)"
 
 
 def compare(name: str, bodies: list[tuple[str, bytes]], details: int, raw: bool = False) -> dict:
@@ -86,12 +125,14 @@ def compare(name: str, bodies: list[tuple[str, bytes]], details: int, raw: bool 
     import feedparser
     from lxml import etree
 
-    from monitor.errors import ParseError
-    from monitor.parse import parse_feed, plain_text
+    from monitor.parse import parse_feed_traced, parse_feed_with_feedparser, plain_text
 
     strict = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
-    times = {"feedparser": [], "fastfeedparser": [], "parse_feed": []}
+    times = {"feedparser": [], "fastfeedparser": [], "old parse_feed": [], "parse_feed": []}
+    paths: Counter = Counter()
+    reasons: Counter = Counter()
+    story_differences: list[str] = []
     read = Counter()
     entries_compared = 0
     agree = Counter()
@@ -120,11 +161,16 @@ def compare(name: str, bodies: list[tuple[str, bytes]], details: int, raw: bool 
                 ffp_entries, ffp_error = [], f"{type(exc).__name__}: {str(exc)[:100]}"
             times["fastfeedparser"].append(time.perf_counter() - t)
             t = time.perf_counter()
-            try:
-                parse_feed(original, feed_name="cmp")
-            except ParseError:
-                pass
+            old, _ = _stories(parse_feed_with_feedparser, original)
+            times["old parse_feed"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            new, parser = _stories(parse_feed_traced, original)
             times["parse_feed"].append(time.perf_counter() - t)
+        paths[parser or "error"] += 1
+        if parser == "feedparser":
+            reasons[_fallback_reason(original)] += 1
+        if new != old:
+            story_differences.append(path)
         read["feedparser"] += bool(fp_entries)
         read["fastfeedparser"] += bool(ffp_entries)
         if fp_entries and not ffp_entries:
@@ -147,6 +193,8 @@ def compare(name: str, bodies: list[tuple[str, bytes]], details: int, raw: bool 
                     differences[f].append(f"{path}: {fa[f]!r:.90} | {fb[f]!r:.90}")
     ms = {k: (1000 * statistics.mean(v), 1000 * statistics.median(v), 1000 * sum(v)) for k, v in times.items()}
     return {"name": name, "feeds": len(bodies), "ms": ms, "read": dict(read), "entries": entries_compared,
+            "paths": dict(paths), "fallback_reasons": dict(reasons.most_common()),
+            "story_differences": story_differences,
             "agree": {f: agree[f] / entries_compared if entries_compared else None for f in FIELDS},
             "problems": problems, "differences": {f: d[:details] for f, d in differences.items()},
             "difference_counts": {f: entries_compared - agree[f] for f in FIELDS}}
@@ -186,22 +234,42 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{'corpus':28} {'feeds':>6} {'fp ms':>7} {'ffp ms':>7} {'speedup':>7} {'parse_feed ms':>13} "
-          f"{'not wf':>6} {'fp reads':>8} {'ffp reads':>9} {'ffp none':>8} {'count≠':>6} {'entries':>7} "
-          + " ".join(f"{f:>7}" for f in FIELDS))
+    print(f"{'corpus':28} {'feeds':>6} {'old ms':>7} {'new ms':>7} {'speedup':>7} {'fast':>5} {'fallbk':>6} "
+          f"{'error':>5} {'stories≠':>8}   (parse_feed: new = fastfeedparser first; old = feedparser only)")
     for r in results:
-        fp, ffp, pf = r["ms"]["feedparser"], r["ms"]["fastfeedparser"], r["ms"]["parse_feed"]
-        print(f"{r['name']:28} {r['feeds']:6d} {fp[0]:7.2f} {ffp[0]:7.2f} {fp[0] / ffp[0]:6.1f}x {pf[0]:13.2f} "
-              f"{r['read'].get('not_well_formed', 0):6d} {r['read'].get('feedparser', 0):8d} {r['read'].get('fastfeedparser', 0):9d} "
+        old, new = r["ms"]["old parse_feed"][0], r["ms"]["parse_feed"][0]
+        print(f"{r['name']:28} {r['feeds']:6d} {old:7.2f} {new:7.2f} {old / new:6.1f}x "
+              f"{r['paths'].get('fastfeedparser', 0):5d} {r['paths'].get('feedparser', 0):6d} "
+              f"{r['paths'].get('error', 0):5d} {len(r['story_differences']):8d}")
+    print("ms = mean per feed, from the raw bytes; fast / fallbk / error = feeds parse_feed reads with fastfeedparser /"
+          " with feedparser / neither (ParseError on both paths); stories≠ = feeds whose stories differ between the"
+          " paths\n")
+    print(f"{'corpus':28} {'feeds':>6} {'fp ms':>7} {'ffp ms':>7} {'speedup':>7} "
+          f"{'not wf':>6} {'fp reads':>8} {'ffp reads':>9} {'ffp none':>8} {'count≠':>6} {'entries':>7} "
+          + " ".join(f"{f:>7}" for f in FIELDS) + "   (the parsers alone)")
+    for r in results:
+        fp, ffp = r["ms"]["feedparser"], r["ms"]["fastfeedparser"]
+        print(f"{r['name']:28} {r['feeds']:6d} {fp[0]:7.2f} {ffp[0]:7.2f} {fp[0] / ffp[0]:6.1f}x "
+              f"{r['read'].get('not_well_formed', 0):6d} {r['read'].get('feedparser', 0):8d} "
+              f"{r['read'].get('fastfeedparser', 0):9d} "
               f"{r['read'].get('ffp_cannot_read', 0):8d} {r['read'].get('count_differs', 0):6d} {r['entries']:7d} "
               + " ".join(f"{100 * r['agree'][f]:6.1f}%" if r["agree"][f] is not None else f"{'-':>7}"
                          for f in FIELDS))
-    print("ms = mean per feed (parse_feed: monitor's whole parse, from the raw bytes); fp = feedparser, "
-          "ffp = fastfeedparser; not wf = not well-formed XML (lxml strict); ffp none = feeds feedparser reads and "
-          "fastfeedparser does not; count≠ = both read, different entry counts; agreement per entry (by position)")
+    print("fp = feedparser, ffp = fastfeedparser (both fed the same bytes: raw, or --prepared); not wf = not "
+          "well-formed XML (lxml strict); ffp none = feeds feedparser reads and fastfeedparser does not; "
+          "count≠ = both read, different entry counts; agreement per entry (by position)")
+    for r in results:
+        if r["fallback_reasons"]:
+            print(f"\n== {r['name']}: why parse_feed fell back to feedparser")
+            for reason, count in list(r["fallback_reasons"].items())[: args.details]:
+                print(f"  {count:5d}  {reason}")
+        if r["story_differences"]:
+            print(f"\n== {r['name']}: stories differ from the old path in {len(r['story_differences'])} feeds")
+            for path in r["story_differences"][: args.details]:
+                print(f"  {path}")
     for r in results:
         if r["problems"] or any(r["difference_counts"].values()):
-            print(f"\n== {r['name']}: feeds read differently ({len(r['problems'])})")
+            print(f"\n== {r['name']}: feeds the raw parsers read differently ({len(r['problems'])})")
             for path, what in r["problems"][: args.details * 3]:
                 print(f"  {path}: {what}")
             for f in FIELDS:

@@ -319,10 +319,12 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                              sentence=said.sentence, group_id=group, headline_key=key, fresh=finding.fresh),
                         story))
 
-    # Only reports that can move a claim matter to the state machine; pending ones would make this grow with
-    # the claim's whole history on every poll.
-    earlier = store.claim_evidence(claim.id, since=since, fresh_only=True, decisive_only=True)
-    store.insert_hits((hit for hit, _ in new_hits), now)
+    # Only a fresh report of another decisive state can move the claim (claims.advance); without one there is no
+    # need to read the claim's evidence. Pending reports never count, so the read does not grow with the
+    # claim's whole history.
+    movers = any(h.fresh and h.verdict not in (Verdict.PENDING, state) for h, _ in new_hits)
+    earlier = store.claim_evidence(claim.id, since=since, fresh_only=True, decisive_only=True) if movers else []
+    store.insert_hits((hit for hit, _ in new_hits), now)  # after reading: ``earlier`` holds no hit of this poll
     refs = {r["story_id"]: alerts.story_ref(r, r["verdict"]) for r in earlier}
     refs.update((hit.story_id, alerts.story_ref(story, hit.verdict)) for hit, story in new_hits)
     policy = claims.Policy(confirm_after_outlets=claim.config.confirm_after_outlets,
@@ -333,7 +335,7 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                          from_db_time(r["published_at"] or r["created_at"])) for r in earlier],
         [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict, s.published_at or now)
          for h, s in new_hits if h.fresh],
-        policy, state_reported_at=state_reported_at)
+        policy, state_reported_at=state_reported_at) if movers else []
 
     queued: list[Alert] = []
     by_story = {hit.story_id: (hit, story) for hit, story in new_hits}

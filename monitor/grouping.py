@@ -14,19 +14,12 @@ one rapidfuzz ``extractOne`` over the headlines of the window (a few hundred at 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 # token_set_ratio rates a headline that is a subset of another at 100; with fewer distinct terms than this,
 # "a subset" says little ("Iraq deal"), so short headlines are compared whole with token_sort_ratio.
 MIN_TERMS_FOR_SUBSET = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    group_id: str
-    terms: str  # content terms of the headline, space-separated
 
 
 def headline_key(terms: Sequence[str]) -> str:
@@ -41,30 +34,31 @@ def similarity(a: str, b: str) -> float:
 
 
 class Candidates:
-    """The headlines a new story may join, in the order they were given (stored hits newest first, then this
-    poll's), kept apart by size so that ``find_group`` runs each comparison kind as one rapidfuzz call in C."""
+    """The headlines a new story may join, as (group id, headline key) in the order given (stored hits newest
+    first, then this poll's), kept apart by size so that ``find_group`` runs each comparison kind as one rapidfuzz
+    call in C."""
 
     __slots__ = ("groups", "every", "long", "long_at", "short", "short_at")
 
-    def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
-        self.groups: list[str] = []
-        self.every: list[str] = []
-        self.long: list[str] = []  # MIN_TERMS_FOR_SUBSET terms or more
-        self.long_at: list[int] = []  # their positions in ``every``
-        self.short: list[str] = []
-        self.short_at: list[int] = []
-        for candidate in candidates:
-            self.add(candidate)
+    def __init__(self, candidates: Iterable[tuple[str, str]] = ()) -> None:
+        pairs = list(candidates)
+        self.groups = [group for group, _ in pairs]
+        self.every = [terms for _, terms in pairs]
+        short = [len(set(terms.split())) < MIN_TERMS_FOR_SUBSET for terms in self.every]
+        self.short_at = [i for i, is_short in enumerate(short) if is_short]  # positions in ``every``
+        self.long_at = [i for i, is_short in enumerate(short) if not is_short]
+        self.short = [self.every[i] for i in self.short_at]
+        self.long = [self.every[i] for i in self.long_at]  # MIN_TERMS_FOR_SUBSET terms or more
 
-    def add(self, candidate: Candidate) -> None:
+    def add(self, group_id: str, terms: str) -> None:
         position = len(self.every)
-        self.groups.append(candidate.group_id)
-        self.every.append(candidate.terms)
-        if len(set(candidate.terms.split())) < MIN_TERMS_FOR_SUBSET:
-            self.short.append(candidate.terms)
+        self.groups.append(group_id)
+        self.every.append(terms)
+        if len(set(terms.split())) < MIN_TERMS_FOR_SUBSET:
+            self.short.append(terms)
             self.short_at.append(position)
         else:
-            self.long.append(candidate.terms)
+            self.long.append(terms)
             self.long_at.append(position)
 
     def __len__(self) -> int:

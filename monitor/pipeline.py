@@ -310,10 +310,10 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     for finding in found:
         story, relevance, said, key = finding.story, finding.relevance, finding.said, finding.headline_key
         if said.verdict not in candidates:
-            candidates[said.verdict] = grouping.Candidates(
-                grouping.Candidate(g, k) for g, k in store.group_candidates(claim.id, said.verdict, window_start))
+            candidates[said.verdict] = grouping.Candidates(store.group_candidates(claim.id, said.verdict,
+                                                                                 window_start))
         group = grouping.find_group(key, candidates[said.verdict], config.group_similarity) or story.id
-        candidates[said.verdict].add(grouping.Candidate(group, key))
+        candidates[said.verdict].add(group, key)
         new_hits.append((Hit(story_id=story.id, claim_id=claim.id, score=relevance.score,
                              matched_terms=relevance.matched_terms, verdict=said.verdict, cue=said.cue,
                              sentence=said.sentence, group_id=group, headline_key=key, fresh=finding.fresh),

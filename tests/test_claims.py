@@ -112,8 +112,8 @@ def test_headline_similarity(a, b, same):
 
 
 def test_find_group_picks_the_most_similar_candidate_above_the_threshold():
-    candidates = grouping.Candidates([grouping.Candidate("g-budget", "iraq parliament pass budget"),
-                                      grouping.Candidate("g-sign", "iraq unitedstates sign agreement coalition withdrawal")])
+    candidates = grouping.Candidates([("g-budget", "iraq parliament pass budget"),
+                                      ("g-sign", "iraq unitedstates sign agreement coalition withdrawal")])
     assert grouping.find_group("iraq unitedstates sign coalition withdrawal agreement report", candidates, 80) == "g-sign"
     assert grouping.find_group("turkey kurdistan gas export agreement sign", candidates, 80) is None
     assert grouping.find_group("", candidates, 80) is None
@@ -126,10 +126,10 @@ def test_find_group_gives_what_comparing_each_candidate_in_turn_gives():
     words = "iraq us sign deal coalition withdrawal talks delay budget vote gas export troops base".split()
     keys = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(400)]
     for start in range(0, 400, 40):
-        pool = [grouping.Candidate(f"g{start + i}", k) for i, k in enumerate(keys[start:start + 30] * 2)]
+        pool = [(f"g{start + i}", k) for i, k in enumerate(keys[start:start + 30] * 2)]
         candidates = grouping.Candidates(pool)
         for key in keys[start + 30:start + 40]:
-            scored = [(grouping.similarity(key, c.terms), -i) for i, c in enumerate(pool)]
+            scored = [(grouping.similarity(key, terms), -i) for i, (_, terms) in enumerate(pool)]
             best = max(scored)
-            expected = pool[-best[1]].group_id if best[0] >= 80 else None
+            expected = pool[-best[1]][0] if best[0] >= 80 else None
             assert grouping.find_group(key, candidates, 80) == expected, key

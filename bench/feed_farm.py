@@ -285,6 +285,19 @@ def _proc_mem(pid: int) -> tuple[float, float]:
     return rss, hwm
 
 
+def _proc_pss(pid: int) -> float:
+    """Proportional set size in MB: resident pages, each page shared by n processes counted 1/n (so the PSS of a
+    process tree adds up to the memory it really holds, unlike RSS, which counts shared pages in every process)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def descendants(exclude: set[int] = frozenset()) -> list[int]:
     """Live descendant processes of this one (parse workers, fork servers …), without ``exclude`` and theirs."""
     parents: dict[int, int] = {}
@@ -312,7 +325,8 @@ def tree_usage(exclude: set[int] = frozenset()) -> dict:
             "self_cpu_s": me.ru_utime + me.ru_stime, "children_cpu_s": reaped.ru_utime + reaped.ru_stime + kid_cpu,
             "rss_mb": _proc_mem(os.getpid())[0], "peak_rss_mb": me.ru_maxrss / 1024,
             "children": len(kids), "children_rss_mb": sum(m[0] for m in mem),
-            "children_peak_rss_mb": sum(m[1] for m in mem)}
+            "children_peak_rss_mb": sum(m[1] for m in mem),
+            "pss_mb": _proc_pss(os.getpid()), "children_pss_mb": sum(_proc_pss(pid) for pid in kids)}
 
 
 # ------------------------------------------------------------------------------------------------ the farm

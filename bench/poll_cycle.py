@@ -20,7 +20,8 @@ Rows (each measured in its own child process, so CPU time and peak RSS are its a
                     merged per-thread cProfile (thread CPU time); the top functions go to stdout
 
 Prints wall time, CPU time, feeds/s, the ratio to the floor and peak RSS per row; --json prints one JSON document
-instead (keys floor_s, cold_s, warm_s, churn_s, cold_ratio, warm_ratio, peak_rss_mb, plus every row). With
+instead (keys floor_s, cold_s, warm_s, churn_s, cold_ratio, warm_ratio, peak_rss_mb, plus daemon_peak_rss_mb, pss_mb
+and every row). With
 --repeat N every row is measured N times (a fresh database each time) and the median is shown.
 """
 
@@ -182,6 +183,9 @@ def worker_pipeline(config_path: str, threads: int, farm_base: str, churn_share:
                               data=json.dumps({"share": churn_share, "items": churn_items}).encode())
                 urlopen(req, timeout=120).read()
             out[name] = _timed(lambda: _tally(pool.map(job, config.feeds)))
+    usage = tree_usage()  # before ctx.close(): the parse workers are still alive
+    out["pss_mb"], out["workers_pss_mb"] = usage["pss_mb"], usage["children_pss_mb"]
+    out["daemon_peak_rss_mb"] = usage["peak_rss_mb"]
     ctx.close()
     out["peak_rss_mb"] = _peak_rss_mb()
     out["db_mb"] = sum(p.stat().st_size for p in Path(config.database).parent.glob("monitor.db*")) / 1e6
@@ -453,6 +457,8 @@ def main() -> int:
                     record(name, {**pipe[name], "peak_rss_mb": pipe["peak_rss_mb"]})
                 extra.setdefault("setup_s", []).append(pipe["setup_s"])
                 extra.setdefault("db_mb", []).append(pipe["db_mb"])
+                for key in ("pss_mb", "workers_pss_mb", "daemon_peak_rss_mb"):
+                    extra.setdefault(key, []).append(pipe[key])
                 extra.setdefault("rss_after_setup_mb", []).append(pipe["rss_after_setup_mb"])
                 if args.shipped:
                     from monitor.config import load_config
@@ -500,6 +506,8 @@ def main() -> int:
         "cold_ratio": med("cold", "wall_s") / floor_s, "warm_ratio": med("warm", "wall_s") / floor_s,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in rows["cold"]),
         "setup_s": statistics.median(extra["setup_s"]), "db_mb": statistics.median(extra["db_mb"]),
+        "daemon_peak_rss_mb": max(extra["daemon_peak_rss_mb"]),
+        "pss_mb": max(a + b for a, b in zip(extra["pss_mb"], extra["workers_pss_mb"])),
         "farm_cpu_s": farm_cpu,
         "rows": {name: {k: (statistics.median(r[k] for r in rs) if isinstance(rs[0][k], (int, float)) else rs[0][k])
                         for k in rs[0]} for name, rs in rows.items()},
@@ -531,6 +539,9 @@ def main() -> int:
           f"{statistics.median(extra['rss_after_setup_mb']):.0f} MB; database after cycles: "
           f"{summary['db_mb']:.1f} MB; farm CPU per worker: "
           + ", ".join(f"{k} {v:.1f}s" for k, v in farm_cpu.items()))
+    print(f"memory: peak RSS {summary['daemon_peak_rss_mb']:.0f} MB for the polling process alone; after the cycles "
+          f"{summary['pss_mb']:.0f} MB PSS for it and its parse workers together (the peak RSS column adds each "
+          f"worker's RSS, counting the pages they share with each other once per process)")
     if "profile" in extra:
         prof = extra["profile"]
         cyc = prof["cycle"]

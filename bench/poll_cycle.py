@@ -228,17 +228,21 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
     @contextmanager
     def transaction(self):  # Store.transaction with the lock wait and the commit timed apart
         c, w = time.thread_time(), time.perf_counter()
-        self.db.conn.execute("BEGIN IMMEDIATE")
-        add("sqlite: BEGIN IMMEDIATE (write-lock wait)", time.thread_time() - c, time.perf_counter() - w)
+        self._writer.acquire()  # the process's writer lock, as Store.transaction takes it
         try:
-            yield self.db
-        except BaseException:
-            self.db.conn.rollback()
-            raise
-        else:
-            c, w = time.thread_time(), time.perf_counter()
-            self.db.conn.commit()
-            add("sqlite: COMMIT (synchronous=FULL)", time.thread_time() - c, time.perf_counter() - w)
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            add("write-lock wait (writer lock, BEGIN IMMEDIATE)", time.thread_time() - c, time.perf_counter() - w)
+            try:
+                yield self.db
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            else:
+                c, w = time.thread_time(), time.perf_counter()
+                self.db.conn.commit()
+                add("sqlite: COMMIT (synchronous=FULL)", time.thread_time() - c, time.perf_counter() - w)
+        finally:
+            self._writer.release()
 
     fetch = ctx.fetcher.fetch
     ctx.fetcher.fetch = timed("fetch (Fetcher.fetch)", fetch)

@@ -237,6 +237,13 @@ def _terms(words: Sequence[str]) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP]
 
 
+@lru_cache(maxsize=2048)
+def _text_terms(text: str) -> tuple[str, ...]:
+    """The terms of a story's title or summary, before aliases. Cached: the claim index, each alias table's
+    story preparation and grouping all read the same new story."""
+    return tuple(_terms(_words(text)))
+
+
 class _Weigher:
     """Term -> weight (0-1): how much a term says about a story's topic. Hashable by identity, so ``_story`` can
     cache a story's preparation per weight table. The shipped table is ``_DEFAULT_WEIGHER``."""
@@ -437,8 +444,8 @@ class _Story:
 def _story(aliases: _Aliases, weigher: _Weigher, title: str, summary: str) -> _Story:
     """The story side of matching. Cached: the daemon scores each new story against every candidate claim in
     turn, so a story is needed again only while its poll scores it (16,384 entries held 50 MB for nothing)."""
-    title_terms = aliases.apply(_terms(_words(title)))
-    every = frozenset(title_terms).union(aliases.apply(_terms(_words(summary))) if summary else ())
+    title_terms = aliases.apply(list(_text_terms(title)))
+    every = frozenset(title_terms).union(aliases.apply(list(_text_terms(summary))) if summary else ())
     weights = {t: weigher(t) for t in (title_terms or every)}
     by_prefix: dict[str, list[str]] = {}
     for t in every:
@@ -523,7 +530,7 @@ def content_terms(claim: PreparedClaim, text: str) -> list[str]:
     Used to compare two stories about the claim with each other (near-duplicate grouping), so that "US" and
     "Washington", or "deal" and "agreement", count as the same word when the claim says they are.
     """
-    return claim.aliases.apply(_terms(_words(text)))
+    return claim.aliases.apply(list(_text_terms(text)))
 
 
 def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
@@ -573,9 +580,9 @@ def story_keys(title: str, summary: str) -> tuple[set[str], set[str], int]:
     ``index_postings``: its stemmed content terms, the 3-letter keys of those long enough for a fuzzy match, and
     how many terms its title has (its summary's when it has no title), at least the title weight ``score`` sees
     whatever the aliases and weights (each term weighs at most 1, aliasing only merges terms)."""
-    title_terms = _terms(_words(title))
+    title_terms = _text_terms(title)
     terms = set(title_terms)
-    summary_terms = _terms(_words(summary)) if summary else []
+    summary_terms = _text_terms(summary) if summary else ()
     terms.update(summary_terms)
     return terms, {t[:3] for t in terms if len(t) >= FUZZY_MIN_LEN - 1}, len(title_terms or summary_terms)
 

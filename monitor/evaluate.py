@@ -23,7 +23,8 @@ only line up when quotes are honoured, or which holds a doubled-quote ("") field
 ``auc`` is None for a set without both labels and ``ap`` for a set without positives; the macro value of each
 metric is the plain mean over the sets where it is defined. The macro ``best_threshold`` is the one threshold that
 maximises the mean per-set F1 and ``best_f1`` that mean; ``n`` is the total. A row is predicted relevant when its
-score is >= the threshold, as in ``match.match``. ``pairs_per_second`` is the relevance scoring rate (claim
+score is >= the threshold (``match.match`` also needs the story to pass the claim's gates and share a term with it;
+a pair sharing no term scores low anyway). ``pairs_per_second`` is the relevance scoring rate (claim
 preparation included, file reading not) or, for a file without a ``label`` column, the verdict rate.
 
 The metric functions (``roc_auc``, ``average_precision``, ``f1_at``, ``best_f1``, ``best_macro_threshold``,

@@ -252,7 +252,10 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
     permalink = False
     if GUID in fields:
         guid = fields[GUID]
-        permalink = next((v for k, v in guid.attrib.items() if k.lower() == "ispermalink"), "true") == "true"
+        flags = [v for k, v in guid.attrib.items() if k.lower() == "ispermalink"]
+        if len(flags) > 1:  # feedparser keeps the last of names equal but for case, lxml lists them all
+            raise Fallback("isPermaLink given more than once")
+        permalink = (flags[0] if flags else "true") == "true"
         value = (guid.text or "").strip()
         facts["id"] = _fp_text(_urljoin(base_of(guid), value) if permalink and value else value)
     if LINK in fields:  # RSS <link>: its text, even empty, wins over a permalink guid

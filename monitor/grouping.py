@@ -8,7 +8,8 @@ agreement on withdrawal of US-led coalition - reports". A group counts once towa
 most one alert; outlets that report it later are added to it.
 
 Candidates come from the store's index of recent hits for the claim and verdict, so the cost per new story is
-one rapidfuzz ``extractOne`` over the headlines of the window (a few hundred at most), done in C.
+at most two rapidfuzz ``extractOne`` calls over the headlines of the window, done in C (``find_group``).
+``similarity`` is the same comparison for one pair, the reference ``find_group`` is tested against.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def find_group(key: str, candidates: Candidates, threshold: float) -> str | None
     for choices, positions, scorer in searches:
         if not choices:
             continue
-        hit = process.extractOne(key, choices, scorer=scorer, score_cutoff=threshold)
-        if hit is not None and (best is None or (hit[1], -positions[hit[2]]) > best):
+        # The cutoff lets rapidfuzz skip hopeless pairs; the comparison with the threshold is made here, as
+        # similarity's callers make it (rapidfuzz's own cutoff test rounds differently near the threshold).
+        hit = process.extractOne(key, choices, scorer=scorer, score_cutoff=max(threshold - 0.01, 0.0))
+        if hit is not None and hit[1] >= threshold and (best is None or (hit[1], -positions[hit[2]]) > best):
             best = (hit[1], -positions[hit[2]])
     return candidates.groups[-best[1]] if best is not None else None

@@ -13,7 +13,9 @@ Pipeline, the same for claim and story text:
    0-100 score that reads as "how likely is this story about the claim", with one threshold ``DEFAULT_MIN_SCORE``
    for every claim.
 
-``match`` adds the gates (``require_any``, ``exclude``) and the claim's threshold. The module knows nothing
+``match`` adds the gates (``require_any``, ``exclude``), the rule that a story shares at least one term with the
+claim, and the claim's threshold; ``index_postings``, ``story_keys`` and ``ScoreCeiling`` let
+``monitor.claimindex`` skip the claims a story cannot reach. The module knows nothing
 about verdicts (signed / postponed / collapsed): that is the next stage.
 """
 
@@ -535,7 +537,7 @@ def content_terms(claim: PreparedClaim, text: str) -> list[str]:
 
 def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
     """The story's relevance when it passes the claim's gates, shares at least one term with the claim (exactly
-    or fuzzily) and reaches ``claim.min_score``, else None. The shared term is what ``index_keys`` relies on."""
+    or fuzzily) and reaches ``claim.min_score``, else None. The shared term is what ``index_postings`` relies on."""
     terms = _story(claim.aliases, claim.weigher, title, summary).terms
     if claim.require_any and not any(terms.issuperset(p) for p in claim.require_any):
         return None
@@ -623,7 +625,8 @@ class ScoreCeiling:
         # score() rounds to 2 decimals: a score a hair under min_score may still be reported as min_score.
         least = (claim.min_score - 0.005) / 100.0
         need = -math.inf if least <= 0.0 else math.inf if least >= 1.0 else math.log(least / (1.0 - least))
-        self._short = need - base  # log-odds that the found terms and the title must add
+        # Slack for floating point: the sums here and in score() add the same numbers in other orders.
+        self._short = need - base - 1e-9  # log-odds that the found terms and the title must add
         self._per_weight = max(w[0], 0.0) / self._total  # coverage
         self._per_log = max(w[2], 0.0)  # evidence
 

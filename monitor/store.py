@@ -213,6 +213,8 @@ class Store:
         SQLite's write lock up front, so concurrent jobs wait instead of failing half-way when a read turns into a
         write. Raises StoreError when the lock is not free within ``WRITE_WAIT_SECONDS``.
         """
+        if self.db.conn.in_transaction:  # a nested transaction would wait for the lock this thread holds
+            raise StoreError(f"database write on {self.path} started inside another transaction")
         if not self._writer.acquire(timeout=WRITE_WAIT_SECONDS):
             raise StoreError(f"cannot write to the database {self.path}: busy with other writes for "
                              f"{WRITE_WAIT_SECONDS:g} s")

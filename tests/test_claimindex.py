@@ -107,3 +107,10 @@ def test_alias_variants_find_their_claim() -> None:
     title = "Baghdad and Washington ink the pullout pact"  # every claim term only through a variant
     assert match(claim, title, "") is not None
     assert _index([claim]).candidates(title, "") == [claim]
+
+
+def test_a_story_scoring_exactly_the_threshold_is_a_candidate() -> None:
+    # The story shows every claim term and nothing else: the ceiling equals the score, up to rounding.
+    claim = prepare_claim("c", "baghdad kurdish", idf={"kurdish": 0.9746427277965718}, min_score=44.59)
+    assert match(claim, "baghdad", "") is not None
+    assert _index([claim]).candidates("baghdad", "") == [claim]

@@ -133,3 +133,9 @@ def test_find_group_gives_what_comparing_each_candidate_in_turn_gives():
             best = max(scored)
             expected = pool[-best[1]][0] if best[0] >= 80 else None
             assert grouping.find_group(key, candidates, 80) == expected, key
+
+
+def test_find_group_compares_with_the_threshold_as_similarity_does():
+    key, other = "troop coalit talk", "sign ab deal coalit"
+    threshold = grouping.similarity(key, other)  # 55.55…: rapidfuzz's own cutoff test rounds it away
+    assert grouping.find_group(key, grouping.Candidates([("g", other)]), threshold) == "g"

@@ -174,8 +174,11 @@ ATOM_03 = b"""<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/at
                   1), "DOCTYPE"),
     (ATOM.replace(b'type="html"', b'type="xhtml"'), "attribute 'type'"),
     (ATOM.replace(b"<published>", b"<source><title>Elsewhere</title></source><published>"), "'source'"),
+    (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title><item><title>t</title>'
+     b'<guid isPermaLink="false" ISPERMALINK="true">rel/x</guid></item></channel></rss>', "isPermaLink given"),
 ], ids=["cdf", "rss090", "rss10-rdf", "atom03", "broken-xml", "itunes-summary", "duplicate-field",
-        "comment-in-field", "dc-title", "rdf-about-on-item", "doctype-in-cdata", "xhtml-title", "atom-source"])
+        "comment-in-field", "dc-title", "rdf-about-on-item", "doctype-in-cdata", "xhtml-title", "atom-source",
+        "permalink-twice"])
 def test_shapes_fastfeedparser_does_not_read_as_feedparser_take_the_fallback(body, reason):
     with pytest.raises(fastparse.Fallback, match=reason):
         fastparse.read(prepare_xml(body, {}), URL)

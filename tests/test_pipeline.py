@@ -252,3 +252,15 @@ def test_a_poll_that_cannot_record_its_failure_reports_it_and_returns(setup, htt
         result = poll_feed(ctx, store, config.feed("wire"), NOW)
     assert result.status == "error" and "500" in result.error and "not recorded" in result.error
     assert store.feed_state("wire") is None  # nothing half-written; the next poll records afresh
+
+
+def test_a_nested_write_fails_at_once_instead_of_waiting_for_its_own_lock(tmp_path):
+    from monitor.errors import StoreError
+
+    store = Store(tmp_path / "nested.db")
+    with store.transaction():
+        with pytest.raises(StoreError, match="inside another transaction"):
+            with store.transaction():
+                pass
+    with store.transaction():  # the lock was released: writing works again
+        pass

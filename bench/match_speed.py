@@ -12,7 +12,8 @@ Rows:
     match, story-major       match(claim, title, summary) over every claim for each story in turn — the order the
                              pipeline uses; each story is new, so its preparation (normalise, stem, aliases) is in it
     score, cache warm        score() over every pair with every story already prepared (the cost per extra claim)
-    match_story per story    pipeline.match_story(ctx.index, story) with --claims TrackedClaims (the claim index prefilters), --per-story new
+    relevant per story       reading.relevant(rules, story) with --claims claims as the pipeline prepares them (the
+                             claim index prefilters), --per-story new
                              stories: ms per new story (target ≤ 1 ms with 1,000 claims)
     … distinct alias tables  the same when every claim with aliases has its own table (each table re-prepares the
                              story)
@@ -59,14 +60,14 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--claims", type=int, default=1000)
     parser.add_argument("--stories", type=int, default=10000)
-    parser.add_argument("--per-story", type=int, default=300, help="new stories for the match_story rows")
+    parser.add_argument("--per-story", type=int, default=300, help="new stories for the relevant rows")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     from monitor import match
     from monitor.models import Story
-    from monitor.claimindex import ClaimIndex
-    from monitor.pipeline import TrackedClaim, match_story
+    from monitor.pipeline import TrackedClaim
+    from monitor.reading import Rules, relevant
     from monitor.verdict import judge
 
     claims = make_claims(args.claims)
@@ -106,19 +107,19 @@ def main() -> int:
     pairs = len(subset) * len(prepared)
     rows["score, stories prepared (cache warm)"] = {"n": pairs, "s": dt, "per_s": pairs / dt}
 
-    # match_story as the pipeline calls it, with TrackedClaims (relevance + verdict prepared).
+    # Relevance as the pipeline's readers find it, with the rules as the pipeline prepares them.
     def per_story(config_claims, seed: int) -> dict:
         tracked = tuple(TrackedClaim.prepare(c) for c in config_claims)
-        index = ClaimIndex(tracked, lambda claim: claim.relevance)
+        rules = Rules(tuple((c.relevance, c.verdict) for c in tracked))
         new = [Story(id=f"s{k}", feed="bench", title=title, summary=summary)
                for k, (title, summary) in enumerate(_stories(args.per_story, seed))]
         t = time.perf_counter()
-        found = sum(len(match_story(index, s)) for s in new)
+        found = sum(len(relevant(rules, s)) for s in new)
         dt = time.perf_counter() - t
         return {"n": len(new), "s": dt, "per_s": len(new) * len(tracked) / dt, "ms_per_story": 1000 * dt / len(new),
                 "hits": found}
 
-    rows[f"match_story per new story ({args.claims} claims)"] = per_story(_config_claims(claims), seed=21)
+    rows[f"relevant per new story ({args.claims} claims)"] = per_story(_config_claims(claims), seed=21)
     distinct = [dict(c, aliases={**c["aliases"], f"claim{k}": [f"variant{k}"]}) if "aliases" in c else c
                 for k, c in enumerate(claims)]
     n_tables = sum("aliases" in c for c in distinct)
@@ -147,7 +148,7 @@ def main() -> int:
     for name, r in rows.items():
         ms = f"{r['ms_per_story']:9.3f}" if "ms_per_story" in r else f"{'':9}"
         print(f"{name:44} {r['n']:10d} {r['s']:8.2f} {r['per_s']:12,.0f} {ms}")
-    print("pairs/s for match and score rows; items/s for prepare_claim and judge; the match_story rows count "
+    print("pairs/s for match and score rows; items/s for prepare_claim and judge; the 'relevant' rows count "
           "story x claim pairs per second")
     return 0
 

@@ -255,9 +255,9 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
     feedparser.parse = timed("parse: feedparser.parse", feedparser.parse)
     monitor.parse.plain_text = timed("parse: plain_text", monitor.parse.plain_text)
     monitor.parse.convert_to_utf8 = timed("parse: convert_to_utf8", monitor.parse.convert_to_utf8)
-    pipeline.match_story = timed("match (match_story, all claims)", pipeline.match_story)
-    pipeline.track_claim = timed("track_claim (verdict+group+state+SQLite)", pipeline.track_claim)
-    pipeline.judge = timed("track_claim: verdict (judge)", pipeline.judge)
+    # Relevance, verdicts and headline keys are read in the worker processes too: this thread's CPU is the hand-over.
+    pipeline.read_with_budget = timed("read (read_with_budget: worker processes)", pipeline.read_with_budget)
+    pipeline.track_claim = timed("track_claim (group+state+SQLite)", pipeline.track_claim)
     outbox.enqueue = timed("track_claim: outbox.enqueue", outbox.enqueue)
     for name in ("feed_state", "known_story_ids", "insert_stories", "record_feed_ok", "claim_state",
                  "group_candidates", "claim_evidence", "insert_hits", "record_transition"):

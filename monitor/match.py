@@ -239,7 +239,7 @@ def _terms(words: Sequence[str]) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP]
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)
 def _text_terms(text: str) -> tuple[str, ...]:
     """The terms of a story's title or summary, before aliases. Cached: the claim index, each alias table's
     story preparation and grouping all read the same new story."""
@@ -442,7 +442,7 @@ class _Story:
     by_prefix: dict[str, tuple[str, ...]]  # candidates for fuzzy matching, keyed by their first 3 letters
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _story(aliases: _Aliases, weigher: _Weigher, title: str, summary: str) -> _Story:
     """The story side of matching. Cached: the daemon scores each new story against every candidate claim in
     turn, so a story is needed again only while its poll scores it (16,384 entries held 50 MB for nothing)."""

@@ -1,4 +1,6 @@
 """Parsing under a time budget: ``parse_feed`` run in a worker process that is killed when it takes too long.
+The same workers read the new stories against the claims (``reading.read``: relevance, verdict, headline key),
+so that CPU work runs beside the poll threads' process instead of inside it (``ParsePool.read``).
 
 feedparser is pure Python fed untrusted bytes, and some inputs make it slow out of all proportion (its author
 e-mail regex is quadratic: an 80 kB ``<author>`` costs ~25 s, a 1 MB one hours; kurtmckee/feedparser#562). A
@@ -19,23 +21,25 @@ a parse that would exhaust memory fails as a ParseError and takes down its worke
 The main module must be safe to import (``if __name__ == "__main__":``), as for any ``multiprocessing`` use:
 workers import it. ``python -m monitor``, the ``news-monitor`` script and pytest are.
 
-``parse_feed_with_budget(...)`` does the same through one pool shared by the process, created on first use and
-closed at exit.
+``parse_feed_with_budget(...)`` and ``read_with_budget(...)`` do the same through one pool shared by the
+process, created on first use and closed at exit.
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
+import pickle
 import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
 from .errors import ParseError
 from .models import Story
+from .reading import Reading, Rules
 
 try:
     import resource
@@ -48,21 +52,32 @@ DEFAULT_MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # a 10 MiB body parses in well 
 
 
 def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
-    """A worker's loop: one parse request in, one answer out: ("ok", stories), ("error", message), or
-    ("fatal", message) after which the worker exits (out of memory: its heap may be in any state)."""
-    from .parse import parse_feed  # already imported in the fork server; imported here under spawn
+    """A worker's loop: one request in, one answer out: ("ok", result), ("error", message), or ("fatal", message)
+    after which the worker exits (out of memory: its heap may be in any state). A request is a parse (the
+    arguments of ``parse_feed``) or, with ``op="read"``, stories to read against the claims' rules (sent pickled
+    with the first read of each set of rules, named by their token afterwards)."""
+    from . import reading  # already imported in the fork server; imported here under spawn
+    from .parse import parse_feed
 
     if memory_limit_bytes and resource is not None:
         # Address space, not RSS: the only limit the kernel enforces at allocation time, turning a runaway
         # parse into a MemoryError here instead of the OOM killer picking a process (perhaps the daemon).
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+    rules: reading.Rules | None = None
     while True:
         try:
             request = conn.recv()
         except (EOFError, OSError):
             return  # the parent closed its end or went away
         try:
-            answer: tuple[str, Any] = ("ok", parse_feed(**request))
+            if request.get("op") == "read":
+                if request["rules"] is not None:
+                    rules = pickle.loads(request["rules"])
+                if rules is None or rules.token != request["token"]:
+                    raise RuntimeError("the worker does not hold the rules it was asked to read with")
+                answer: tuple[str, Any] = ("ok", reading.read(rules, request["stories"]))
+            else:
+                answer = ("ok", parse_feed(**request))
         except ParseError as exc:
             answer = ("error", str(exc))
         except MemoryError:
@@ -76,6 +91,7 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
 
 class _Worker:
     def __init__(self, context: multiprocessing.context.BaseContext, memory_limit_bytes: int | None) -> None:
+        self.rules_token: str | None = None  # the rules this worker holds (see ParsePool.read)
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, memory_limit_bytes), name="parse-worker",
                                        daemon=True)
@@ -100,7 +116,7 @@ class ParsePool:
         self._context = multiprocessing.get_context(method)
         if method == "forkserver":
             # Not "__main__" (the default): `python -m monitor` runs the daemon at import time.
-            self._context.set_forkserver_preload(["monitor.parse"])
+            self._context.set_forkserver_preload(["monitor.parse", "monitor.reading"])
         self.budget_seconds = budget_seconds
         self.memory_limit_bytes = memory_limit_bytes
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
@@ -122,12 +138,25 @@ class ParsePool:
         """``parse.parse_feed`` with the same arguments and result, in a worker process. Raises ParseError as it
         does, and ParseError("parse budget of Ns exceeded") when the parse takes longer than the budget
         (``budget_seconds``, default the pool's). The budget counts from when the body has been handed over."""
-        budget = self.budget_seconds if budget_seconds is None else budget_seconds
         request = {"body": bytes(body), "feed_name": feed_name, "headers": dict(headers or {}), "url": url,
                    "now": now}
+        return self._run(lambda worker: request, budget_seconds)
+
+    def read(self, rules: Rules, stories: Sequence[Story], *,
+             budget_seconds: float | None = None) -> list[list[Reading]]:
+        """``reading.read(rules, stories)`` in a worker process, under the same budget as a parse. A worker is
+        sent the rules (pickled) the first time it reads with them, then only their token."""
+        def request(worker: _Worker) -> dict:
+            blob = None if worker.rules_token == rules.token else rules.blob
+            worker.rules_token = rules.token
+            return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories)}
+        return self._run(request, budget_seconds)
+
+    def _run(self, request: Callable[[_Worker], dict], budget_seconds: float | None) -> Any:
+        budget = self.budget_seconds if budget_seconds is None else budget_seconds
         worker = self._take()
         try:
-            answer = self._ask(worker, request, budget)
+            answer = self._ask(worker, request(worker), budget)
         except BaseException:
             self._discard(worker)
             self._idle.put(None)
@@ -135,6 +164,8 @@ class ParsePool:
         kind, value = answer
         if kind == "fatal":
             self._discard(worker)
+        elif kind != "ok":
+            worker.rules_token = None  # a failed read may have left the worker without its rules: resend them
         self._idle.put(None if kind == "fatal" else worker)
         if kind != "ok":
             raise ParseError(value)
@@ -195,6 +226,12 @@ def shared_pool() -> ParsePool:
             _shared = ParsePool()
             atexit.register(_shared.close)
         return _shared
+
+
+def read_with_budget(rules: Rules, stories: Sequence[Story], *,
+                     budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> list[list[Reading]]:
+    """``reading.read`` in the shared worker pool, killed and reported as ParseError past ``budget_seconds``."""
+    return shared_pool().read(rules, stories, budget_seconds=budget_seconds)
 
 
 def parse_feed_with_budget(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,

@@ -15,15 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import alerts, claims, grouping, match, outbox, polling
-from .claimindex import ClaimIndex
+from . import alerts, claims, grouping, match, outbox, polling, reading
 from .config import ClaimConfig, Config, FeedConfig
 from .errors import FetchError, MonitorError
 from .fetch import Fetcher, redact_url
 from .logs import kv, log
 from .models import Alert, Hit, Relevance, Story, Verdict
 from .notify import Notifier, build_notifiers
-from .parsebudget import parse_feed_with_budget
+from .parsebudget import parse_feed_with_budget, read_with_budget
 from .ratelimit import RateLimiter
 from .politeness import HostSlots
 from .store import FeedState, Store, from_db_time
@@ -67,10 +66,10 @@ class Context:
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
     hosts: HostSlots = field(default_factory=HostSlots)
     stop: threading.Event = field(default_factory=threading.Event)  # set: polls give up before writing
-    index: ClaimIndex[TrackedClaim] = field(init=False, repr=False, compare=False)
+    rules: reading.Rules = field(init=False, repr=False, compare=False)  # the claims as the parse workers read
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "index", ClaimIndex(self.claims, lambda claim: claim.relevance))
+        object.__setattr__(self, "rules", reading.Rules(tuple((c.relevance, c.verdict) for c in self.claims)))
 
     @classmethod
     def build(cls, config: Config, *, stop: threading.Event | None = None) -> Context:
@@ -171,13 +170,16 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
     # Oldest first, so that the claim state machine sees the events in the order they were reported.
     new = sorted((s for s in stories if s.id not in known), key=lambda s: s.published_at or now)
     first_poll = state is None or state.first_ok_at is None
-    # Everything that needs no database (relevance, verdict, headline key) is done before taking the write lock,
-    # so that transactions stay short while many feeds are polled at once.
+    # What the new stories say about the claims (relevance, verdict, headline key) needs no database: it is read
+    # in a parse worker, on another core than the poll threads, and before taking the write lock, so that
+    # transactions stay short while many feeds are polled at once.
     relevant: dict[str, list[Finding]] = {}
-    for story in new:
+    readings = read_with_budget(ctx.rules, new) if new and ctx.claims else []
+    for story, found in zip(new, readings):
         fresh = is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll)
-        for claim, relevance in match_story(ctx.index, story):
-            relevant.setdefault(claim.id, []).append(Finding.read(claim, story, relevance, fresh))
+        for r in found:
+            claim = ctx.claims[r.claim]
+            relevant.setdefault(claim.id, []).append(Finding(story, r.relevance, fresh, r.said, r.headline_key))
 
     if ctx.stop.is_set():  # the daemon is stopping: nothing written, the next start polls again
         return PollResult(feed=feed.name, status="stopped")
@@ -239,17 +241,6 @@ def operator_alerts(ctx: Context, store: Store, feed_name: str, now: datetime, *
     return 0
 
 
-def match_story(index: ClaimIndex[TrackedClaim], story: Story) -> list[tuple[TrackedClaim, Relevance]]:
-    """The claims this story is relevant to, with the relevance of each, in config order. Only the claims the
-    index names as candidates are scored; the others cannot match."""
-    found = []
-    for claim in index.candidates(story.title, story.summary):
-        relevance = match.match(claim.relevance, story.title, story.summary)
-        if relevance is not None:
-            found.append((claim, relevance))
-    return found
-
-
 def is_fresh(story: Story, now: datetime, *, max_age_hours: float, first_poll: bool) -> bool:
     """Whether a new story may alert and move its claims.
 
@@ -265,19 +256,14 @@ def is_fresh(story: Story, now: datetime, *, max_age_hours: float, first_poll: b
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A new story relevant to a claim, read: what it says about the claim, and its headline as grouping
-    compares it. Pure work, done before the poll's write transaction."""
+    """A new story relevant to a claim, read (``reading.Reading``): what it says about the claim, and its
+    headline as grouping compares it."""
 
     story: Story
     relevance: Relevance
     fresh: bool
     said: VerdictResult
     headline_key: str
-
-    @classmethod
-    def read(cls, claim: TrackedClaim, story: Story, relevance: Relevance, fresh: bool) -> Finding:
-        return cls(story, relevance, fresh, judge(claim.verdict, story.title, story.summary),
-                   grouping.headline_key(match.content_terms(claim.relevance, story.title)))
 
 
 @dataclass(frozen=True, slots=True)

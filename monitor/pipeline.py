@@ -1,5 +1,6 @@
-"""Where the polling stages are composed: ``poll_feed`` (fetch → parse → new stories → relevance → verdict →
-story group → claim state → outbox, in one transaction) and ``check_deadlines``. The other half of the data flow,
+"""Where the polling stages are composed: ``poll_feed`` (fetch → parse → new stories → relevance and verdict
+(``reading``, like parsing in a worker process) → story group → claim state → outbox, the last three in one
+transaction) and ``check_deadlines``. The other half of the data flow,
 outbox → notifiers, is ``delivery.deliver_due``.
 
 Functions take the moment to act as ``now`` so tests drive time explicitly. ``poll_feed`` turns every failure of

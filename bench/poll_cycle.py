@@ -479,6 +479,8 @@ def main() -> int:
                                                                           "peak_rss_mb": pipe2["peak_rss_mb"]})
                     record(f"warm, shipped ({MAX_WORKERS} thr, Store/job)", {**pipe2["warm"],
                                                                           "peak_rss_mb": pipe2["peak_rss_mb"]})
+                    extra.setdefault("shipped_memory", []).append(
+                        (MAX_WORKERS, pipe2["daemon_peak_rss_mb"], pipe2["pss_mb"] + pipe2["workers_pss_mb"]))
                 if args.poll_once:
                     cli_dir = tmp / f"cli{rep}"
                     cli_dir.mkdir()
@@ -546,6 +548,9 @@ def main() -> int:
     print(f"memory: peak RSS {summary['daemon_peak_rss_mb']:.0f} MB for the polling process alone; after the cycles "
           f"{summary['pss_mb']:.0f} MB PSS for it and its parse workers together (the peak RSS column adds each "
           f"worker's RSS, counting the pages they share with each other once per process)")
+    for threads, peak, pss in extra.get("shipped_memory", [])[:1]:
+        print(f"memory as shipped ({threads} threads, a Store per job): peak RSS {peak:.0f} MB for the polling "
+              f"process alone; {pss:.0f} MB PSS with its parse workers after the cycles")
     if "profile" in extra:
         prof = extra["profile"]
         cyc = prof["cycle"]

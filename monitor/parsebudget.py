@@ -140,7 +140,7 @@ class ParsePool:
         (``budget_seconds``, default the pool's). The budget counts from when the body has been handed over."""
         request = {"body": bytes(body), "feed_name": feed_name, "headers": dict(headers or {}), "url": url,
                    "now": now}
-        return self._run(lambda worker: request, budget_seconds)
+        return self._run("parse", lambda worker: request, budget_seconds)
 
     def read(self, rules: Rules, stories: Sequence[Story], *,
              budget_seconds: float | None = None) -> list[list[Reading]]:
@@ -150,13 +150,13 @@ class ParsePool:
             blob = None if worker.rules_token == rules.token else rules.blob
             worker.rules_token = rules.token
             return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories)}
-        return self._run(request, budget_seconds)
+        return self._run("reading", request, budget_seconds)
 
-    def _run(self, request: Callable[[_Worker], dict], budget_seconds: float | None) -> Any:
+    def _run(self, what: str, request: Callable[[_Worker], dict], budget_seconds: float | None) -> Any:
         budget = self.budget_seconds if budget_seconds is None else budget_seconds
         worker = self._take()
         try:
-            answer = self._ask(worker, request(worker), budget)
+            answer = self._ask(worker, request(worker), budget, what)
         except BaseException:
             self._discard(worker)
             self._idle.put(None)
@@ -204,11 +204,11 @@ class ParsePool:
             self._live.discard(worker)
         worker.kill()
 
-    def _ask(self, worker: _Worker, request: dict, budget: float) -> tuple[str, Any]:
+    def _ask(self, worker: _Worker, request: dict, budget: float, what: str) -> tuple[str, Any]:
         try:
             worker.conn.send(request)
             if not worker.conn.poll(budget):
-                raise ParseError(f"parse budget of {budget:g}s exceeded")
+                raise ParseError(f"{what} budget of {budget:g}s exceeded")
             return worker.conn.recv()
         except (EOFError, OSError) as exc:  # the worker died: killed by the OS (memory), or the pool closed
             raise ParseError(f"parse worker died: {type(exc).__name__}") from exc

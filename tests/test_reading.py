@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from monitor.errors import ParseError
 from monitor.match import prepare_claim
 from monitor.models import Story
 from monitor.parsebudget import ParsePool
@@ -45,3 +48,12 @@ def test_workers_read_with_the_rules_they_are_given_and_follow_a_new_set():
         assert pool.read(before, stories) == read(before, stories)  # the second time by token only
         assert pool.read(after, stories) == read(after, stories)
         assert [[r.claim for r in found] for found in pool.read(after, stories)] == [[], [0]]
+
+
+def test_a_read_past_its_budget_is_a_reading_error_and_the_pool_recovers():
+    rules = _rules(("iraq", IRAQ_CLAIM, IRAQ_ALIASES))
+    with ParsePool(workers=1, budget_seconds=30) as pool:
+        # A fresh worker must start and unpack the rules first: far longer than a tenth of a millisecond.
+        with pytest.raises(ParseError, match=r"^reading budget of 0.0001s exceeded$"):
+            pool.read(rules, [SIGNED], budget_seconds=0.0001)
+        assert pool.read(rules, [SIGNED]) == read(rules, [SIGNED])  # a new worker, sent the rules again

@@ -214,6 +214,8 @@ def _feedparse(data: bytes, url: str | None) -> feedparser.FeedParserDict:
         # anyway, and they cost ~5x on large bodies (6 s vs 1.2 s for a 6 MB description).
         return feedparser.parse(io.BytesIO(data), response_headers=headers,
                                 sanitize_html=False, resolve_relative_uris=False)
+    except MemoryError:  # not the feed's fault alone: the worker's heap may be in any state (parsebudget)
+        raise
     except Exception as exc:  # noqa: BLE001 - third-party parser fed untrusted bytes: any failure
         raise ParseError(_one_line(f"feed parser failed: {type(exc).__name__}: {exc}")) from exc
 

@@ -32,12 +32,14 @@ import multiprocessing
 import pickle
 import queue
 import threading
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
 from .errors import ParseError
+from .logs import kv, log
 from .models import Story
 from .reading import Reading, Rules
 
@@ -69,8 +71,9 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
             request = conn.recv()
         except (EOFError, OSError):
             return  # the parent closed its end or went away
+        what = "reading" if request.get("op") == "read" else "parse"
         try:
-            if request.get("op") == "read":
+            if what == "reading":
                 if request["rules"] is not None:
                     rules = pickle.loads(request["rules"])
                 if rules is None or rules.token != request["token"]:
@@ -81,9 +84,11 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
         except ParseError as exc:
             answer = ("error", str(exc))
         except MemoryError:
-            answer = ("fatal", f"parse exceeded the worker's memory limit of {memory_limit_bytes} bytes")
+            answer = ("fatal", f"{what} exceeded the worker's memory limit of {memory_limit_bytes} bytes")
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a ParseError, as the parse boundary
-            answer = ("error", f"parser crashed: {type(exc).__name__}: {exc}"[:300])
+            # A crash while reading is a bug of ours, not a feed's fault: its traceback goes to the daemon's log.
+            answer = ("error", f"{'parser' if what == 'parse' else 'reading'} crashed: {type(exc).__name__}: "
+                               f"{exc}"[:300], traceback.format_exc() if what == "reading" else None)
         conn.send(answer)
         if answer[0] == "fatal":
             return
@@ -161,13 +166,15 @@ class ParsePool:
             self._discard(worker)
             self._idle.put(None)
             raise
-        kind, value = answer
+        kind, value, *details = answer
         if kind == "fatal":
             self._discard(worker)
-        elif kind != "ok":
+        elif kind != "ok" and what == "reading":
             worker.rules_token = None  # a failed read may have left the worker without its rules: resend them
         self._idle.put(None if kind == "fatal" else worker)
         if kind != "ok":
+            if details and details[0]:
+                log.error("reading crashed in a worker %s\n%s", kv(error=value), details[0])
             raise ParseError(value)
         return value
 
@@ -211,7 +218,7 @@ class ParsePool:
                 raise ParseError(f"{what} budget of {budget:g}s exceeded")
             return worker.conn.recv()
         except (EOFError, OSError) as exc:  # the worker died: killed by the OS (memory), or the pool closed
-            raise ParseError(f"parse worker died: {type(exc).__name__}") from exc
+            raise ParseError(f"{what} worker died: {type(exc).__name__}") from exc
 
 
 _shared: ParsePool | None = None

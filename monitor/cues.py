@@ -432,7 +432,7 @@ def add(lex: Lexicon, phrase: str, outcome: str, kind: str) -> None:
             lex[form_word].append(entry)
 
 
-def match(lex: Mapping[str, list[Entry]], keys: Sequence[str], i: int) -> tuple[Entry, int] | None:
+def match(lex: Mapping[str, Sequence[Entry]], keys: Sequence[str], i: int) -> tuple[Entry, int] | None:
     """The longest entry starting at ``keys[i]``, and the index after it. A gap before a particle holds an
     object, never punctuation or another listed word."""
     best: tuple[Entry, int] | None = None

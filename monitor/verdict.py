@@ -37,6 +37,8 @@ postponed" is delayed.
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -67,7 +69,7 @@ class PreparedVerdict:
     negated: bool
     plan: bool
     speech: bool
-    lexicon: Mapping[str, list[Entry]] = field(repr=False)
+    lexicon: Mapping[str, Sequence[Entry]] = field(repr=False)
     claim_words: frozenset[str] = field(repr=False)
 
 
@@ -178,9 +180,20 @@ def prepare_verdict(
         negated=found.negated,
         plan=found.plan,
         speech=bool(cues.SPEECH.intersection(keys)),
-        lexicon=lex,
+        lexicon=_shared(lex),
         claim_words=frozenset(keys) - cues.FUNCTION_WORDS,
     )
+
+
+# Entry lists equal between claims, shared: most of a claim's lexicon is the built-in cues, and a thousand claims
+# each with their own copy held about 77 MB (in the daemon and again in each parse worker).
+_ENTRIES: dict[tuple[Entry, ...], tuple[Entry, ...]] = {}
+_ENTRIES_LOCK = threading.Lock()
+
+
+def _shared(lex: cues.Lexicon) -> dict[str, tuple[Entry, ...]]:
+    with _ENTRIES_LOCK:
+        return {sys.intern(form): _ENTRIES.setdefault(tuple(entries), tuple(entries)) for form, entries in lex.items()}
 
 
 # ---------------------------------------------------------------- one sentence

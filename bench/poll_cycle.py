@@ -258,7 +258,7 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
     pipeline.read_with_budget = timed("read (read_with_budget: worker processes)", pipeline.read_with_budget)
     pipeline.track_claim = timed("track_claim (group+state+SQLite)", pipeline.track_claim)
     outbox.enqueue = timed("track_claim: outbox.enqueue", outbox.enqueue)
-    for name in ("feed_state", "known_story_ids", "insert_stories", "record_feed_ok", "claim_state",
+    for name in ("feed_state", "known_story_ids", "insert_stories", "record_feed_ok", "claim_states",
                  "group_candidates", "claim_evidence", "insert_hits", "record_transition"):
         if hasattr(Store, name):
             setattr(Store, name, timed(f"sqlite: Store.{name}", getattr(Store, name)))

@@ -15,6 +15,9 @@ at most two rapidfuzz ``extractOne`` calls over the headlines of the window, don
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from itertools import compress
+from operator import not_
 
 from rapidfuzz import fuzz, process
 
@@ -27,9 +30,17 @@ def headline_key(terms: Sequence[str]) -> str:
     return " ".join(terms)
 
 
+# The same stored headlines are compared again at every poll of the window: their size is worked out once.
+@lru_cache(maxsize=8192)
+def is_short(key: str) -> bool:
+    """Whether a headline key has fewer distinct terms than MIN_TERMS_FOR_SUBSET (compared whole, never as a
+    subset)."""
+    return len(set(key.split())) < MIN_TERMS_FOR_SUBSET
+
+
 def similarity(a: str, b: str) -> float:
     """0–100 likeness of two headline keys (see the module docstring)."""
-    if min(len(set(a.split())), len(set(b.split()))) < MIN_TERMS_FOR_SUBSET:
+    if is_short(a) or is_short(b):
         return fuzz.token_sort_ratio(a, b)
     return fuzz.token_set_ratio(a, b)
 
@@ -42,20 +53,22 @@ class Candidates:
     __slots__ = ("groups", "every", "long", "long_at", "short", "short_at")
 
     def __init__(self, candidates: Iterable[tuple[str, str]] = ()) -> None:
+        # Built with C-level passes (zip, map, compress): a poll builds one per claim and verdict it hits, over
+        # every stored headline of the window.
         pairs = list(candidates)
-        self.groups = [group for group, _ in pairs]
-        self.every = [terms for _, terms in pairs]
-        short = [len(set(terms.split())) < MIN_TERMS_FOR_SUBSET for terms in self.every]
-        self.short_at = [i for i, is_short in enumerate(short) if is_short]  # positions in ``every``
-        self.long_at = [i for i, is_short in enumerate(short) if not is_short]
-        self.short = [self.every[i] for i in self.short_at]
-        self.long = [self.every[i] for i in self.long_at]  # MIN_TERMS_FOR_SUBSET terms or more
+        groups, every = zip(*pairs) if pairs else ((), ())
+        self.groups, self.every = list(groups), list(every)
+        short = list(map(is_short, self.every))
+        self.short_at = list(compress(range(len(short)), short))  # positions in ``every``
+        self.long_at = list(compress(range(len(short)), map(not_, short)))
+        self.short = list(compress(self.every, short))
+        self.long = list(compress(self.every, map(not_, short)))  # MIN_TERMS_FOR_SUBSET terms or more
 
     def add(self, group_id: str, terms: str) -> None:
         position = len(self.every)
         self.groups.append(group_id)
         self.every.append(terms)
-        if len(set(terms.split())) < MIN_TERMS_FOR_SUBSET:
+        if is_short(terms):
             self.short.append(terms)
             self.short_at.append(position)
         else:
@@ -71,7 +84,7 @@ def find_group(key: str, candidates: Candidates, threshold: float) -> str | None
     group: the same answer as ``similarity`` against each candidate in turn, in two rapidfuzz calls."""
     if not key or not candidates:
         return None
-    if len(set(key.split())) < MIN_TERMS_FOR_SUBSET:  # every pair has a short side: compared whole
+    if is_short(key):  # every pair has a short side: compared whole
         searches = [(candidates.every, range(len(candidates.every)), fuzz.token_sort_ratio)]
     else:
         searches = [(candidates.short, candidates.short_at, fuzz.token_sort_ratio),

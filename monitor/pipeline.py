@@ -189,13 +189,18 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
     changes: list[str] = []
     with store.transaction():
         store.insert_stories(new, now)
+        records = store.claim_states(relevant)
+        new_hits: dict[datetime, list[Hit]] = {}  # by the time each claim stamps its hits with
         for claim in ctx.claims:
             if claim.id in relevant:
-                tracked = track_claim(ctx.config, store, claim, relevant[claim.id], now)
-                hits += tracked.hits
+                tracked = track_claim(ctx.config, store, claim, relevant[claim.id], now, records.get(claim.id))
+                new_hits.setdefault(tracked.recorded_at, []).extend(tracked.hits)
+                hits += len(tracked.hits)
                 verdicts += tracked.verdicts
                 changes += tracked.state_changes
                 queued += sum(outbox.enqueue(store, alert, claim.config.channels, now) for alert in tracked.alerts)
+        for recorded_at, batch in new_hits.items():  # a statement per stamp; no claim reads another's hits
+            store.insert_hits(batch, recorded_at)
         store.record_feed_ok(feed.name, feed.url, now, etag=result.etag, last_modified=result.last_modified,
                              next_poll_at=next_poll, fetch_url=fetch_url, content_hash=result.content_hash,
                              redirect=redirect)
@@ -269,20 +274,23 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Tracked:
-    hits: int
+    hits: list[Hit]  # to store, in the same transaction, as recorded at ``recorded_at``
+    recorded_at: datetime
     alerts: list[Alert]
     verdicts: tuple[str, ...] = ()
     state_changes: tuple[str, ...] = ()
 
 
-def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[Finding],
-                now: datetime) -> Tracked:
-    """Record a claim's new hits (verdict, story group) and move its state; return the alerts to queue.
+def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[Finding], now: datetime,
+                record: Mapping | None) -> Tracked:
+    """Give a claim's new hits their story group, move the claim's state (``record``: its stored row, None
+    before its first hit) and return the hits to store and the alerts to queue.
 
     Runs inside the poll's transaction, so the claim state it reads is current even with other feeds being
-    polled at the same time, and everything it writes commits with the stories.
+    polled at the same time, and everything it writes commits with the stories. The caller stores the hits in
+    that transaction too, after tracking (the claim's evidence is read before they are in the table), stamped
+    ``recorded_at``: never before the claim's current state, see below.
     """
-    record = store.claim_state(claim.id)
     state = Verdict(record["state"]) if record else Verdict.PENDING
     since = from_db_time(record["since_at"]) if record else EPOCH
     state_reported_at = from_db_time(record["reported_at"]) if record else None
@@ -311,7 +319,6 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     # claim's whole history.
     movers = any(h.fresh and h.verdict not in (Verdict.PENDING, state) for h, _ in new_hits)
     earlier = store.claim_evidence(claim.id, since=since, fresh_only=True, decisive_only=True) if movers else []
-    store.insert_hits((hit for hit, _ in new_hits), now)  # after reading: ``earlier`` holds no hit of this poll
     refs = {r["story_id"]: alerts.story_ref(r, r["verdict"]) for r in earlier}
     refs.update((hit.story_id, alerts.story_ref(story, hit.verdict)) for hit, story in new_hits)
     policy = claims.Policy(confirm_after_outlets=claim.config.confirm_after_outlets,
@@ -341,7 +348,8 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
         current = str(transitions[-1].state) if transitions else str(state)
         queued += [alerts.new_story(claim.config, current, hit, story, now) for hit, story in new_hits
                    if hit.fresh and hit.group_id == hit.story_id and hit.story_id not in deciding]
-    return Tracked(hits=len(new_hits), alerts=queued, verdicts=tuple(str(h.verdict) for h, _ in new_hits),
+    return Tracked(hits=[hit for hit, _ in new_hits], recorded_at=now, alerts=queued,
+                   verdicts=tuple(str(h.verdict) for h, _ in new_hits),
                    state_changes=tuple(str(c.state) for c in transitions))
 
 

@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +37,13 @@ def to_db_time(moment: datetime | None) -> str | None:
 
 def from_db_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _in_lists(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """``values`` in chunks small enough for SQLite's bound-parameter limit, each with its ``?,?,…`` list."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -110,8 +117,16 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db["stories"].create_index(["feed", "link"])
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """Grouping reads the headlines of a claim's recent hits at every poll that hits it: an index holding them
+    answers from the index alone, about twice as fast as one row lookup per headline. Same leading columns as
+    the index it replaces, so every query that used that one uses this."""
+    db.execute("DROP INDEX IF EXISTS idx_hits_claim_id_verdict_created_at")
+    db["hits"].create_index(["claim_id", "verdict", "created_at", "group_id", "headline_key"])
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
-                                                                   _migration_4, _migration_5)
+                                                                   _migration_4, _migration_5, _migration_6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,10 +258,17 @@ class Store:
                 self.db.conn.rollback()
                 raise StoreError(f"database commit failed ({self.path}): {exc}") from exc
 
+    def _dicts(self, sql: str, params: Sequence[object] = ()) -> Iterator[dict]:
+        """The rows of a query as dicts keyed by column name: what sqlite-utils' ``query`` gives, without its
+        per-call parsing of the statement (claim tracking runs several queries for every claim a poll hits)."""
+        cursor = self.db.conn.execute(sql, params)
+        columns = [column[0] for column in cursor.description]
+        return (dict(zip(columns, row)) for row in cursor)
+
     # --- feeds -------------------------------------------------------------------------------------------
 
     def feed_state(self, name: str) -> FeedState | None:
-        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
+        rows = list(self._dicts("SELECT * FROM feeds WHERE name = ?", [name]))
         return _feed_state(rows[0]) if rows else None
 
     def feed_states(self) -> list[FeedState]:
@@ -311,11 +333,8 @@ class Store:
     # --- stories and hits --------------------------------------------------------------------------------
 
     def known_story_ids(self, ids: Iterable[str]) -> set[str]:
-        ids = list(ids)
         known: set[str] = set()
-        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_lists(list(ids)):
             known.update(r[0] for r in self.db.execute(f"SELECT id FROM stories WHERE id IN ({marks})", chunk))
         return known
 
@@ -324,9 +343,7 @@ class Store:
         by_link = {s.link: s.id for s in stories if s.link}
         links = list(by_link)
         found: set[str] = set()
-        for start in range(0, len(links), 500):
-            chunk = links[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_lists(links):
             found.update(by_link[row[0]] for row in self.db.execute(
                 f"SELECT link FROM stories WHERE feed = ? AND link IN ({marks})", [feed, *chunk]))
         return found
@@ -350,10 +367,10 @@ class Store:
 
     def group_candidates(self, claim_id: str, verdict: str, since: datetime) -> list[tuple[str, str]]:
         """(group id, headline key) of the claim's hits with this verdict since ``since``, newest first."""
-        return [(r[0], r[1]) for r in self.db.execute(
+        return self.db.execute(
             """SELECT group_id, headline_key FROM hits
                WHERE claim_id = ? AND verdict = ? AND created_at >= ? AND group_id IS NOT NULL
-               ORDER BY created_at DESC LIMIT 2000""", [claim_id, verdict, to_db_time(since)])]
+               ORDER BY created_at DESC LIMIT 2000""", [claim_id, verdict, to_db_time(since)]).fetchall()
 
     def claim_evidence(self, claim_id: str, *, since: datetime | None = None, verdict: str | None = None,
                        group_id: str | None = None, fresh_only: bool = False,
@@ -370,7 +387,7 @@ class Store:
             if value is not None:
                 where.append(clause)
                 params.append(value)
-        return list(self.db.query(
+        return list(self._dicts(
             f"""SELECT h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.created_at, h.fresh,
                        s.feed AS outlet, s.title, s.link, s.published_at
                 FROM hits h JOIN stories s ON s.id = h.story_id
@@ -379,8 +396,16 @@ class Store:
     # --- claims ------------------------------------------------------------------------------------------
 
     def claim_state(self, claim_id: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM claims WHERE id = ?", [claim_id]))
+        rows = list(self._dicts("SELECT * FROM claims WHERE id = ?", [claim_id]))
         return rows[0] if rows else None
+
+    def claim_states(self, claim_ids: Iterable[str]) -> dict[str, dict]:
+        """The stored rows of these claims by id; a claim without one (no hit yet) is left out."""
+        found: dict[str, dict] = {}
+        for chunk, marks in _in_lists(list(claim_ids)):
+            found.update((row["id"], row) for row in self._dicts(f"SELECT * FROM claims WHERE id IN ({marks})",
+                                                                  chunk))
+        return found
 
     def record_transition(self, claim_id: str, previous: str, state: str, at: datetime, story_id: str,
                           reported_at: datetime, evidence: list[dict]) -> None:
@@ -403,7 +428,7 @@ class Store:
             [claim_id, stamp, stamp, expect_by])
 
     def claim_history(self, claim_id: str) -> list[dict]:
-        return [{**r, "evidence": json.loads(r["evidence"] or "[]")} for r in self.db.query(
+        return [{**r, "evidence": json.loads(r["evidence"] or "[]")} for r in self._dicts(
             "SELECT * FROM claim_history WHERE claim_id = ? ORDER BY id", [claim_id])]
 
     def claim_summaries(self) -> dict[str, dict]:
@@ -418,7 +443,7 @@ class Store:
 
     def stories_since(self, since: datetime) -> Iterator[Story]:
         """Stored stories first seen since ``since``, oldest first (streamed, not loaded at once)."""
-        for row in self.db.query("SELECT * FROM stories WHERE seen_at >= ? ORDER BY seen_at", [to_db_time(since)]):
+        for row in self._dicts("SELECT * FROM stories WHERE seen_at >= ? ORDER BY seen_at", [to_db_time(since)]):
             yield Story(id=row["id"], feed=row["feed"], title=row["title"], summary=row["summary"] or "",
                         link=row["link"], published_at=from_db_time(row["published_at"]))
 
@@ -431,7 +456,7 @@ class Store:
         return cursor.rowcount
 
     def stories_by_link(self, link: str) -> list[dict]:
-        return list(self.db.query("SELECT * FROM stories WHERE link = ? ORDER BY seen_at", [link]))
+        return list(self._dicts("SELECT * FROM stories WHERE link = ? ORDER BY seen_at", [link]))
 
     def hits(self, *, since: datetime | None = None, claim_id: str | None = None,
              story_id: str | None = None) -> list[dict]:
@@ -446,7 +471,7 @@ class Store:
         if claim_id is not None:
             where.append("h.claim_id = ?")
             params.append(claim_id)
-        rows = self.db.query(
+        rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.verdict, h.cue, h.sentence, h.group_id,
                        h.created_at, s.feed, s.title, s.link, s.published_at
                 FROM hits h JOIN stories s ON s.id = h.story_id
@@ -454,7 +479,7 @@ class Store:
         return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]")} for row in rows]
 
     def story(self, story_id: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM stories WHERE id = ?", [story_id]))
+        rows = list(self._dicts("SELECT * FROM stories WHERE id = ?", [story_id]))
         return rows[0] if rows else None
 
 

@@ -264,3 +264,41 @@ def test_a_nested_write_fails_at_once_instead_of_waiting_for_its_own_lock(tmp_pa
                 pass
     with store.transaction():  # the lock was released: writing works again
         pass
+
+
+def test_claim_states_reads_every_asked_claim_across_parameter_chunks(tmp_path):
+    store = Store(tmp_path / "states.db")
+    moved = {f"claim-{i}" for i in range(0, 1200, 7)}
+    with store.transaction():
+        for claim_id in sorted(moved):
+            store.record_transition(claim_id, "pending", "confirmed", utc(2026, 11, 27), "s1", utc(2026, 11, 27), [])
+    states = store.claim_states(f"claim-{i}" for i in range(1200))  # more ids than one IN list may bind
+    assert set(states) == moved
+    assert all(row["state"] == "confirmed" and row["id"] == claim_id for claim_id, row in states.items())
+
+
+def test_an_upgraded_database_answers_grouping_from_an_index_alone(tmp_path):
+    """Migration 6 replaces the (claim, verdict, time) index with one that also holds the group and headline."""
+    import sqlite_utils
+
+    from monitor.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    for migration in MIGRATIONS[:5]:
+        migration(db)
+    db.execute("PRAGMA user_version = 5")
+    db["stories"].insert({"id": "s1", "feed": "a", "title": "t", "seen_at": "2026-11-27T00:00:00+00:00"})
+    db["hits"].insert({"story_id": "s1", "claim_id": "c", "score": 50.0, "created_at": "2026-11-27T00:00:00+00:00",
+                       "verdict": "confirmed", "group_id": "s1", "headline_key": "iraq sign deal"})
+    db.conn.commit()
+    db.close()
+
+    store = Store(path)
+    assert store.group_candidates("c", "confirmed", utc(2026, 11, 26)) == [("s1", "iraq sign deal")]
+    plan = " ".join(str(row) for row in store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT group_id, headline_key FROM hits WHERE claim_id = ? AND verdict = ? "
+        "AND created_at >= ? AND group_id IS NOT NULL ORDER BY created_at DESC", ["c", "confirmed", "x"]))
+    assert "COVERING INDEX" in plan
+    indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "idx_hits_claim_id_verdict_created_at" not in indexes

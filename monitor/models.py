@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
+from typing import TypeVar
+
+T = TypeVar("T", bound=type)
+
+
+def pickled_by_fields(cls: T) -> T:
+    """Pickle instances of a dataclass as a call of the class with its fields in order (every field must be an
+    ``__init__`` argument). What ``dataclass(slots=True)`` generates instead walks ``fields()`` for every object
+    and takes about three times as long; the parse workers hand tens of thousands of stories and readings across
+    processes in a cold poll cycle."""
+    names = tuple(f.name for f in fields(cls))
+    values = attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
+
+    def __reduce__(self: object) -> tuple:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment]
+    return cls
 
 
 class Verdict(StrEnum):
@@ -16,6 +35,7 @@ class Verdict(StrEnum):
     PENDING = "pending"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Story:
     """One feed entry, reduced to what matching and alerting need.
@@ -33,6 +53,7 @@ class Story:
     published_at: datetime | None = None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Relevance:
     """How well a story matches a claim: a 0–100 score and the claim terms found in the story."""

@@ -1,0 +1,23 @@
+"""Plain data crosses process boundaries (the parse workers) pickled: it must come back equal."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timezone
+
+import pytest
+
+from monitor.models import Relevance, Story
+
+
+@pytest.mark.parametrize("value", [
+    Story("s1", "feed", "Iraq and US sign deal", "The text.", "https://example.com/1",
+          datetime(2026, 11, 27, 8, 30, tzinfo=timezone.utc)),
+    Story("s2", "feed", "Untitled", ""),
+    Relevance(44.25, ("iraq", "sign")),
+    Relevance(0.0),
+])
+def test_pickled_data_comes_back_equal_with_every_field(value):
+    copy = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == value and type(copy) is type(value)
+    assert copy.__reduce__()[1] == value.__reduce__()[1]  # field by field, in order

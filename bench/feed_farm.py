@@ -53,6 +53,12 @@ COUNTRIES = [
     "Italy", "Nigeria", "Kenya", "Australia", "Indonesia", "Argentina", "Chile", "Pakistan", "Vietnam",
     "the United Kingdom", "Norway", "Qatar", "Ethiopia", "the Philippines", "South Africa", "Colombia",
 ]
+# For claims the farm's stories never name a party of (``make_claims(quiet=True)``): what most tracked claims look
+# like against the general news flow, which shares their common words but not their subject.
+QUIET_PARTIES = ["Iceland", "Bhutan", "Uruguay", "Mongolia", "Fiji", "Namibia", "Laos", "Estonia", "Malta",
+                 "Paraguay", "Oman", "Tunisia", "Nepal", "Latvia", "Senegal", "Bolivia", "Armenia", "Botswana"]
+QUIET_COMPANIES = ["Ericsson", "Maersk", "Nestle", "Rolls-Royce", "Hitachi", "Lufthansa", "Novartis", "Danone"]
+QUIET_CITIES = ["Reykjavik", "Thimphu", "Montevideo", "Ulaanbaatar", "Suva", "Windhoek", "Vientiane", "Tallinn"]
 ORGS = ["the European Union", "NATO", "the United Nations", "the IMF", "OPEC", "the World Bank", "the African Union",
         "ASEAN", "the WHO", "the G20"]
 COMPANIES = ["Apple", "Microsoft", "Boeing", "Airbus", "Tesla", "Toyota", "Volkswagen", "Shell", "BP", "Amazon",
@@ -162,10 +168,15 @@ class Newsroom:
             summary = f'<img src="https://img.example.org/{r.randrange(10**6)}.jpg" alt="" />' + summary
         return title, summary
 
-    def claim(self) -> str:
-        """A claim text: an event that has not happened yet, in the vocabulary of the stories."""
+    def claim(self, quiet: bool = False) -> str:
+        """A claim text: an event that has not happened yet, in the vocabulary of the stories. ``quiet``: about
+        parties, companies and cities no story names (QUIET_PARTIES …), so only its common words are shared."""
         r = self.rng
         words = self._fill()
+        if quiet:
+            a, b, country, country2 = r.sample(QUIET_PARTIES, 4)
+            co, co2 = r.sample(QUIET_COMPANIES, 2)
+            words.update(a=a, b=b, country=country, country2=country2, co=co, co2=co2, city=_pick(r, QUIET_CITIES))
         roll = r.random()
         if roll < 0.7:
             template = _pick(r, ["{a} and {b} will sign the {event}", "{a} and {b} sign the {event} by {month}",
@@ -180,19 +191,23 @@ class Newsroom:
         return _cap_first(template.format(**words))
 
 
-def make_claims(n: int, seed: int = 7, *, aliases_share: float = 0.1) -> list[dict]:
+def make_claims(n: int, seed: int = 7, *, aliases_share: float = 0.1, quiet: bool = False) -> list[dict]:
     """``n`` claim tables for a config, with distinct texts. A share carries the shipped config's alias table
-    (one shared table, as most users copy it); the rest have none."""
+    (one shared table, as most users copy it); the rest have none. ``quiet``: see ``Newsroom.claim``; each such
+    claim also requires one of its subjects' names in the story (``require_any``), as the shipped claim does."""
     room = Newsroom(seed)
     seen: set[str] = set()
     claims: list[dict] = []
     rng = random.Random(seed)
     while len(claims) < n:
-        text = room.claim()
+        text = room.claim(quiet)
         if text in seen:
             continue
         seen.add(text)
         claim = {"id": f"claim-{len(claims) + 1:04d}", "text": text}
+        if quiet:  # gated on its subject, as the shipped claim is on "iraq"
+            claim["require_any"] = [name.lower() for name in QUIET_PARTIES + QUIET_COMPANIES + QUIET_CITIES
+                                    if name in text]
         if rng.random() < aliases_share:
             claim["aliases"] = {"united states": ["US", "U.S.", "USA", "United States", "Washington", "American"],
                                 "agreement": ["deal", "accord", "pact"], "sign": ["ink", "seal"]}

@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
     /work/venv/bin/python bench/poll_cycle.py [--feeds 500] [--items 50] [--latency-ms 50] [--threads 32]
-        [--claims 100] [--churn-share 0.1] [--churn-items 5] [--conditional 0.8] [--repeat 1] [--shipped]
+        [--claims 100] [--quiet-claims] [--churn-share 0.1] [--churn-items 5] [--conditional 0.8] [--repeat 1] [--shipped]
         [--poll-once] [--profile] [--no-baseline] [--json]
 
 Rows (each measured in its own child process, so CPU time and peak RSS are its alone; the farm runs in another):
@@ -407,6 +407,8 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--claims", type=int, default=100)
+    parser.add_argument("--quiet-claims", action="store_true",
+                        help="claims about parties no farm story names (few hits) instead of the farm's own subjects")
     parser.add_argument("--churn-share", type=float, default=0.1)
     parser.add_argument("--churn-items", type=int, default=5)
     parser.add_argument("--conditional", type=float, default=0.8, help="share of farm feeds with validators")
@@ -424,7 +426,7 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="nm-bench-poll-", dir=args.tmp))
-    claims = make_claims(args.claims)
+    claims = make_claims(args.claims, quiet=args.quiet_claims)
     rows: dict[str, list[dict]] = {}
     extra: dict = {}
     farm_cpu: dict[str, float] = {}
@@ -505,7 +507,7 @@ def main() -> int:
     floor_s = med("floor", "wall_s")
     summary = {
         "feeds": args.feeds, "hosts": hosts, "items": args.items, "latency_ms": args.latency_ms, "threads": args.threads,
-        "claims": args.claims, "repeat": args.repeat, "cpus": os.cpu_count(),
+        "claims": args.claims, "quiet_claims": args.quiet_claims, "repeat": args.repeat, "cpus": os.cpu_count(),
         "floor_s": floor_s, "cold_s": med("cold", "wall_s"), "warm_s": med("warm", "wall_s"),
         "churn_s": med("churn", "wall_s"),
         "cold_ratio": med("cold", "wall_s") / floor_s, "warm_ratio": med("warm", "wall_s") / floor_s,
@@ -522,7 +524,8 @@ def main() -> int:
         return 0
 
     print(f"poll cycle: {args.feeds} feeds x {args.items} items on {hosts} loopback hosts, {args.latency_ms:g} ms latency, "
-          f"{args.threads} threads, {args.claims} claims, {os.cpu_count()} CPUs, median of {args.repeat}"
+          f"{args.threads} threads, {args.claims}{' quiet' if args.quiet_claims else ''} claims, "
+          f"{os.cpu_count()} CPUs, median of {args.repeat}"
           + (f"; [monitor] {monitor_keys}" if monitor_keys else ""))
     print(f"{'row':34} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'feeds/s':>8} {'x floor':>8} {'peak RSS MB':>11}  notes")
     for name, rs in rows.items():

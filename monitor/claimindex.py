@@ -9,10 +9,11 @@ candidates finds the same matches as scoring every claim.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from .match import PreparedClaim, ScoreCeiling, index_postings, story_keys
+from .match import PreparedClaim, ScoreCeiling, index_postings, story_keys, title_bounds
 
 T = TypeVar("T")
 
@@ -28,7 +29,8 @@ class ClaimIndex(Generic[T]):
     def __init__(self, items: Sequence[T], relevance: Callable[[T], PreparedClaim]) -> None:
         self._items = tuple(items)
         claims = [relevance(item) for item in self._items]
-        self._ceilings = tuple(ScoreCeiling(claim) for claim in claims)
+        # Per item, ScoreCeiling's constants: candidates() tests them inline, the same sum as ``reachable``.
+        self._limits = tuple(ScoreCeiling(claim).limits for claim in claims)
         self._weights: dict[int, float] = {}
         exact: dict[str, set[int]] = {}
         prefix: dict[str, set[int]] = {}
@@ -48,17 +50,38 @@ class ClaimIndex(Generic[T]):
     def candidates(self, title: str, summary: str) -> list[T]:
         """The items the story could match, in the order they were given."""
         terms, prefixes, title_terms = story_keys(title, summary)
-        codes: list[int] = []
-        for key in terms:
-            codes.extend(self._exact.get(key, ()))
-        for key in prefixes:
-            codes.extend(self._prefix.get(key, ()))
-        found: dict[int, float] = {}  # item position -> weight of the claim terms the story may show
-        shown: dict[int, int] = {}  # item position -> how many
-        weights = self._weights
-        for code in set(codes):  # a claim term shown both exactly and by its prefix counts once
+        codes = self._codes(terms, prefixes)
+        bounds = title_bounds(title_terms)
+        top = len(bounds) - 1
+        limits, items, weights, log1p = self._limits, self._items, self._weights, math.log1p
+        out: list[T] = []
+        # Sorted, the codes come grouped by item, in item order: each group is one claim's shown terms, summed
+        # and tested when the next group starts (the sentinel -1 flushes the last one).
+        last, got, shown = -1, 0.0, 0
+        for code in (*sorted(codes), -1):
             position = code >> _TERM_BITS
-            found[position] = found.get(position, 0.0) + weights[code]
-            shown[position] = shown.get(position, 0) + 1
-        ceilings = self._ceilings
-        return [self._items[p] for p in sorted(found) if ceilings[p].reachable(found[p], shown[p], title_terms)]
+            if position != last:
+                if shown:  # ScoreCeiling.reachable, inline: one method call per candidate cost more than the rest
+                    total, per_weight, per_log, short = limits[last]
+                    if got > total:
+                        got = total
+                    if per_weight * got + per_log * log1p(got) + bounds[shown if shown < top else top] >= short:
+                        out.append(items[last])
+                last, got, shown = position, 0.0, 0
+            if code >= 0:
+                got += weights[code]
+                shown += 1
+        return out
+
+    def _codes(self, terms: set[str], prefixes: set[str]) -> set[int]:
+        """The postings of a story's keys, each once: a claim term shown both exactly and by its prefix, or under
+        several alias heads, counts once."""
+        exact, prefix = self._exact, self._prefix
+        codes: set[int] = set()
+        for key in terms:
+            if (posted := exact.get(key)) is not None:
+                codes.update(posted)
+        for key in prefixes:
+            if (posted := prefix.get(key)) is not None:
+                codes.update(posted)
+        return codes

@@ -22,6 +22,7 @@ about verdicts (signed / postponed / collapsed): that is the next stage.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -521,9 +522,15 @@ def score(claim: PreparedClaim, title: str, summary: str) -> Relevance:
     ``score`` is 0-100, calibrated so that one threshold serves every claim; ``matched_terms`` are the claim
     terms found in the story (canonical alias forms, else the claim's own normalised spelling), sorted.
     """
-    feats, found = _features(claim, _story(claim.aliases, claim.weigher, title, summary))
-    z = _BIAS + sum(w * f for w, f in zip(_WEIGHTS, feats))
-    return Relevance(score=round(100.0 / (1.0 + math.exp(-z)), 2), matched_terms=tuple(sorted(set(found))))
+    value, found = _score(claim, _story(claim.aliases, claim.weigher, title, summary))
+    return Relevance(score=value, matched_terms=tuple(sorted(set(found))))
+
+
+def _score(claim: PreparedClaim, story: _Story) -> tuple[float, list[str]]:
+    """The score (0-100, rounded to 2 decimals) and the surfaces of the claim terms found, repeats included."""
+    feats, found = _features(claim, story)
+    z = _BIAS + sum(map(operator.mul, _WEIGHTS, feats))
+    return round(100.0 / (1.0 + math.exp(-z)), 2), found
 
 
 def content_terms(claim: PreparedClaim, text: str) -> list[str]:
@@ -537,14 +544,18 @@ def content_terms(claim: PreparedClaim, text: str) -> list[str]:
 
 def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
     """The story's relevance when it passes the claim's gates, shares at least one term with the claim (exactly
-    or fuzzily) and reaches ``claim.min_score``, else None. The shared term is what ``index_postings`` relies on."""
-    terms = _story(claim.aliases, claim.weigher, title, summary).terms
+    or fuzzily) and reaches ``claim.min_score``, else None. The shared term is what ``index_postings`` relies on.
+    The same ``Relevance`` as ``score``, built only for a match: most stories scored are not one."""
+    story = _story(claim.aliases, claim.weigher, title, summary)
+    terms = story.terms
     if claim.require_any and not any(terms.issuperset(p) for p in claim.require_any):
         return None
     if any(terms.issuperset(p) for p in claim.exclude):
         return None
-    relevance = score(claim, title, summary)
-    return relevance if relevance.matched_terms and relevance.score >= claim.min_score else None
+    value, found = _score(claim, story)
+    if not found or value < claim.min_score:
+        return None
+    return Relevance(score=value, matched_terms=tuple(sorted(set(found))))
 
 
 # ---------------------------------------------------------------- prefilter
@@ -607,6 +618,15 @@ def title_bound(shown: int, title_terms: int) -> float:
                w_precision * small / title_terms + w_size * math.log1p(title_terms))
 
 
+@lru_cache(maxsize=1024)
+def title_bounds(title_terms: int) -> tuple[float, ...]:
+    """``title_bound(shown, title_terms)`` for shown = 0 .. max(title_terms, 0), the same floats. Beyond the last
+    entry the bound stays at it (only min(shown, title_terms) matters), so ``bounds[min(shown, len(bounds) - 1)]``
+    is the bound for any ``shown``. Cached: the claim index needs it for every candidate claim of every story, and
+    titles have few distinct sizes."""
+    return tuple(title_bound(shown, title_terms) for shown in range(max(title_terms, 0) + 1))
+
+
 class ScoreCeiling:
     """Whether a story can reach the claim's ``min_score`` at all, from what is known before scoring it: the
     weight and number of the claim terms it could show (exactly or fuzzily) and the size of its title.
@@ -629,6 +649,13 @@ class ScoreCeiling:
         self._short = need - base - 1e-9  # log-odds that the found terms and the title must add
         self._per_weight = max(w[0], 0.0) / self._total  # coverage
         self._per_log = max(w[2], 0.0)  # evidence
+
+    @property
+    def limits(self) -> tuple[float, float, float, float]:
+        """(total, per_weight, per_log, short): with got = min(found_weight, total), the story can reach the
+        threshold when per_weight * got + per_log * log1p(got) + title_bound(shown, title_terms) >= short. For
+        callers that test many claims per story and cannot afford a method call per claim."""
+        return self._total, self._per_weight, self._per_log, self._short
 
     def reachable(self, found_weight: float, shown: int, title_terms: int) -> bool:
         got = found_weight if found_weight < self._total else self._total

@@ -41,6 +41,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from monitor import cues
@@ -331,39 +332,76 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
 
 
+class _Text(NamedTuple):
+    """A sentence or headline part as every claim reads it: its tokens, their keys, and the positions where the
+    claim-independent scan of ``_read`` finds something (``_scan``)."""
+
+    toks: tuple[Tok, ...]
+    keys: tuple[str, ...]
+    # (position, SENTENCE_LEXICON hit or None, "speaker says" starts here, sentence modal here); the hit's entry is
+    # already "debunk" when a debunking verb has a report as object
+    marks: tuple[tuple[int, tuple[Entry, int] | None, bool, bool], ...]
+
+
+@lru_cache(maxsize=256)
+def _text(text: str) -> _Text:
+    """``text`` tokenised and scanned once for all claims. Cached: a story relevant to several claims is judged
+    once per claim over the same sentences, one claim after another, and a headline part is tokenised by
+    ``_title_parts`` too."""
+    toks = tuple(tokens(text))
+    keys = tuple(t.key for t in toks)
+    return _Text(toks, keys, _scan(keys))
+
+
+def _scan(keys: tuple[str, ...]) -> tuple[tuple[int, tuple[Entry, int] | None, bool, bool], ...]:
+    """The positions ``_read``'s first pass acts on, with what it finds there before any claim is known: the
+    debunking / hedging / confirming phrase starting there, an attributed speaker ("officials say"), a modal."""
+    out = []
+    for i, k in enumerate(keys):
+        hit = match(cues.SENTENCE_LEXICON, keys, i) if k in cues.SENTENCE_LEXICON else None
+        if hit is not None:
+            entry, end = hit
+            if entry.outcome == "debunk-verb" and cues.REPORT_NOUNS.intersection(keys[end : end + 4]) \
+                    and keys[end : end + 1] != ("by",):  # not the passive "killed by a shock, claims ..."
+                hit = entry._replace(outcome="debunk"), end
+        speaker = k in cues.SPEAKERS and i + 1 < len(keys) and keys[i + 1] in cues.SPEECH
+        modal = k in cues.SENTENCE_MODALS and not _is_month(keys, i)
+        if hit is not None or speaker or modal:
+            out.append((i, hit, speaker, modal))
+    return tuple(out)
+
+
 def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
-    toks = tokens(text)
-    keys = [t.key for t in toks]
+    toks, keys, marks = _text(text)
     surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
     question = "?" in keys
     debunk = deny_at = confirmer = weak_modal = None
     skip_to = 0
-    for i, k in enumerate(keys):
-        hit = match(cues.SENTENCE_LEXICON, keys, i) if i >= skip_to else None
-        if hit and not p.claim_words.intersection((k, *hit[0].rest)):  # a claim's own words are content
-            entry, end = hit
+    claim_words = p.claim_words
+    for i, hit, speaker, modal in marks:
+        k = keys[i]
+        if hit is not None and i >= skip_to and not claim_words.intersection((k, *hit[0].rest)):
+            entry, end = hit  # a claim's own words are content, not a cue
             skip_to = end
-            if entry.outcome == "debunk-verb" and cues.REPORT_NOUNS.intersection(keys[end : end + 4]) \
-                    and keys[end : end + 1] != ["by"]:  # not the passive "killed by a shock, claims ..."
-                entry = entry._replace(outcome="debunk")
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at = surface(i, end), (i if k in cues.DENY else None)
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
                 hedge = surface(i, end)
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
-        if hedge is None and k in cues.SPEAKERS and keys[i + 1 : i + 2] and keys[i + 1] in cues.SPEECH \
-                and k not in p.claim_words:
+        if hedge is None and speaker and k not in claim_words:
             hedge = surface(i, i + 2)  # "militants say", "monitoring group says"
-        if weak_modal is None and k in cues.SENTENCE_MODALS and not _is_month(keys, i) and k not in p.claim_words:
+        if weak_modal is None and modal and k not in claim_words:
             weak_modal = surface(i, i + 1)
-    if keys[:2] == ["no", ","] or keys[:1] == ["nope"]:
+    if keys[:2] == ("no", ",") or keys[:1] == ("nope",):
         debunk = debunk or surface(0, 1)
     readings: list[_Reading] = []
+    lexicon = p.lexicon
     i = 0
     while i < len(keys):
-        hit = match(p.lexicon, keys, i)
+        # Most words are no cue of the claim: test membership before paying for a call to match().
+        hit = match(lexicon, keys, i) if keys[i] in lexicon else None
         if hit is None:
             i += 1
             continue
@@ -407,20 +445,27 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
 
 # ---------------------------------------------------------------- the story
 
-def _title_parts(title: str) -> tuple[list[str], str | None]:
+@lru_cache(maxsize=256)
+def _title_parts(title: str) -> tuple[tuple[str, ...], str | None]:
     """Headline parts, and the attribution when a part is only that: "... - reports", "Sources: ...",
-    "Congressman: ...", "...: South Korea paper" (not "It's official: ...")."""
+    "Congressman: ...", "...: South Korea paper" (not "It's official: ..."). Cached, like ``_sentences``."""
     parts = cues.headline_parts(title)
     content, hedge = [], None
     for part in parts:
-        words = [t.key for t in tokens(part) if t.key not in cues.PUNCT]
+        words = [k for k in _text(part).keys if k not in cues.PUNCT]
         if (words and len(words) <= 3 and all(w in cues.ATTRIBUTION_ONLY for w in words)) or (
             len(parts) > 1 and 0 < len(words) <= 4 and words[-1] in cues.SPEAKERS and "is" not in words
         ):
             hedge = hedge or part
         else:
             content.append(part)
-    return content, hedge
+    return tuple(content), hedge
+
+
+@lru_cache(maxsize=256)
+def _sentences(summary: str) -> tuple[str, ...]:
+    """``cues.sentences(summary)``. Cached: a story relevant to several claims is judged once per claim."""
+    return tuple(cues.sentences(summary))
 
 
 def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
@@ -430,7 +475,7 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
     none = _Reading(-1, 0, PENDING, None, None)
     head = max((_read(prepared, part, hedge) for part in parts), key=_order, default=none)
     if head.strength < CLEAR:
-        body = max((_read(prepared, s, None) for s in cues.sentences(summary or "")), key=_order, default=none)
+        body = max((_read(prepared, s, None) for s in _sentences(summary or "")), key=_order, default=none)
         if body.strength == CLEAR or body.strength > head.strength:
             head = body
     return VerdictResult(head.verdict, head.cue, head.sentence)

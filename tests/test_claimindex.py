@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from monitor.claimindex import ClaimIndex
-from monitor.match import PreparedClaim, match, prepare_claim
+from monitor.match import (PreparedClaim, ScoreCeiling, index_postings, match, prepare_claim, story_keys, title_bound,
+                           title_bounds)
 
 from test_match import IRAQ_ALIASES, IRAQ_CLAIM, SCENARIO
 
@@ -67,6 +68,47 @@ def test_candidates_find_exactly_what_scoring_every_claim_finds(news: tuple[list
         assert _indexed(index, title, summary) == expected, title
         found += len(expected)
     assert found > 300  # the sample is not trivially empty
+
+
+def _by_ceiling(claims: list[PreparedClaim], title: str, summary: str) -> list[str]:
+    """The claims whose ScoreCeiling.reachable holds for the claim terms the story could show, one claim at a
+    time: what the index computes for all claims at once."""
+    terms, prefixes, title_terms = story_keys(title, summary)
+    out = []
+    for claim in claims:
+        shown = sorted({position for fuzzy, key, position in index_postings(claim)
+                        if key in (prefixes if fuzzy else terms)})
+        weight = 0.0
+        for position in shown:
+            weight += claim.weights[position]
+        if shown and ScoreCeiling(claim).reachable(weight, len(shown), title_terms):
+            out.append(claim.id)
+    return out
+
+
+def test_candidates_are_the_claims_the_ceiling_lets_through(news: tuple[list[str], list[str]]) -> None:
+    texts, stories = news
+    rng = random.Random(11)
+    claims = []
+    for k, text in enumerate(rng.sample(texts, 300)):
+        kwargs: dict = {"min_score": rng.choice([None, 0.0, 20.0, 35.0, 47.0, 60.0, 90.0, 100.0])}
+        if k % 4 == 0:
+            kwargs["aliases"] = IRAQ_ALIASES
+        try:
+            claims.append(prepare_claim(f"c{k}", text, **kwargs))
+        except ValueError:
+            continue
+    index = _index(claims)
+    for story in rng.sample(stories, 200):
+        assert [c.id for c in index.candidates(story, "")] == _by_ceiling(claims, story, ""), story
+
+
+def test_title_bounds_are_title_bound_for_every_count() -> None:
+    for title_terms in range(-1, 40):
+        bounds = title_bounds(title_terms)
+        assert len(bounds) == max(title_terms, 0) + 1
+        for shown in range(0, 60):
+            assert bounds[min(shown, len(bounds) - 1)] == title_bound(shown, title_terms)
 
 
 def _scenario_story(line: str) -> tuple[str, str]:

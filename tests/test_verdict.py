@@ -194,6 +194,24 @@ def test_table(
     assert result.verdict == expected, result
 
 
+def test_a_text_read_for_one_claim_reads_the_same_for_the_next(prepared: dict[str, PreparedVerdict]) -> None:
+    # A sentence is tokenised and scanned once and kept for the next claim judging it: nothing of one claim's
+    # reading may carry over. Every claim judges every story, each time first on a fresh cache and after the others.
+    from monitor import verdict
+
+    stories = sorted({(title, summary) for _, title, summary, _ in CASES})
+    claims = list(prepared.values())
+    fresh = {}
+    for claim in claims:
+        for title, summary in stories:
+            for cached in (verdict._text, verdict._title_parts, verdict._sentences):
+                cached.cache_clear()
+            fresh[claim.claim_text, title, summary] = judge(claim, title, summary)
+    for title, summary in stories:
+        for claim in claims + claims[::-1]:
+            assert judge(claim, title, summary) == fresh[claim.claim_text, title, summary], (claim.claim_text, title)
+
+
 def test_table_is_large_and_varied() -> None:
     assert len(CASES) >= 60
     assert {case[3] for case in CASES} == {C, D, R, P}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import grouping, match
 from .claimindex import ClaimIndex
-from .models import Relevance, Story
+from .models import Relevance, Story, pickled_by_fields
 from .verdict import PreparedVerdict, VerdictResult, judge
 
 
@@ -57,6 +57,7 @@ class Rules:
         object.__setattr__(self, "_blob", None)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One story relevant to one claim (``claim``: its position in ``Rules.claims``)."""

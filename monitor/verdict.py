@@ -46,7 +46,7 @@ from typing import NamedTuple
 
 from monitor import cues
 from monitor.cues import Entry, Tok, match, tokens
-from monitor.models import Verdict
+from monitor.models import Verdict, pickled_by_fields
 
 CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING
 OUTCOME_KEYS = ("confirmed", "delayed", "rejected")
@@ -200,6 +200,7 @@ def _shared(lex: cues.Lexicon) -> dict[str, tuple[Entry, ...]]:
 # ---------------------------------------------------------------- one sentence
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class VerdictResult:
     """The story's verdict; the cue that decided it, as written in the story (None for a plain pending, or a fact

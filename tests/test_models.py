@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from monitor.models import Relevance, Story
+from monitor.models import Relevance, Story, Verdict
+from monitor.reading import Reading
+from monitor.verdict import VerdictResult
 
 
 @pytest.mark.parametrize("value", [
@@ -16,6 +18,8 @@ from monitor.models import Relevance, Story
     Story("s2", "feed", "Untitled", ""),
     Relevance(44.25, ("iraq", "sign")),
     Relevance(0.0),
+    Reading(3, Relevance(51.0, ("sign",)), VerdictResult(Verdict.CONFIRMED, "signed", "They signed."), "iraq sign"),
+    VerdictResult(Verdict.PENDING, None, None),
 ])
 def test_pickled_data_comes_back_equal_with_every_field(value):
     copy = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

@@ -36,7 +36,9 @@ is applied to each field as its ``pop`` applies it.
 
 from __future__ import annotations
 
+import functools
 import re
+from urllib.parse import urlsplit, uses_relative
 
 import fastfeedparser
 from feedparser.datetimes import _parse_date
@@ -58,6 +60,8 @@ _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 # Any attribute named base, in any namespace and letter case: feedparser takes one on any element as its base.
 _HAS_BASE = "boolean(//@*[translate(local-name(), 'BASE', 'base') = 'base'])"
 _LINK_ENTITY = re.compile(r"&([A-Za-z0-9_]+);")
+# The characters feedparser's windows-1252 table re-maps: text without any is left as it is by the translation.
+_CP1252_KEYS = re.compile("[" + re.escape("".join(map(chr, sorted(_cp1252)))) + "]")
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -101,6 +105,12 @@ _TEXT_TYPES = frozenset(("text", "html", "text/plain", "text/html"))  # feedpars
 _XHTML_TYPES = frozenset(("xhtml", "application/xhtml+xml"))
 _HTML_LINK_TYPES = frozenset(("text/html", "application/xhtml+xml", "html", "xhtml"))
 _LINK_ATTRS = frozenset(("rel", "type", "href", "url", "uri"))
+# URIs urllib's urljoin returns unchanged against any base it can parse (see joins_unchanged): printable ASCII
+# without '#', ';', '[' or ']', and either http(s) with a plain host and no empty query, or a scheme urllib
+# does not resolve against (group 1, checked against uses_relative) with no "/" after its colon.
+_URI_CHAR = r"[\x21\x22\x24-\x3a\x3c-\x5a\x5c\x5e-\x7e]"
+_JOINS_UNCHANGED = re.compile(
+    rf"(?:https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?]{_URI_CHAR}*)?(?<!\?)|([a-z][a-z0-9+.-]*):(?!/){_URI_CHAR}*)\Z")
 
 
 def read(data: bytes, url: str | None = None) -> list[dict]:
@@ -257,10 +267,10 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
             raise Fallback("isPermaLink given more than once")
         permalink = (flags[0] if flags else "true") == "true"
         value = (guid.text or "").strip()
-        facts["id"] = _fp_text(_urljoin(base_of(guid), value) if permalink and value else value)
+        facts["id"] = _fp_text(_join(base_of(guid), value) if permalink and value else value)
     if LINK in fields:  # RSS <link>: its text, even empty, wins over a permalink guid
         value = (fields[LINK].text or "").strip()
-        value = _fp_text(_urljoin(base_of(fields[LINK]), value) if value else value)
+        value = _fp_text(_join(base_of(fields[LINK]), value) if value else value)
         facts["link"] = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&")) if "&" in value else value
     for link in links:  # Atom: the last alternate HTML link wins, as in feedparser's _start_link
         attrs = {k.lower(): (v.lower() if k.lower() in ("rel", "type") else v) for k, v in link.attrib.items()}
@@ -271,14 +281,14 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
         if "href" not in attrs:
             raise Fallback("a link without href")  # feedparser reads its text instead
         if rel == "alternate" and attrs.get("type", "text/html") in _HTML_LINK_TYPES:
-            facts["link"] = _urljoin(base_of(link), attrs["href"])
+            facts["link"] = _join(base_of(link), attrs["href"])
     if "link" not in facts and permalink:
         facts["link"] = facts["id"]
     for role, name in ((PUBLISHED, "published"), (UPDATED, "updated")):
         if role in fields:
             value = _fp_text((fields[role].text or "").strip())
             facts[name] = value
-            facts[f"{name}_parsed"] = _parse_date(value)
+            facts[f"{name}_parsed"] = _date(value)
     return facts
 
 
@@ -341,12 +351,49 @@ def _fp_text(text: str) -> str:
         text = text.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         pass
-    return text.translate(_cp1252)
+    # translate looks up every character in the table (~15 us for a summary); most text has none of its keys.
+    return text.translate(_cp1252) if _CP1252_KEYS.search(text) else text
 
 
+def joins_unchanged(base: str | None, uri: str) -> bool:
+    """Whether urllib's ``urljoin(base, uri)`` and feedparser's ``_urljoin(base, uri)`` are ``uri`` itself (True
+    only when sure; False may be either). So joining can be skipped for the absolute links most feeds hold.
+
+    Why, for a ``uri`` matching _JOINS_UNCHANGED: it has no character urlsplit strips, removes or rejects
+    (whitespace, controls, non-ASCII, brackets), so parsing it cannot fail, and feedparser's _urifixer finds no
+    extra slash after "scheme://" to drop. Its scheme is read as written. A scheme urljoin does not resolve
+    against makes it return ``uri`` as given. An http(s) URI has a host, so urljoin returns it re-assembled
+    from its parts (when the base has the same scheme) or as given (when not); re-assembly drops only an empty
+    query, fragment or ;params, and the pattern admits no '#', no ';' and no trailing '?'. The base must be
+    empty (urljoin returns ``uri``) or parse without the ValueError that would make the join fail."""
+    match = _JOINS_UNCHANGED.match(uri)
+    if match is None or match.group(1) in uses_relative:  # group 1 is None for http(s), not in the list
+        return False
+    if base:
+        try:
+            urlsplit(base, "", True)  # urljoin's own call (urlsplit caches it): the same error, or none
+        except ValueError:
+            return False
+    return True
+
+
+def _join(base: str, uri: str) -> str:
+    """feedparser's ``_urljoin(base, uri)``, skipped when it is known to return ``uri`` (joins_unchanged)."""
+    return uri if joins_unchanged(base, uri) else _urljoin(base, uri)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(value: str) -> tuple | None:
+    """feedparser's ``_parse_date(value)`` (a struct_time or None, both immutable), cached: an Atom entry's
+    published and updated are often the same string, and a re-polled feed repeats its dates."""
+    return _parse_date(value)
+
+
+@functools.lru_cache(maxsize=1024)
 def _base_uri(url: str | None) -> str:
     """The base URI of a document without xml:base, as feedparser has it when handed ``url`` as
-    Content-Location: api.parse's, then re-applied at every element, where it settles at once."""
+    Content-Location: api.parse's, then re-applied at every element, where it settles at once. Cached: the
+    same feed URLs come back every poll, and the five urllib joins cost ~20 us."""
     base = make_safe_absolute_uri("", url or "") or make_safe_absolute_uri(url or "") or ""
     for _ in range(4):
         if not base:

@@ -139,15 +139,23 @@ def plain_text(html: str) -> str:
     # within a _MAX_TAG_CHARS window, so hostile input costs at most that per '<'.
     if not html:
         return ""
-    text = _DROPPED_BLOCK.sub(" ", _COMMENT.sub(" ", html))
-    out, pos = [], 0
-    while (start := text.find("<", pos)) >= 0:
-        tag = _TAG.match(text, start, start + _MAX_TAG_CHARS)
-        out.append(text[pos:start] if tag else text[pos:start + 1])
+    if "<" not in html:
+        return _squash(unescape(html))  # comments, dropped blocks and tags all start with '<': nothing to drop
+    text = _COMMENT.sub(" ", html) if "<!--" in html else html
+    text = _DROPPED_BLOCK.sub(" ", text)
+    out: list[str] = []
+    append, find, match_tag = out.append, text.find, _TAG.match
+    pos = 0
+    while (start := find("<", pos)) >= 0:
+        tag = match_tag(text, start, start + _MAX_TAG_CHARS)
         if tag:
-            out.append("" if (tag.group(1) or "").lower() in _INLINE else " ")
-        pos = tag.end() if tag else start + 1
-    out.append(text[pos:])
+            append(text[pos:start])
+            append("" if (tag.group(1) or "").lower() in _INLINE else " ")
+            pos = tag.end()
+        else:
+            append(text[pos:start + 1])
+            pos = start + 1
+    append(text[pos:])
     return _squash(unescape("".join(out)))
 
 
@@ -341,11 +349,12 @@ def _make_story(feed_name: str, *, guid: object, link: object, base: str | None,
         title = _cap(summary, _FALLBACK_TITLE_CHARS)
     guid = _CONTROL.sub("", guid).strip() if isinstance(guid, str) else None
     link = _clean_link(link, base)
-    parsed_date = next((d for d in dates if d is not None), None)
+    given = [d for d in dates if d is not None]
     # The id uses the date as the feed states it, not the sanity-checked one, so it cannot change
     # when `now` moves past a date that was first dropped as "in the future".
-    date_key = parsed_date.isoformat() if parsed_date else (raw_date if isinstance(raw_date, str) else None)
-    published_at = next((d for d in dates if d is not None and _EARLIEST <= d <= now + _MAX_AHEAD), None)
+    date_key = given[0].isoformat() if given else (raw_date if isinstance(raw_date, str) else None)
+    latest = now + _MAX_AHEAD
+    published_at = next((d for d in given if _EARLIEST <= d <= latest), None)
     return Story(
         id=story_id(feed_name, guid=guid, link=link, title=title, published=date_key),
         feed=feed_name, title=_cap(title, MAX_TITLE_CHARS), summary=_cap(summary, MAX_SUMMARY_CHARS),
@@ -375,6 +384,10 @@ def _clean_link(link: object, base: str | None) -> str | None:
     link = _CONTROL.sub("", link).strip()
     if not link or len(link) > _MAX_LINK_CHARS:
         return None
+    if link.startswith(("http://", "https://")) and fastparse.joins_unchanged(base, link):
+        # Joined it stays itself, and such a link has no space, its scheme is http(s) and it has a host: every
+        # check below passes. Most links are like this; urljoin and urlsplit cost ~8 us each time.
+        return link
     try:
         # Unescaped spaces are common in real feeds; other whitespace inside a URL means junk.
         absolute = (urljoin(base, link) if base else link).replace(" ", "%20")
@@ -388,6 +401,8 @@ def _clean_link(link: object, base: str | None) -> str | None:
 
 def _from_struct(value: object) -> datetime | None:
     # feedparser's *_parsed are UTC struct_times; timegm copes with tm_sec=60, datetime() would not.
+    if value is None:
+        return None  # the usual missing date, without the cost of timegm's TypeError
     try:
         return datetime.fromtimestamp(calendar.timegm(value), timezone.utc)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError):
@@ -416,7 +431,10 @@ def _str(value: object) -> str | None:
 
 
 def _squash(text: str) -> str:
-    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    """``text`` without control characters, its whitespace runs collapsed to one space, stripped."""
+    # str.split() and strip() use the same whitespace as the regex \s (Py_UNICODE_ISSPACE), so this equals
+    # _SPACE.sub(" ", ...).strip(), at a fifth of the cost on prose (one regex match per word there).
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _cap(text: str, limit: int) -> str:

@@ -14,6 +14,7 @@ import tracemalloc
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from hostile import BILLION_LAUGHS, QUADRATIC, REDOS_AUTHOR, XXE_FILE, rss_with
@@ -306,3 +307,53 @@ def test_generated_feeds_agree_with_feedparser():
         assert new == outcome(parse_feed_with_feedparser, body, url=url), body
         paths[parser] += 1
     assert paths["fastfeedparser"] > 200  # 249 when written; the rest: no entry has a title or summary (both fail)
+
+
+# --- joins skipped for URIs they return unchanged --------------------------------------------------------------
+
+_URI_PARTS = ["http", "https", "HTTP", "urn", "tag", "mailto", "ftp", "svn+ssh", ":", "//", "/", "///", "?", "#", ";",
+              "[", "]", "@", "%20", " ", "\t", "\n", "\x00", "é", "\u2100", "a", "b.com", "..", ".", "=", "&", "80",
+              "::1", "\\", "-", "+", "~", "\ufeff"]
+_JOIN_BASES = ["", URL, "https://x.example/3/", "http://[bad", "urn:a", "ftp://f/g", "/rel", "http://é.example/",
+               "https://a.example/b?c#d", "HTTPS://X.EXAMPLE/"]
+
+
+@pytest.mark.parametrize("uri", ["https://e.example/a/b.html", "http://e.example:8080/a?x=1&y=2", "https://e.example",
+                                 "urn:farm:1:2", "tag:e.example,2024:1", "mailto:a@b.example"])
+def test_common_absolute_uris_skip_the_join(uri):
+    assert fastparse.joins_unchanged(URL, uri) and fastparse.joins_unchanged("", uri)
+
+
+@pytest.mark.parametrize("base, uri", [
+    (URL, "https://e.example/a?"),       # urljoin drops an empty query
+    (URL, "https://e.example/a#"),       # ... an empty fragment
+    (URL, "https://e.example/a;"),       # ... empty ;params
+    (URL, "HTTP://e.example/a"),         # ... and lower-cases the scheme
+    (URL, "https:///e.example/a"),       # feedparser drops the extra slash
+    (URL, "https://[::1]/a"),            # brackets: urlsplit may raise
+    (URL, "https://e.example/a b"),      # whitespace: urlsplit strips or removes some
+    (URL, "https://é.example/a"),        # non-ASCII host: urlsplit checks it
+    (URL, "rel/path"), (URL, "http:rel"), (URL, "ftp://e.example/a"),
+    ("http://[bad", "https://e.example/a"),  # the base does not parse: the join fails
+])
+def test_joins_that_may_change_the_uri_are_not_skipped(base, uri):
+    assert not fastparse.joins_unchanged(base, uri)
+
+
+def test_joins_unchanged_only_when_urljoin_returns_the_uri():
+    """Generated URIs and bases: whenever joins_unchanged says so, urllib's and feedparser's joins give the URI."""
+    rng = random.Random(20240602)
+    skipped = 0
+    for _ in range(20_000):
+        uri = "".join(rng.choice(_URI_PARTS) for _ in range(rng.randint(1, 8)))
+        if rng.random() < 0.5:
+            uri = rng.choice(["http://", "https://", "urn:", "tag:", "mailto:"]) + uri
+        base = rng.choice(_JOIN_BASES)
+        if fastparse.joins_unchanged(base, uri):
+            skipped += 1
+            assert fastparse._urljoin(base, uri) == uri, (base, uri)
+            try:
+                assert urljoin(base, uri) == uri, (base, uri)
+            except ValueError:
+                raise AssertionError((base, uri)) from None
+    assert skipped > 1_000  # ~1,900 when written

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import html
 import json
+import random
 import re
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hostile import REDOS
 
+from monitor import parse as parse_module
 from monitor.errors import ParseError
 from monitor.parse import (MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed, plain_text,
                            story_id)
@@ -169,6 +172,13 @@ def test_plain_text(markup, expected):
     assert plain_text(markup) == expected
 
 
+def test_plain_text_whitespace_and_controls():
+    # Unicode spaces collapse like ASCII ones; C0/C1 controls (\x1c-\x1f and \x85 too, though Python counts them
+    # as whitespace) are removed first, so they join the words around them.
+    assert plain_text("\u3000 a\u2028\u2029b\xa0\tc\x1cd\x85e  \n f\u3000") == "a b cde f"
+    assert plain_text("<p>\u2003x\x1f<b>y</b>\u00a0&nbsp;z </p>") == "xy z"
+
+
 @pytest.mark.parametrize("unit", ['<a href="x" ', "<a ", "<!--", "<script", "<a '\"", '<a x="<', "&"])
 def test_plain_text_is_linear_on_hostile_markup(unit):
     # html.parser needed ~10 s for 96 KB of '<a href="x" '; this size would take minutes if
@@ -227,6 +237,33 @@ def test_missing_title_falls_back_to_summary_and_empty_entries_are_skipped():
 ])
 def test_links(link, url, expected):
     assert one(rss(item("T", guid="1", link=html.escape(link))), url=url).link == expected
+
+
+def _clean_link_by_urllib(link: str, base: str | None) -> str | None:
+    """parse._clean_link without its shortcut for links a join leaves unchanged: the reference for it."""
+    link = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]", "", link).strip()
+    if not link or len(link) > 2_048:
+        return None
+    try:
+        absolute = (urljoin(base, link) if base else link).replace(" ", "%20")
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", absolute):
+        return None
+    return absolute
+
+
+def test_link_shortcut_agrees_with_urllib():
+    """Generated links and bases: the same clean link as joining and splitting every one with urllib."""
+    rng = random.Random(20240603)
+    parts = ["http://", "https://", "HTTPS://", "e.example", "/", "//", "?", "#", ";", "[", "]", "@", ":80", " ", "\t",
+             "\x00", "é", "a", "..", "=", "&", "%20", "\u3000", "mailto:", "urn:"]
+    bases = [None, "", "https://news.example/feed.xml", "http://news.example/", "http://[bad", "feed.xml"]
+    for _ in range(20_000):
+        link = "".join(rng.choice(parts) for _ in range(rng.randint(1, 8)))
+        base = rng.choice(bases)
+        assert parse_module._clean_link(link, base) == _clean_link_by_urllib(link, base), (link, base)
 
 
 # --- ids ------------------------------------------------------------------------------------------

@@ -497,7 +497,6 @@ def main() -> int:
                 prof_dir2.mkdir()
                 config = write_config(prof_dir2, farm.urls, claims, monitor=monitor_keys)
                 extra["cprofile"] = measured("cprofile", {"config": str(config), "threads": args.threads})
-            farm_stats = farm.stats()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -3,8 +3,9 @@ and 3-letter prefixes a story can show (``match.index_postings``) to the claim t
 
 Exact, not a heuristic. ``match.match`` accepts a story only when it shares a term with the claim and scores at
 least the claim's ``min_score``. The index adds up the weight of the claim terms the story could show and drops
-the claims that cannot reach their threshold with that much (``match.ScoreCeiling``), so scoring only the
-candidates finds the same matches as scoring every claim.
+the claims that cannot reach their threshold with that much (``match.ScoreCeiling``), and those whose
+``require_any`` gate the story cannot pass (``match.gate_keys``), so scoring only the candidates finds the same
+matches as scoring every claim.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from .match import PreparedClaim, ScoreCeiling, index_postings, story_keys, title_bounds
+from .match import PreparedClaim, ScoreCeiling, gate_keys, index_postings, story_keys, title_bounds
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ class ClaimIndex(Generic[T]):
         claims = [relevance(item) for item in self._items]
         # Per item, ScoreCeiling's constants: candidates() tests them inline, the same sum as ``reachable``.
         self._limits = tuple(ScoreCeiling(claim).limits for claim in claims)
+        self._gates = tuple(gate_keys(claim) for claim in claims)  # require_any, as keys the story must show
         self._weights: dict[int, float] = {}
         exact: dict[str, set[int]] = {}
         prefix: dict[str, set[int]] = {}
@@ -53,7 +55,7 @@ class ClaimIndex(Generic[T]):
         codes = self._codes(terms, prefixes)
         bounds = title_bounds(title_terms)
         top = len(bounds) - 1
-        limits, items, weights, log1p = self._limits, self._items, self._weights, math.log1p
+        limits, gates, items, weights, log1p = self._limits, self._gates, self._items, self._weights, math.log1p
         out: list[T] = []
         # Sorted, the codes come grouped by item, in item order: each group is one claim's shown terms, summed
         # and tested when the next group starts (the sentinel -1 flushes the last one).
@@ -65,7 +67,8 @@ class ClaimIndex(Generic[T]):
                     total, per_weight, per_log, short = limits[last]
                     if got > total:
                         got = total
-                    if per_weight * got + per_log * log1p(got) + bounds[shown if shown < top else top] >= short:
+                    if per_weight * got + per_log * log1p(got) + bounds[shown if shown < top else top] >= short \
+                            and (gates[last] is None or not gates[last].isdisjoint(terms)):
                         out.append(items[last])
                 last, got, shown = position, 0.0, 0
             if code >= 0:

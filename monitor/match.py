@@ -570,10 +570,7 @@ def index_postings(claim: PreparedClaim) -> list[tuple[bool, str, int]]:
     canonical term). Fuzzy keys are the 3-letter keys of the terms long enough to match fuzzily; a canonical
     term sharing such a key could be their fuzzy match too, so its variants post those terms as well.
     """
-    firsts: dict[str, set[str]] = {}
-    for first, entries in claim.aliases.index.items():
-        for _, canon in entries:
-            firsts.setdefault(canon, set()).add(first)
+    firsts = _alias_heads(claim)
     by_key: dict[str, list[int]] = {}
     out: list[tuple[bool, str, int]] = []
     for position, (term, _, _, key) in enumerate(claim.probe):
@@ -586,6 +583,27 @@ def index_postings(claim: PreparedClaim) -> list[tuple[bool, str, int]]:
         if len(canon) >= FUZZY_MIN_LEN - 1:
             out += [(False, head, position) for head in heads for position in by_key.get(canon[:3], ())]
     return out
+
+
+def _alias_heads(claim: PreparedClaim) -> dict[str, set[str]]:
+    """For each alias canonical term, the first terms of its variants: a story read before aliases apply shows
+    one of them whenever aliasing produces the canonical term."""
+    firsts: dict[str, set[str]] = {}
+    for first, entries in claim.aliases.index.items():
+        for _, canon in entries:
+            firsts.setdefault(canon, set()).add(first)
+    return firsts
+
+
+def gate_keys(claim: PreparedClaim) -> frozenset[str] | None:
+    """Story keys (``story_keys`` terms) of which a story must show at least one to pass the claim's
+    ``require_any``, or None when the claim has no such gate. A phrase's first term is in the aliased story
+    only if the story shows it or the first term of one of its variants, so a story showing none of these keys
+    passes no phrase of the gate."""
+    if not claim.require_any or not all(claim.require_any):
+        return None  # no gate, or an empty phrase that every story passes
+    firsts = _alias_heads(claim)
+    return frozenset(key for phrase in claim.require_any for key in (phrase[0], *firsts.get(phrase[0], ())))
 
 
 def story_keys(title: str, summary: str) -> tuple[set[str], set[str], int]:

@@ -53,11 +53,15 @@ def test_candidates_find_exactly_what_scoring_every_claim_finds(news: tuple[list
         kwargs: dict = {"min_score": rng.choice([None, 0.0, 20.0, 35.0, 47.0, 60.0, 90.0])}
         if k % 5 == 0:
             kwargs["aliases"] = IRAQ_ALIASES
+        if k % 3 == 0:  # a gate on one of the claim's words, or on an alias canonical form and its variants
+            words = [w for w in text.split() if len(w) > 3]
+            kwargs["require_any"] = [rng.choice(words)] if words and k % 2 else ["united states", "agreement"]
         try:
             claims.append(prepare_claim(f"c{k}", text, **kwargs))
         except ValueError:  # a claim of stop words only
             continue
     claims.append(prepare_claim("iraq", IRAQ_CLAIM, aliases=IRAQ_ALIASES))
+    claims.append(prepare_claim("iraq-gated", IRAQ_CLAIM, aliases=IRAQ_ALIASES, require_any=["iraq", "united states"]))
     index = _index(claims)
     scenario = [line for line in SCENARIO.read_text(encoding="utf-8").splitlines() if line.strip()]
     sample = rng.sample(stories, 300) + scenario

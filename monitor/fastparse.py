@@ -382,10 +382,11 @@ def _join(base: str, uri: str) -> str:
     return uri if joins_unchanged(base, uri) else _urljoin(base, uri)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=64)
 def _date(value: str) -> tuple | None:
-    """feedparser's ``_parse_date(value)`` (a struct_time or None, both immutable), cached: an Atom entry's
-    published and updated are often the same string, and a re-polled feed repeats its dates."""
+    """feedparser's ``_parse_date(value)`` (a struct_time or None, both immutable), cached for the last few
+    strings: an Atom entry's published and updated are often the same. (A cache holding a re-polled feed's dates
+    would need one entry per stored story in every parse worker.)"""
     return _parse_date(value)
 
 

@@ -31,7 +31,7 @@ def headline_key(terms: Sequence[str]) -> str:
 
 
 # The same stored headlines are compared again at every poll of the window: their size is worked out once.
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def is_short(key: str) -> bool:
     """Whether a headline key has fewer distinct terms than MIN_TERMS_FOR_SUBSET (compared whole, never as a
     subset)."""

@@ -344,7 +344,7 @@ class _Text(NamedTuple):
     marks: tuple[tuple[int, tuple[Entry, int] | None, bool, bool], ...]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _text(text: str) -> _Text:
     """``text`` tokenised and scanned once for all claims. Cached: a story relevant to several claims is judged
     once per claim over the same sentences, one claim after another, and a headline part is tokenised by
@@ -446,7 +446,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
 
 # ---------------------------------------------------------------- the story
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def _title_parts(title: str) -> tuple[tuple[str, ...], str | None]:
     """Headline parts, and the attribution when a part is only that: "... - reports", "Sources: ...",
     "Congressman: ...", "...: South Korea paper" (not "It's official: ..."). Cached, like ``_sentences``."""
@@ -463,7 +463,7 @@ def _title_parts(title: str) -> tuple[tuple[str, ...], str | None]:
     return tuple(content), hedge
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def _sentences(summary: str) -> tuple[str, ...]:
     """``cues.sentences(summary)``. Cached: a story relevant to several claims is judged once per claim."""
     return tuple(cues.sentences(summary))

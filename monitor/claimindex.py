@@ -32,19 +32,30 @@ class ClaimIndex(Generic[T]):
         claims = [relevance(item) for item in self._items]
         # Per item, ScoreCeiling's constants: candidates() tests them inline, the same sum as ``reachable``.
         self._limits = tuple(ScoreCeiling(claim).limits for claim in claims)
-        self._gates = tuple(gate_keys(claim) for claim in claims)  # require_any, as keys the story must show
         self._weights: dict[int, float] = {}
         exact: dict[str, set[int]] = {}
         prefix: dict[str, set[int]] = {}
+        # A claim with a require_any gate is looked at only when the story shows one of its gate keys (usually
+        # a name): its postings are kept apart, with the claim, instead of in the shared term lists.
+        gates: dict[str, set[int]] = {}
+        gated: dict[int, list[tuple[bool, str, int]]] = {}
         for position, claim in enumerate(claims):
             if len(claim.terms) >= 1 << _TERM_BITS:
                 raise ValueError(f"claim {claim.id!r} has too many terms to index ({len(claim.terms)})")
+            gate = gate_keys(claim)
+            for key in gate or ():
+                gates.setdefault(key, set()).add(position)
             for fuzzy, key, term in index_postings(claim):
                 code = position << _TERM_BITS | term
-                (prefix if fuzzy else exact).setdefault(key, set()).add(code)
+                if gate is None:
+                    (prefix if fuzzy else exact).setdefault(key, set()).add(code)
+                else:
+                    gated.setdefault(position, []).append((fuzzy, key, code))
                 self._weights[code] = claim.weights[term]
         self._exact = {key: tuple(codes) for key, codes in exact.items()}
         self._prefix = {key: tuple(codes) for key, codes in prefix.items()}
+        self._gates = {key: tuple(positions) for key, positions in gates.items()}
+        self._gated = {position: tuple(postings) for position, postings in gated.items()}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -55,7 +66,7 @@ class ClaimIndex(Generic[T]):
         codes = self._codes(terms, prefixes)
         bounds = title_bounds(title_terms)
         top = len(bounds) - 1
-        limits, gates, items, weights, log1p = self._limits, self._gates, self._items, self._weights, math.log1p
+        limits, items, weights, log1p = self._limits, self._items, self._weights, math.log1p
         out: list[T] = []
         # Sorted, the codes come grouped by item, in item order: each group is one claim's shown terms, summed
         # and tested when the next group starts (the sentinel -1 flushes the last one).
@@ -67,8 +78,7 @@ class ClaimIndex(Generic[T]):
                     total, per_weight, per_log, short = limits[last]
                     if got > total:
                         got = total
-                    if per_weight * got + per_log * log1p(got) + bounds[shown if shown < top else top] >= short \
-                            and (gates[last] is None or not gates[last].isdisjoint(terms)):
+                    if per_weight * got + per_log * log1p(got) + bounds[shown if shown < top else top] >= short:
                         out.append(items[last])
                 last, got, shown = position, 0.0, 0
             if code >= 0:
@@ -78,13 +88,20 @@ class ClaimIndex(Generic[T]):
 
     def _codes(self, terms: set[str], prefixes: set[str]) -> set[int]:
         """The postings of a story's keys, each once: a claim term shown both exactly and by its prefix, or under
-        several alias heads, counts once."""
-        exact, prefix = self._exact, self._prefix
+        several alias heads, counts once. A gated claim's postings count only when the story shows one of its
+        gate keys: without one, it cannot pass the gate (``match.gate_keys``)."""
+        exact, prefix, gates = self._exact, self._prefix, self._gates
         codes: set[int] = set()
+        opened: set[int] = set()  # gated claims whose gate the story may pass
         for key in terms:
             if (posted := exact.get(key)) is not None:
                 codes.update(posted)
+            if (positions := gates.get(key)) is not None:
+                opened.update(positions)
         for key in prefixes:
             if (posted := prefix.get(key)) is not None:
                 codes.update(posted)
+        for position in opened:
+            codes.update(code for fuzzy, key, code in self._gated.get(position, ())
+                         if key in (prefixes if fuzzy else terms))
         return codes

@@ -278,7 +278,8 @@ def test_claim_states_reads_every_asked_claim_across_parameter_chunks(tmp_path):
 
 
 def test_an_upgraded_database_answers_grouping_from_an_index_alone(tmp_path):
-    """Migration 6 replaces the (claim, verdict, time) index with one that also holds the group and headline."""
+    """Migration 6 replaces the (claim, verdict, time) index with one that also holds the group and headline, and
+    drops the unused (feed, seen_at) index on stories."""
     import sqlite_utils
 
     from monitor.store import MIGRATIONS
@@ -292,6 +293,8 @@ def test_an_upgraded_database_answers_grouping_from_an_index_alone(tmp_path):
     db["hits"].insert({"story_id": "s1", "claim_id": "c", "score": 50.0, "created_at": "2026-11-27T00:00:00+00:00",
                        "verdict": "confirmed", "group_id": "s1", "headline_key": "iraq sign deal"})
     db.conn.commit()
+    before = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"idx_hits_claim_id_verdict_created_at", "idx_stories_feed_seen_at"} <= before
     db.close()
 
     store = Store(path)
@@ -301,4 +304,5 @@ def test_an_upgraded_database_answers_grouping_from_an_index_alone(tmp_path):
         "AND created_at >= ? AND group_id IS NOT NULL ORDER BY created_at DESC", ["c", "confirmed", "x"]))
     assert "COVERING INDEX" in plan
     indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "idx_hits_claim_id_verdict_created_at" not in indexes
+    assert "idx_hits_claim_id_verdict_created_at" not in indexes and "idx_stories_feed_seen_at" not in indexes
+    assert {"idx_stories_feed_link", "idx_stories_seen_at", "idx_stories_link"} <= indexes  # the ones queries use

@@ -39,11 +39,20 @@ def from_db_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _in_lists(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
-    """``values`` in chunks small enough for SQLite's bound-parameter limit, each with its ``?,?,…`` list."""
+_IN_LIST_SIZES = (8, 32, 128, 512)  # the lengths of the ``IN (?, …)`` lists queries use
+
+
+def _in_lists(values: list[str]) -> Iterator[tuple[list[str | None], str]]:
+    """``values`` in chunks small enough for SQLite's bound-parameter limit, each with its ``?,?,…`` list,
+    padded with NULLs (which match nothing) to one of a few lengths: every connection keeps its prepared
+    statements, and one per list length seen (each poll has its own number of stories and claims) held
+    megabytes across the polling threads."""
+    size = _IN_LIST_SIZES[-1]
     for start in range(0, len(values), size):
-        chunk = values[start:start + size]
-        yield chunk, ",".join("?" * len(chunk))
+        chunk: list[str | None] = list(values[start:start + size])
+        padded = next(n for n in _IN_LIST_SIZES if n >= len(chunk))
+        chunk += [None] * (padded - len(chunk))
+        yield chunk, ",".join("?" * padded)
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:

@@ -306,3 +306,17 @@ def test_an_upgraded_database_answers_grouping_from_an_index_alone(tmp_path):
     indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "idx_hits_claim_id_verdict_created_at" not in indexes and "idx_stories_feed_seen_at" not in indexes
     assert {"idx_stories_feed_link", "idx_stories_seen_at", "idx_stories_link"} <= indexes  # the ones queries use
+
+
+def test_id_lists_take_few_statement_shapes_and_lose_no_id():
+    """Each connection keeps a prepared statement per distinct SQL text: IN lists come in a few lengths only."""
+    from monitor.store import _in_lists
+
+    shapes = set()
+    for n in range(0, 1300, 7):
+        values = [f"id-{i}" for i in range(n)]
+        chunks = list(_in_lists(values))
+        shapes.update(marks for _, marks in chunks)
+        assert [v for chunk, _ in chunks for v in chunk if v is not None] == values
+        assert all(len(chunk) == marks.count("?") for chunk, marks in chunks)
+    assert len(shapes) <= 4

@@ -378,11 +378,12 @@ class Store:
               h.sentence, h.group_id, h.headline_key, int(h.fresh)) for h in hits])
 
     def group_candidates(self, claim_id: str, verdict: str, since: datetime) -> list[tuple[str, str]]:
-        """(group id, headline key) of the claim's hits with this verdict since ``since``, newest first."""
+        """(group id, headline key) of the claim's hits with this verdict since ``since``, newest first (of hits
+        stored in the same poll, the last stored first: grouping prefers the first of equally close headlines)."""
         return self.db.execute(
             """SELECT group_id, headline_key FROM hits
                WHERE claim_id = ? AND verdict = ? AND created_at >= ? AND group_id IS NOT NULL
-               ORDER BY created_at DESC LIMIT 2000""", [claim_id, verdict, to_db_time(since)]).fetchall()
+               ORDER BY created_at DESC, rowid DESC LIMIT 2000""", [claim_id, verdict, to_db_time(since)]).fetchall()
 
     def claim_evidence(self, claim_id: str, *, since: datetime | None = None, verdict: str | None = None,
                        group_id: str | None = None, fresh_only: bool = False,

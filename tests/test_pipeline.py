@@ -320,3 +320,22 @@ def test_id_lists_take_few_statement_shapes_and_lose_no_id():
         assert [v for chunk, _ in chunks for v in chunk if v is not None] == values
         assert all(len(chunk) == marks.count("?") for chunk, marks in chunks)
     assert len(shapes) <= 4
+
+
+def test_of_hits_stored_at_the_same_moment_grouping_prefers_the_last_stored(tmp_path):
+    """Two hits of one poll share their stamp; a later headline as close to both joins the later one's group,
+    whatever the group ids (an index holding them must not order the tie by group id)."""
+    from monitor import grouping
+    from monitor.models import Hit, Story, Verdict
+
+    store = Store(tmp_path / "ties.db")
+    at = utc(2026, 11, 27, 12)
+    with store.transaction():
+        store.insert_stories([Story("s1", "f", "t1", ""), Story("s2", "f", "t2", "")], at)
+        store.insert_hits([
+            Hit("s1", "c", 50.0, (), Verdict.CONFIRMED, None, None, "zzz", "iraq us sign troop deal baghdad vote"),
+            Hit("s2", "c", 50.0, (), Verdict.CONFIRMED, None, None, "aaa", "iraq us sign troop deal pentagon budget"),
+        ], at)
+    rows = store.group_candidates("c", "confirmed", at - timedelta(hours=1))
+    assert [group for group, _ in rows] == ["aaa", "zzz"]
+    assert grouping.find_group("iraq us sign troop deal", grouping.Candidates(rows), 80.0) == "aaa"

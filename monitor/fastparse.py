@@ -284,11 +284,14 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
             facts["link"] = _join(base_of(link), attrs["href"])
     if "link" not in facts and permalink:
         facts["link"] = facts["id"]
+    parsed: dict[str, tuple | None] = {}  # an entry's published and updated are often the same string
     for role, name in ((PUBLISHED, "published"), (UPDATED, "updated")):
         if role in fields:
             value = _fp_text((fields[role].text or "").strip())
             facts[name] = value
-            facts[f"{name}_parsed"] = _date(value)
+            if value not in parsed:
+                parsed[value] = _parse_date(value)
+            facts[f"{name}_parsed"] = parsed[value]
     return facts
 
 
@@ -380,14 +383,6 @@ def joins_unchanged(base: str | None, uri: str) -> bool:
 def _join(base: str, uri: str) -> str:
     """feedparser's ``_urljoin(base, uri)``, skipped when it is known to return ``uri`` (joins_unchanged)."""
     return uri if joins_unchanged(base, uri) else _urljoin(base, uri)
-
-
-@functools.lru_cache(maxsize=64)
-def _date(value: str) -> tuple | None:
-    """feedparser's ``_parse_date(value)`` (a struct_time or None, both immutable), cached for the last few
-    strings: an Atom entry's published and updated are often the same. (A cache holding a re-polled feed's dates
-    would need one entry per stored story in every parse worker.)"""
-    return _parse_date(value)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +21,8 @@ def pickled_by_fields(cls: T) -> T:
     values = attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
 
     def __reduce__(self: object) -> tuple:
+        if type(self) is not cls:  # a subclass may add fields: pickled whole, the generic way
+            return copyreg.__newobj__, (type(self),), self.__getstate__()  # type: ignore[attr-defined]
         return cls, values(self)
 
     cls.__reduce__ = __reduce__  # type: ignore[assignment]

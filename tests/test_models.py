@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
@@ -25,3 +26,17 @@ def test_pickled_data_comes_back_equal_with_every_field(value):
     copy = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     assert copy == value and type(copy) is type(value)
     assert copy.__reduce__()[1] == value.__reduce__()[1]  # field by field, in order
+
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged(Story):
+    """A subclass adding a field (pickle needs it at module level)."""
+
+    tag: str = ""
+
+
+def test_a_subclass_with_its_own_fields_pickles_whole():
+    value = Tagged("s1", "feed", "Title", "Summary", tag="x")
+    copy = pickle.loads(pickle.dumps(value))
+    assert type(copy) is Tagged and copy == value and copy.tag == "x"

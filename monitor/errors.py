@@ -5,6 +5,7 @@
     ├── FetchError               a feed could not be fetched (HTTP status, timeout, size cap, refused address)
     ├── ParseError               fetched bytes hold no usable stories
     ├── StoreError               the database cannot be opened or migrated
+    │   └── NoDatabaseError      a read command was pointed at a database that does not exist (exit code 2)
     └── DeliveryError            a channel refused or could not take an alert
 """
 
@@ -52,6 +53,17 @@ class ParseError(MonitorError):
 
 class StoreError(MonitorError):
     """The database could not be opened, migrated or written."""
+
+
+class NoDatabaseError(StoreError):
+    """There is no database file where a command that only reads was told to look: a mistyped ``--db``, or a
+    daemon that has not run yet. Nothing is created."""
+
+    exit_code = 2
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no database at {path} (has the daemon run yet? check --db / [monitor] database)")
+        self.path = path
 
 
 class DeliveryError(MonitorError):

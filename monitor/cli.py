@@ -403,23 +403,37 @@ def explain(app: App, story: str, as_json: bool) -> None:
 
 @cli.command("eval")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--threshold", type=click.FloatRange(0, 100), help="Relevance threshold (default: the shipped one).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def eval_command(file: str, threshold: float | None, as_json: bool) -> None:
+@click.option("--claim", "claim_id", metavar="ID",
+              help="Score every row with this configured claim (aliases, gates, outcomes, min_score) instead of "
+                   "the file's claim column.")
+@click.option("--threshold", type=click.FloatRange(0, 100),
+              help="Relevance threshold (default: the claim's min_score, else the shipped one).")
+@click.option("--errors", "list_errors", is_flag=True, help="List the rows predicted wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (with the scoring rate).")
+@click.pass_obj
+def eval_command(app: App, file: str, claim_id: str | None, threshold: float | None, list_errors: bool,
+                 as_json: bool) -> None:
     """Measure the matcher (and the verdict rules) on a labelled TSV file.
 
-    FILE has a header with `claim` and `story` columns, and `label` (1 relevant, 0 not) and/or `verdict`
-    (confirmed, delayed, rejected, pending); an optional `set` column groups rows. Prints ROC-AUC, average
-    precision, precision/recall/F1 at the threshold and the best-F1 threshold per set and macro-averaged, and
-    verdict accuracy, macro-F1, per-class precision/recall and the confusion matrix.
+    FILE has a header with `claim` and `story` columns (`claim` is not needed with --claim), an optional
+    `summary`, and `label` (1 relevant, 0 not) and/or `verdict` (confirmed, delayed, rejected, pending); an
+    optional `set` column groups rows. Prints ROC-AUC, average precision, precision/recall/F1 at the threshold
+    and the best-F1 threshold per set and macro-averaged, and verdict accuracy, macro-F1, per-class
+    precision/recall and the confusion matrix.
 
     \b
     Example:
-      news-monitor eval my_examples.tsv --threshold 55
+      news-monitor eval my_examples.tsv --claim iraq-us-coalition-signing --errors
     """
     from .evaluate import evaluate_file, format_report  # only this command needs it
 
-    report = evaluate_file(file, threshold=threshold)
+    claim = None
+    if claim_id is not None:
+        tracked, warning = views.load_claim(app.config_path, claim_id)
+        if warning:
+            click.echo(f"news-monitor: {warning}", err=True)
+        claim = (claim_id, tracked.relevance, tracked.verdict)
+    report = evaluate_file(file, threshold=threshold, claim=claim, errors=list_errors)
     if as_json:
         _echo_json(report)
     else:

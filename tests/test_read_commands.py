@@ -178,3 +178,71 @@ def test_backtest_near_misses_lists_the_best_scoring_stories_that_did_not_hit(po
     assert "3 near misses, highest score first:" in text and "require_any: the story has none of 'iraq'" in text
     plain = run_cli("backtest", "iraq-us-coalition-signing", "--json", config=polled, env={HOOK_ENV: SECRET_URL})
     assert "near_misses" not in json.loads(plain.stdout)
+
+
+# ---------------------------------------------------------------- item 9: eval measures the configured claim
+
+
+EVAL_ROWS = [  # story, summary, label, verdict
+    ("Washington and Baghdad ink coalition pullout pact", "", "1", "confirmed"),  # only the aliases find it
+    (NIGER, "", "0", ""),  # only require_any stops it
+    ("Deal done", "Iraq and the United States signed the agreement on the withdrawal of the US-led coalition",
+     "1", "confirmed"),  # only the summary says what it is about
+    ("العراق والولايات المتحدة يوقعان اتفاقا لانسحاب التحالف الدولي", "", "1", "confirmed"),  # config outcomes
+    ("France wins the World Cup", "", "0", ""),
+]
+
+
+def eval_file(folder: Path) -> Path:
+    claim = shipped_claims()[0]["text"]
+    path = folder / "mine.tsv"
+    lines = ["claim\tstory\tsummary\tlabel\tverdict"] + ["\t".join((claim, *row)) for row in EVAL_ROWS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eval_claim_scores_every_row_with_the_configured_claim(tmp_path, httpserver):
+    config = write_config(tmp_path, document(httpserver))
+    path = eval_file(tmp_path)
+    plain = json.loads(run_cli("eval", str(path), "--json", config=config).stdout)
+    configured = run_cli("eval", str(path), "--claim", "iraq-us-coalition-signing", "--json", config=config,
+                         env={HOOK_ENV: ""})
+    assert configured.returncode == 0, configured.stderr
+    assert f"{HOOK_ENV} is not set" in configured.stderr  # a warning: eval needs only the claim
+    report = json.loads(configured.stdout)
+    assert report["claim"] == "iraq-us-coalition-signing" and report["threshold"] == 43
+    assert report["sets"]["all"]["precision"] == report["sets"]["all"]["recall"] == 1.0
+    assert plain["sets"]["all"]["recall"] < 1.0  # the claim text alone: no aliases, no gate, no Arabic
+    assert report["verdicts"]["accuracy"] == 1.0 and plain["verdicts"]["accuracy"] < 1.0
+    assert report["pairs_per_second"] > 0  # the rate stays in --json
+
+    unknown = run_cli("eval", str(path), "--claim", "nope", config=config, env={HOOK_ENV: SECRET_URL})
+    assert unknown.returncode == 2 and "no claim with id 'nope'" in unknown.stderr
+
+
+def test_eval_uses_the_summary_column(tmp_path):
+    path = eval_file(tmp_path)
+    with_summary = json.loads(run_cli("eval", str(path), "--json", "--errors").stdout)
+    title_only = tmp_path / "titles.tsv"
+    title_only.write_text("\n".join("\t".join(f for i, f in enumerate(line.split("\t")) if i != 2)
+                                    for line in path.read_text("utf-8").splitlines()) + "\n", encoding="utf-8")
+    without = json.loads(run_cli("eval", str(title_only), "--json", "--errors").stdout)
+    wrong_with = {e["line"] for e in with_summary["errors"] if e["kind"] == "relevance"}
+    wrong_without = {e["line"] for e in without["errors"] if e["kind"] == "relevance"}
+    assert 4 in wrong_without and 4 not in wrong_with  # line 4: "Deal done" and its summary
+
+
+def test_eval_errors_lists_the_rows_it_got_wrong_and_the_text_has_no_rate(tmp_path):
+    path = eval_file(tmp_path)
+    result = run_cli("eval", str(path), "--errors")
+    assert result.returncode == 0, result.stderr
+    assert "per second" not in result.stdout
+    report = json.loads(run_cli("eval", str(path), "--errors", "--json").stdout)
+    relevance = [e for e in report["errors"] if e["kind"] == "relevance"]
+    assert relevance and all(e["label"] == 1 and e["predicted"] == 0 and e["score"] < 43 for e in relevance)
+    for e in relevance:
+        assert f"line {e['line']:<6} label 1, predicted 0 (score {e['score']:.1f}): {e['story']}" in result.stdout
+    verdicts = [e for e in report["errors"] if e["kind"] == "verdict"]
+    assert [(e["line"], e["gold"], e["predicted"]) for e in verdicts] == [(5, "confirmed", "pending")]
+    assert "line 5      verdict confirmed, predicted pending" in result.stdout
+    assert "errors" not in json.loads(run_cli("eval", str(path), "--json").stdout)

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import click
 
-from . import __version__, alerts, outbox
+from . import __version__, alerts, outbox, views
 from .config import Config, describe, load_config
 from .errors import DeliveryError, MonitorError
 from .logs import FORMATS, configure
 from .delivery import DeliveryResult, deliver_due
-from . import views
 from .pipeline import Context, check_deadlines, poll_feed, utc_now
 from .store import Store, to_db_time
-from .views import ReadSource
 
 DEFAULT_CONFIG = "config/monitor.toml"
 
@@ -58,10 +56,10 @@ class App:
     def store(self, config: Config) -> Store:
         return Store(config.database)
 
-    def reading(self) -> ReadSource:
+    def reading(self) -> views.ReadSource:
         """For a command that only reads: the database (which must exist) and the config as far as it can be
         read, its problem printed as one warning line."""
-        source = ReadSource.load(self.config_path, self.db_path)
+        source = views.ReadSource.load(self.config_path, self.db_path)
         warning = source.warning()
         if warning:
             click.echo(f"news-monitor: {warning}", err=True)

@@ -6,7 +6,8 @@
     ├── ParseError               fetched bytes hold no usable stories
     ├── StoreError               the database cannot be opened or migrated
     │   └── NoDatabaseError      a read command was pointed at a database that does not exist (exit code 2)
-    └── DeliveryError            a channel refused or could not take an alert
+    ├── DeliveryError            a channel refused or could not take an alert
+    └── NotFoundError            a story or claim named on the command line is unknown (exit code 2)
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ class DeliveryError(MonitorError):
         self.retry_after = retry_after
         self.transient = is_transient_status(status) if transient is None else transient
         self.maybe_delivered = maybe_delivered
+
+
+class NotFoundError(MonitorError):
+    """A story or claim named on the command line is neither stored nor configured."""
+
+    exit_code = 2
 
 
 def is_transient_status(status: int | None) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import match
 from .config import ClaimConfig, Config, load_config_leniently
-from .errors import ConfigError
+from .errors import ConfigError, NotFoundError
 from .fetch import redact_url
 from .pipeline import TrackedClaim, run_backtest
 from .store import Store, to_db_time
@@ -59,9 +59,11 @@ class ReadSource:
         return Store(self.database, create=False)
 
     def claim_problems(self, position: int) -> list[str]:
+        """See ``claim_problems``."""
         return claim_problems(self.problem, position)
 
     def tracked_claim(self, claim_id: str) -> TrackedClaim:
+        """See ``configured_claim``."""
         return configured_claim(self.config, self.problem, claim_id)
 
 
@@ -83,14 +85,14 @@ def claim_problems(problem: ConfigError | None, position: int) -> list[str]:
 
 
 def configured_claim(config: Config | None, problem: ConfigError | None, claim_id: str) -> TrackedClaim:
-    """The configured claim, prepared; ConfigError when it is not configured or its entry is broken (it is never
-    run with a default in place of a value written wrong)."""
+    """The configured claim, prepared. NotFoundError when no claim has this id; ConfigError when its entry is
+    broken (it is never run with a default in place of a value written wrong) or the claims cannot be read."""
     if config is None:
         assert problem is not None
         raise ConfigError([*problem.problems, "the claims cannot be read"], path=problem.path)
     position = next((i for i, c in enumerate(config.claims) if c.id == claim_id), None)
     if position is None:
-        raise ConfigError(f"no claim with id {claim_id!r}", path=str(config.path))
+        raise NotFoundError(f"no claim with id {claim_id!r} in {config.path}")
     broken = claim_problems(problem, position)
     if broken:
         raise ConfigError([*broken, f"claim {claim_id!r} cannot be used until its entry is fixed"],
@@ -159,11 +161,11 @@ def claim_rows(source: ReadSource, store: Store) -> list[dict]:
 
 
 def check_claim_known(source: ReadSource, store: Store, claim_id: str) -> None:
-    """Raise ConfigError unless the claim is configured or the database holds something of it."""
+    """Raise NotFoundError unless the claim is configured or the database holds something of it."""
     configured = source.config is not None and source.config.claim(claim_id) is not None
     if not configured and claim_id not in store.claim_ids():
         where = f"in {source.config.path} or " if source.config is not None else ""
-        raise ConfigError(f"unknown claim {claim_id!r}: no claim with that id {where}in the database "
+        raise NotFoundError(f"unknown claim {claim_id!r}: no claim with that id {where}in the database "
                           f"{source.database}")
 
 
@@ -191,11 +193,11 @@ def _assessment(claim: ClaimConfig, assessment: match.Assessment) -> dict:
 def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
     """The stored stories with this id or link, each with its stored hits (and their story groups) and, per
     configured claim, what the matcher says of it now: ``checks`` (score, min_score, the check that failed and
-    why), or ``problem`` for a claim whose entry is broken. Raises ConfigError for an unknown story."""
+    why), or ``problem`` for a claim whose entry is broken. Raises NotFoundError for an unknown story."""
     by_id = store.story(story_ref)
     found = [by_id] if by_id else store.stories_by_link(story_ref)
     if not found:
-        raise ConfigError(f"no stored story with id or link {story_ref!r} in {source.database}")
+        raise NotFoundError(f"no stored story with id or link {story_ref!r} in {source.database}")
     prepared: list[tuple[ClaimConfig, TrackedClaim | None, list[str]]] = []
     for position, claim in enumerate(source.config.claims if source.config is not None else ()):
         broken = source.claim_problems(position)

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__, alerts, outbox
+from . import __version__, alerts, outbox, views
 from .config import Config, describe, load_config
 from .errors import DeliveryError, MonitorError
-from .fetch import redact_url
 from .logs import FORMATS, configure
 from .delivery import DeliveryResult, deliver_due
-from .pipeline import Context, TrackedClaim, check_deadlines, poll_feed, run_backtest, utc_now
+from .pipeline import Context, check_deadlines, poll_feed, utc_now
 from .store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"
@@ -56,6 +55,15 @@ class App:
 
     def store(self, config: Config) -> Store:
         return Store(config.database)
+
+    def reading(self) -> views.ReadSource:
+        """For a command that only reads: the database (which must exist) and the config as far as it can be
+        read, its problem printed as one warning line."""
+        source = views.ReadSource.load(self.config_path, self.db_path)
+        warning = source.warning()
+        if warning:
+            click.echo(f"news-monitor: {warning}", err=True)
+        return source
 
 
 def _when(stamp: str | None) -> str:
@@ -199,17 +207,11 @@ def status(app: App, as_json: bool) -> None:
     Example:
       news-monitor status --json
     """
-    config = app.config()
-    with app.store(config) as store:
-        feeds = _feed_rows(config, store)
+    source = app.reading()
+    with source.open() as store:
+        feeds = views.feed_rows(source, store)
         counts = outbox.counts(store)
-        channel_states = outbox.channel_states(store)
-    channels = []
-    for channel in config.channels:
-        state = channel_states.get(channel.name, {})
-        channels.append({"name": channel.name, "kind": channel.kind,
-                         "disabled_reason": state.get("disabled_reason"), "disabled_at": state.get("disabled_at"),
-                         "paused_until": state.get("paused_until"), "pause_reason": state.get("pause_reason")})
+        channels = views.channel_rows(source, outbox.channel_states(store))
     if as_json:
         _echo_json({"feeds": feeds, "channels": channels, "outbox": counts})
         return
@@ -225,27 +227,6 @@ def status(app: App, as_json: bool) -> None:
         elif c["paused_until"] and c["paused_until"] > now:
             click.echo(f"channel {c['name']}: paused until {_when(c['paused_until'])}: {c['pause_reason']}")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-
-
-def _feed_rows(config: Config, store: Store) -> list[dict]:
-    """Each configured feed's health, from its stored state (a feed whose URL changed in the config is new)."""
-    states = {s.name: s for s in store.feed_states()}
-    rows = []
-    for feed in config.feeds:
-        s = states.get(feed.name)
-        current = s if s is not None and s.url == feed.url else None
-        state = ("new" if current is None else "disabled" if current.disabled_reason
-                 else "failing" if current.error_count else "ok")
-        rows.append({"name": feed.name, "url": redact_url(feed.url), "state": state,
-                     "polled_url": redact_url(current.fetch_url if current and current.fetch_url else feed.url),
-                     "last_ok_at": to_db_time(current.last_ok_at) if current else None,
-                     "last_error": current.last_error if current else None,
-                     "last_error_at": to_db_time(current.last_error_at) if current else None,
-                     "error_count": current.error_count if current else 0,
-                     "failing_since": to_db_time(current.failing_since) if current else None,
-                     "next_poll_at": to_db_time(current.next_poll_at) if current else None,
-                     "disabled_reason": current.disabled_reason if current else None})
-    return rows
 
 
 @cli.command("import-opml")
@@ -301,9 +282,9 @@ def feeds(app: App, as_json: bool) -> None:
     Example:
       news-monitor feeds --json
     """
-    config = app.config()
-    with app.store(config) as store:
-        rows = _feed_rows(config, store)
+    source = app.reading()
+    with source.open() as store:
+        rows = views.feed_rows(source, store)
     if as_json:
         _echo_json({"feeds": rows})
         return
@@ -328,8 +309,10 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
     Example:
       news-monitor hits --since 7d --claim iraq-us-coalition-signing
     """
-    config = app.config()
-    with app.store(config) as store:
+    source = app.reading()
+    with source.open() as store:
+        if claim_id is not None:
+            views.check_claim_known(source, store, claim_id)
         rows = store.hits(since=utc_now() - since, claim_id=claim_id)
     if as_json:
         _echo_json({"hits": rows})
@@ -351,19 +334,9 @@ def claims_command(app: App, as_json: bool) -> None:
     Example:
       news-monitor claims --json
     """
-    config = app.config()
-    with app.store(config) as store:
-        summaries = store.claim_summaries()
-        rows = []
-        for claim in config.claims:
-            record = store.claim_state(claim.id) or {}
-            summary = summaries.get(claim.id, {"hits": {}, "last_hit_at": None})
-            rows.append({"id": claim.id, "text": claim.text, "state": record.get("state", "pending"),
-                         "since_at": record.get("since_at"), "hits": summary["hits"],
-                         "last_hit_at": summary["last_hit_at"],
-                         "expect_by": claim.expect_by.isoformat() if claim.expect_by else None,
-                         "history": [{k: h[k] for k in ("previous_state", "state", "at", "story_id")}
-                                     for h in store.claim_history(claim.id)]})
+    source = app.reading()
+    with source.open() as store:
+        rows = views.claim_rows(source, store)
     if as_json:
         _echo_json({"claims": rows})
         return
@@ -380,7 +353,8 @@ def claims_command(app: App, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
 def explain(app: App, story: str, as_json: bool) -> None:
-    """Why a story matched: its hits, scores, matched terms, verdict and cue sentence, and its story group.
+    """Why a story matched or missed: its hits (score, matched terms, verdict and cue sentence, story group),
+    and for every other configured claim its score, the claim's min_score and the check that turned it down.
 
     STORY is a story id (from `hits --json`) or the story's link.
 
@@ -388,20 +362,9 @@ def explain(app: App, story: str, as_json: bool) -> None:
     Example:
       news-monitor explain https://www.example.com/news/iraq-us-sign-agreement
     """
-    config = app.config()
-    with app.store(config) as store:
-        by_id = store.story(story)
-        found = [by_id] if by_id else store.stories_by_link(story)
-        if not found:
-            raise click.UsageError(f"no stored story with id or link {story!r}")
-        stories = []
-        for row in found:
-            hits = store.hits(story_id=row["id"])
-            for hit in hits:
-                hit["group"] = [{"outlet": m["outlet"], "title": m["title"], "link": m["link"],
-                                 "story_id": m["story_id"]}
-                                for m in store.claim_evidence(hit["claim_id"], group_id=hit["group_id"])]
-            stories.append({**row, "hits": hits})
+    source = app.reading()
+    with source.open() as store:
+        stories = views.explain(source, store, story)
     if as_json:
         _echo_json({"stories": stories})
         return
@@ -409,36 +372,66 @@ def explain(app: App, story: str, as_json: bool) -> None:
         click.echo(f"{row['title']}\n  id {row['id']}, outlet {row['feed']}, seen {_when(row['seen_at'])}")
         if row["link"]:
             click.echo(f"  {row['link']}")
-        if not row["hits"]:
-            click.echo("  no claim matched this story")
+        checks = {c["claim_id"]: c for c in row["checks"]}
         for hit in row["hits"]:
             click.echo(f"  claim {hit['claim_id']}: score {hit['score']:.0f}, matched {', '.join(hit['matched_terms'])}")
             cue = f" (cue: {hit['cue']})" if hit["cue"] else ""
             click.echo(f"    verdict {hit['verdict']}{cue}" + (f": \"{hit['sentence']}\"" if hit["sentence"] else ""))
+            if not hit["fresh"]:
+                click.echo("    too old to alert (published longer than max_age_hours before it was seen): "
+                           "kept, but it neither alerted nor moved the claim")
             others = [m for m in hit["group"] if m["story_id"] != row["id"]]
             if others:
                 click.echo("    same story also reported by: " + ", ".join(m["outlet"] for m in others))
+            now = checks.get(hit["claim_id"])
+            if now and now.get("failed"):
+                click.echo(f"    as the claim is configured now it would not match: {now['reason']}")
+        for check in row["checks"]:
+            if check["hit"]:
+                continue
+            if "problem" in check:
+                click.echo(f"  claim {check['claim_id']}: not checked, its config entry is broken: {check['problem']}")
+            else:
+                scores = "" if check["failed"] in (None, "min_score") else (  # else the reason gives them
+                    f"score {check['score']:.1f}, min_score {check['min_score']:g}; ")
+                click.echo(f"  claim {check['claim_id']}: no hit; {scores}{check['reason']}")
+        if not row["hits"] and not row["checks"]:
+            click.echo("  no claim matched this story")
 
 
 @cli.command("eval")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--threshold", type=click.FloatRange(0, 100), help="Relevance threshold (default: the shipped one).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def eval_command(file: str, threshold: float | None, as_json: bool) -> None:
+@click.option("--claim", "claim_id", metavar="ID",
+              help="Score every row with this configured claim (aliases, gates, outcomes, min_score) instead of "
+                   "the file's claim column.")
+@click.option("--threshold", type=click.FloatRange(0, 100),
+              help="Relevance threshold (default: the claim's min_score, else the shipped one).")
+@click.option("--errors", "list_errors", is_flag=True, help="List the rows predicted wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (with the scoring rate).")
+@click.pass_obj
+def eval_command(app: App, file: str, claim_id: str | None, threshold: float | None, list_errors: bool,
+                 as_json: bool) -> None:
     """Measure the matcher (and the verdict rules) on a labelled TSV file.
 
-    FILE has a header with `claim` and `story` columns, and `label` (1 relevant, 0 not) and/or `verdict`
-    (confirmed, delayed, rejected, pending); an optional `set` column groups rows. Prints ROC-AUC, average
-    precision, precision/recall/F1 at the threshold and the best-F1 threshold per set and macro-averaged, and
-    verdict accuracy, macro-F1, per-class precision/recall and the confusion matrix.
+    FILE has a header with `claim` and `story` columns (`claim` is not needed with --claim), an optional
+    `summary`, and `label` (1 relevant, 0 not) and/or `verdict` (confirmed, delayed, rejected, pending); an
+    optional `set` column groups rows. Prints ROC-AUC, average precision, precision/recall/F1 at the threshold
+    and the best-F1 threshold per set and macro-averaged, and verdict accuracy, macro-F1, per-class
+    precision/recall and the confusion matrix.
 
     \b
     Example:
-      news-monitor eval my_examples.tsv --threshold 55
+      news-monitor eval my_examples.tsv --claim iraq-us-coalition-signing --errors
     """
     from .evaluate import evaluate_file, format_report  # only this command needs it
 
-    report = evaluate_file(file, threshold=threshold)
+    claim = None
+    if claim_id is not None:
+        tracked, warning = views.load_claim(app.config_path, claim_id)
+        if warning:
+            click.echo(f"news-monitor: {warning}", err=True)
+        claim = (claim_id, tracked.relevance, tracked.verdict)
+    report = evaluate_file(file, threshold=threshold, claim=claim, errors=list_errors)
     if as_json:
         _echo_json(report)
     else:
@@ -448,30 +441,36 @@ def eval_command(file: str, threshold: float | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("claim_id")
 @click.option("--since", type=Duration(), default="30d", show_default=True, help="How far back: 24h, 30d, 2w.")
+@click.option("--near-misses", type=click.IntRange(0, 10_000), default=0, metavar="N",
+              help="Also list the N highest-scoring stories that did not hit, and why.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
-def backtest(app: App, claim_id: str, since: timedelta, as_json: bool) -> None:
+def backtest(app: App, claim_id: str, since: timedelta, near_misses: int, as_json: bool) -> None:
     """Run a claim, as now configured, over the stories already stored: which would have hit, and what verdict.
 
     Nothing is written and nothing is sent: use it to tune a new or edited claim on history.
 
     \b
     Example:
-      news-monitor backtest iraq-us-coalition-signing --since 14d
+      news-monitor backtest iraq-us-coalition-signing --since 14d --near-misses 5
     """
-    config = app.config()
-    claim = config.claim(claim_id)
-    if claim is None:
-        raise click.UsageError(f"no claim with id {claim_id!r} in {config.path}")
-    with app.store(config) as store:
-        result = run_backtest(TrackedClaim.prepare(claim), store.stories_since(utc_now() - since))
+    source = app.reading()
+    claim = source.tracked_claim(claim_id)
+    with source.open() as store:
+        result = views.backtest(claim, store, utc_now() - since, near_misses=near_misses)
+    min_score = claim.config.min_score
     if as_json:
-        _echo_json({"claim": claim_id, "min_score": claim.min_score, **result})
+        _echo_json({"claim": claim_id, "min_score": min_score, **result})
         return
     for hit in result["hits"]:
         click.echo(f"{hit['score']:5.1f}  {hit['verdict']:<9}  [{hit['outlet']}] {hit['title']}")
     click.echo(f"{len(result['hits'])} of {result['stories']} stories would have hit {claim_id} "
-               f"(min_score {claim.min_score:g})")
+               f"(min_score {min_score:g})")
+    if near_misses:
+        misses = result["near_misses"]
+        click.echo(f"{len(misses)} near miss{'es' if len(misses) != 1 else ''}, highest score first:")
+        for miss in misses:
+            click.echo(f"{miss['score']:5.1f}  [{miss['outlet']}] {miss['title']}\n         {miss['reason']}")
 
 
 def _delivery_line(result: DeliveryResult) -> str:
@@ -517,8 +516,7 @@ def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: 
     if ctx.invoked_subcommand is not None:
         return
     app: App = ctx.obj
-    config = app.config()
-    with app.store(config) as store:
+    with app.reading().open() as store:
         found = outbox.rows(store, status=status, limit=limit)
         channels = outbox.channel_states(store)
     if as_json:
@@ -549,8 +547,7 @@ def outbox_retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
     """
     if not ids and not all_dead:
         raise click.UsageError("name the alerts to retry, or pass --all-dead")
-    config = app.config()
-    with app.store(config) as store:
+    with app.reading().open() as store:
         changed = outbox.requeue(store, utc_now(), row_ids=ids, all_dead=all_dead)
     click.echo(f"requeued {changed} alert{'s' if changed != 1 else ''}; they go out with the next delivery")
 

@@ -129,8 +129,36 @@ def load_config(path: str | os.PathLike, *, environ: Mapping[str, str] | None = 
     return parse_config(document, path=path, environ=os.environ if environ is None else environ)
 
 
+def load_config_leniently(path: str | os.PathLike, *,
+                          environ: Mapping[str, str] | None = None) -> tuple[Config | None, ConfigError | None]:
+    """(config, its problems) for commands that only read the database and must work while the file holds an
+    edit the daemon refused, or a channel's environment variable is unset.
+
+    A file that parses as TOML gives a ``Config`` even when invalid: each bad value is replaced by its default
+    (an unusable item may be left with empty fields), and the error lists what is wrong. A file that cannot be
+    read or parsed gives (None, the error). A valid file gives (config, None).
+    """
+    try:
+        return load_config(path, environ=environ), None
+    except ConfigError as error:
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None, error
+        config, _ = _parse_config(document, path=Path(path), environ=os.environ if environ is None else environ)
+        return config, error
+
+
 def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[str, str]) -> Config:
     """Validate an already-parsed TOML document. ``path`` anchors relative paths."""
+    config, problems = _parse_config(document, path=path, environ=environ)
+    if problems:
+        raise ConfigError(problems, path=str(path))
+    return config
+
+
+def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[str, str]) -> tuple[Config, list[str]]:
+    """The config, with defaults in place of bad values, and every problem found."""
     v = _Validator()
     v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels"})
     monitor = v.table(document, "monitor")
@@ -185,9 +213,6 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
     log_format = v.string(monitor, "monitor", "log_format", default="text")
     if log_format not in FORMATS:
         v.problem("monitor.log_format", f"must be one of {', '.join(FORMATS)}, got {log_format!r}")
-    if v.problems:
-        raise ConfigError(v.problems, path=str(path))
-
     db_path = Path(database).expanduser()
     if not db_path.is_absolute():
         db_path = path.resolve().parent / db_path
@@ -196,7 +221,7 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
                   group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels,
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
-                  retention_days=float(retention), max_backoff_hours=float(max_backoff))
+                  retention_days=float(retention), max_backoff_hours=float(max_backoff)), v.problems
 
 
 def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:

@@ -5,7 +5,9 @@
     ├── FetchError               a feed could not be fetched (HTTP status, timeout, size cap, refused address)
     ├── ParseError               fetched bytes hold no usable stories
     ├── StoreError               the database cannot be opened or migrated
-    └── DeliveryError            a channel refused or could not take an alert
+    │   └── NoDatabaseError      a read command was pointed at a database that does not exist (exit code 2)
+    ├── DeliveryError            a channel refused or could not take an alert
+    └── NotFoundError            a story or claim named on the command line is unknown (exit code 2)
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ class StoreError(MonitorError):
     """The database could not be opened, migrated or written."""
 
 
+class NoDatabaseError(StoreError):
+    """There is no database file where a command that only reads was told to look: a mistyped ``--db``, or a
+    daemon that has not run yet. Nothing is created."""
+
+    exit_code = 2
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no database at {path} (has the daemon run yet? check --db / [monitor] database)")
+        self.path = path
+
+
 class DeliveryError(MonitorError):
     """A channel did not accept an alert.
 
@@ -71,6 +84,12 @@ class DeliveryError(MonitorError):
         self.retry_after = retry_after
         self.transient = is_transient_status(status) if transient is None else transient
         self.maybe_delivered = maybe_delivered
+
+
+class NotFoundError(MonitorError):
+    """A story or claim named on the command line is neither stored nor configured."""
+
+    exit_code = 2
 
 
 def is_transient_status(status: int | None) -> bool:

@@ -2,8 +2,9 @@
 
 The file is tab-separated with a header row. Columns (any order, names case-insensitive; others ignored):
 
-    claim     the tracked claim                                     required
-    story     the story's title (scored with an empty summary)      required
+    claim     the tracked claim                                     required, unless a configured claim is given
+    story     the story's title                                     required
+    summary   the story's summary, scored with the title            optional (default: empty)
     label     1 = the story is about the claim, 0 = it is not       ``label`` and/or ``verdict`` required
     verdict   confirmed / delayed / rejected / pending
     set       which set the row belongs to (default "all"); metrics are reported per set and macro-averaged
@@ -12,13 +13,20 @@ An empty ``label`` or ``verdict`` cell leaves that row out of that half of the e
 are written without quoting, so the file is read with ``csv.QUOTE_NONE``; a file whose header is quoted, whose rows
 only line up when quotes are honoured, or which holds a doubled-quote ("") field is re-read as ordinary quoted TSV.
 
-``evaluate_file`` returns (floats rounded to 4 decimals; a metric that is undefined for the data is ``None``):
+``evaluate_file`` scores each row's story against the row's claim text, or, given ``claim`` (a configured claim's
+prepared rules, ``eval --claim ID``), against that claim for every row: its aliases, ``require_any``, ``exclude``,
+``outcomes`` and (unless ``threshold`` is given) ``min_score``. A story that a gate stops, or that shares no term
+with the claim, then scores 0: the matcher never takes it, whatever the threshold.
 
-    file, threshold, pairs_per_second
+It returns (floats rounded to 4 decimals; a metric that is undefined for the data is ``None``):
+
+    file, claim, threshold, pairs_per_second        claim: the configured claim's id, or None
     macro, sets        only when the file has a ``label`` column: sets = {name: metrics}; each metrics object has
                        auc, ap, precision, recall, f1 (at ``threshold``), best_f1, best_threshold, n
     verdicts           only when the file has a ``verdict`` column: accuracy, macro_f1, per_class, confusion, n,
                        and sets = {name: the same shape}
+    errors             only when asked (``errors=True``): the rows predicted wrong, in file order: line, set, story,
+                       kind ("relevance": label, predicted, score; "verdict": gold, predicted)
 
 ``auc`` is None for a set without both labels and ``ap`` for a set without positives; the macro value of each
 metric is the plain mean over the sets where it is defined. The macro ``best_threshold`` is the one threshold that
@@ -44,7 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MonitorError
-from .match import DEFAULT_MIN_SCORE, PreparedClaim, prepare_claim, score
+from .match import BELOW_MIN_SCORE, DEFAULT_MIN_SCORE, PreparedClaim, assess, prepare_claim, score
 from .models import Verdict
 from .verdict import PreparedVerdict, judge, prepare_verdict
 
@@ -232,6 +240,7 @@ class EvalRow:
     set: str
     claim: str
     story: str
+    summary: str  # "" without a summary column
     label: int | None  # None: no label column, or an empty cell
     verdict: str | None  # None: no verdict column, or an empty cell
 
@@ -263,8 +272,9 @@ def _looks_quoted(text: str, rows: list[tuple[int, list[str]]]) -> bool:
                for _, fields in rows[1:])
 
 
-def load_rows(path: str | Path) -> tuple[list[str], list[EvalRow]]:
-    """(column names, rows) of an eval TSV file, every value checked; raises EvalError naming file and line."""
+def load_rows(path: str | Path, *, need_claim: bool = True) -> tuple[list[str], list[EvalRow]]:
+    """(column names, rows) of an eval TSV file, every value checked; raises EvalError naming file and line.
+    ``need_claim`` False: the ``claim`` column may be missing (the claim comes from the config)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -287,7 +297,7 @@ def load_rows(path: str | Path) -> tuple[list[str], list[EvalRow]]:
     duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicated:
         raise EvalError(f"{path}, line {header_line}: duplicate column {', '.join(duplicated)}")
-    missing = [c for c in ("claim", "story") if c not in columns]
+    missing = [c for c in ("claim", "story") if c not in columns and (need_claim or c != "claim")]
     if "label" not in columns and "verdict" not in columns:
         missing.append("label or verdict")
     if missing:
@@ -316,7 +326,9 @@ def load_rows(path: str | Path) -> tuple[list[str], list[EvalRow]]:
                 raise EvalError(f"{path}, line {line}: unknown verdict {raw!r} (expected {', '.join(VERDICTS)} "
                                 "or an empty cell)")
         name = fields[index["set"]].strip() if "set" in index else ""
-        out.append(EvalRow(line, name or DEFAULT_SET, fields[index["claim"]], fields[index["story"]], label, verdict))
+        out.append(EvalRow(line, name or DEFAULT_SET, fields[index["claim"]] if "claim" in index else "",
+                           fields[index["story"]], fields[index["summary"]] if "summary" in index else "",
+                           label, verdict))
     return columns, out
 
 
@@ -341,31 +353,27 @@ def _rounded(value):
     return value
 
 
-def evaluate_file(path: str | Path, *, threshold: float | None = None) -> dict:
-    """Evaluate the relevance scorer and the verdict rules on a labelled TSV file (see the module docstring)."""
-    threshold = float(DEFAULT_MIN_SCORE if threshold is None else threshold)
+def evaluate_file(path: str | Path, *, threshold: float | None = None,
+                  claim: tuple[str, PreparedClaim, PreparedVerdict] | None = None, errors: bool = False) -> dict:
+    """Evaluate the relevance scorer and the verdict rules on a labelled TSV file (see the module docstring).
+    ``claim`` is (id, relevance rules, verdict rules) of a configured claim to score every row with."""
+    if threshold is None:
+        threshold = claim[1].min_score if claim else DEFAULT_MIN_SCORE
+    threshold = float(threshold)
     if not 0.0 <= threshold <= 100.0:  # also rejects NaN
         raise EvalError(f"threshold {threshold:g} is outside 0-100")
-    columns, rows = load_rows(path)
+    columns, rows = load_rows(path, need_claim=claim is None)
     labelled = [r for r in rows if r.label is not None]
     judged = [r for r in rows if r.verdict is not None]
     if not labelled and not judged:
         raise EvalError(f"{path}: no row has a label or a verdict")
-    report: dict = {"file": str(path), "threshold": threshold, "pairs_per_second": None}
+    report: dict = {"file": str(path), "claim": claim[0] if claim else None, "threshold": threshold,
+                    "pairs_per_second": None}
+    wrong: list[dict] = []
 
     if "label" in columns:
-        claims: dict[str, PreparedClaim] = {}
-        scores = []
         start = time.perf_counter()
-        for row in labelled:
-            prepared = claims.get(row.claim)
-            if prepared is None:
-                try:
-                    prepared = claims[row.claim] = prepare_claim("eval", row.claim)
-                except ValueError as exc:
-                    raise EvalError(f"{path}, line {row.line}: the matcher cannot use the claim "
-                                    f"{row.claim[:60]!r}: {exc}") from exc
-            scores.append(score(prepared, row.story, "").score)
+        scores = _relevance_scores(path, labelled, claim[1] if claim else None)
         elapsed = time.perf_counter() - start
         if labelled and elapsed > 0:
             report["pairs_per_second"] = len(labelled) / elapsed
@@ -374,16 +382,18 @@ def evaluate_file(path: str | Path, *, threshold: float | None = None) -> dict:
             report.update(relevance_metrics(by_set, threshold))
         else:  # a label column with every cell empty
             report.update({"macro": dict.fromkeys(RELEVANCE_KEYS) | {"n": 0}, "sets": {}})
+        wrong += [{**_where(row), "kind": "relevance", "label": row.label, "predicted": int(value >= threshold),
+                   "score": value} for row, value in zip(labelled, scores) if (value >= threshold) != row.label]
 
     if "verdict" in columns:
         verdicts: dict[str, PreparedVerdict] = {}
         predicted = []
         start = time.perf_counter()
         for row in judged:
-            prepared_verdict = verdicts.get(row.claim)
+            prepared_verdict = claim[2] if claim else verdicts.get(row.claim)
             if prepared_verdict is None:
                 prepared_verdict = verdicts[row.claim] = prepare_verdict(row.claim)
-            predicted.append(judge(prepared_verdict, row.story, "").verdict.value)
+            predicted.append(judge(prepared_verdict, row.story, row.summary).verdict.value)
         elapsed = time.perf_counter() - start
         if report["pairs_per_second"] is None and judged and elapsed > 0:
             report["pairs_per_second"] = len(judged) / elapsed
@@ -391,7 +401,37 @@ def evaluate_file(path: str | Path, *, threshold: float | None = None) -> dict:
         overall["sets"] = {name: verdict_metrics([r.verdict for r in rs], preds)
                            for name, (preds, rs) in _group(judged, predicted).items()}
         report["verdicts"] = overall
+        wrong += [{**_where(row), "kind": "verdict", "gold": row.verdict, "predicted": guess}
+                  for row, guess in zip(judged, predicted) if guess != row.verdict]
+    if errors:
+        report["errors"] = sorted(wrong, key=lambda e: e["line"])
     return _rounded(report)
+
+
+def _relevance_scores(path: str | Path, rows: Sequence[EvalRow], configured: PreparedClaim | None) -> list[float]:
+    """Each row's score: against the configured claim (0 when its gates stop the story), else its own claim."""
+    if configured is not None:
+        out = []
+        for row in rows:
+            found = assess(configured, row.story, row.summary)
+            out.append(found.score if found.failed in (None, BELOW_MIN_SCORE) else 0.0)
+        return out
+    claims: dict[str, PreparedClaim] = {}
+    scores = []
+    for row in rows:
+        prepared = claims.get(row.claim)
+        if prepared is None:
+            try:
+                prepared = claims[row.claim] = prepare_claim("eval", row.claim)
+            except ValueError as exc:
+                raise EvalError(f"{path}, line {row.line}: the matcher cannot use the claim "
+                                f"{row.claim[:60]!r}: {exc}") from exc
+        scores.append(score(prepared, row.story, row.summary).score)
+    return scores
+
+
+def _where(row: EvalRow) -> dict:
+    return {"line": row.line, "set": row.set, "story": row.story}
 
 
 # ---------------------------------------------------------------- the report text
@@ -402,8 +442,10 @@ def _num(value: float | None, width: int, digits: int = 3) -> str:
 
 
 def format_report(report: dict) -> str:
-    """The report as a compact text table: relevance per set and macro, then verdicts, then throughput."""
-    lines = [f"news-monitor eval: {report['file']}   (threshold {report['threshold']:g})"]
+    """The report as a compact text table: relevance per set and macro, then verdicts, then the rows predicted
+    wrong when the report has them. The scoring rate is left to ``--json`` and ``bench/``."""
+    claim = f"claim {report['claim']}, " if report.get("claim") else ""
+    lines = [f"news-monitor eval: {report['file']}   ({claim}threshold {report['threshold']:g})"]
     if "sets" in report:
         sets = report["sets"]
         macro_name = f"macro ({len(sets)} set{'s' if len(sets) != 1 else ''})"
@@ -432,7 +474,11 @@ def format_report(report: dict) -> str:
             lines.append(f"  {'':<10}" + "".join(f" {p:>9}" for p in VERDICTS))
             lines += [f"  {gold:<10}" + "".join(f" {row[p]:9d}" for p in VERDICTS)
                       for gold, row in v["confusion"].items()]
-    rate = report.get("pairs_per_second")
-    what = "pairs scored" if "sets" in report else "stories judged"
-    lines += ["", f"{what} per second: {'-' if rate is None else f'{rate:,.0f}'}"]
+    if "errors" in report:
+        wrong = report["errors"]
+        lines += ["", f"{len(wrong)} row{'s' if len(wrong) != 1 else ''} predicted wrong" + (":" if wrong else "")]
+        for e in wrong:
+            said = (f"label {e['label']}, predicted {e['predicted']} (score {e['score']:.1f})"
+                    if e["kind"] == "relevance" else f"verdict {e['gold']}, predicted {e['predicted']}")
+            lines.append(f"  line {e['line']:<6} {said}: {e['story']}")
     return "\n".join(lines)

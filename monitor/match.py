@@ -549,15 +549,55 @@ def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
     or fuzzily) and reaches ``claim.min_score``, else None. The shared term is what ``index_postings`` relies on.
     The same ``Relevance`` as ``score``, built only for a match: most stories scored are not one."""
     story = _story(claim.aliases, claim.weigher, title, summary)
-    terms = story.terms
-    if claim.require_any and not any(terms.issuperset(p) for p in claim.require_any):
-        return None
-    if any(terms.issuperset(p) for p in claim.exclude):
+    if (claim.require_any or claim.exclude) and _gate(claim, story.terms) is not None:
         return None
     value, found = _score(claim, story)
     if not found or value < claim.min_score:
         return None
     return Relevance(score=value, matched_terms=tuple(sorted(set(found))))
+
+
+# Why ``match`` turned a story down, in the order it checks: ``Assessment.failed``.
+REQUIRE_ANY, EXCLUDE, NO_SHARED_TERM, BELOW_MIN_SCORE = "require_any", "exclude", "no_shared_term", "min_score"
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything ``match`` decided about one story: the score (computed even when a gate stopped the story),
+    the claim terms found, and the first check it failed (None: a match). ``phrase`` is the position in
+    ``claim.exclude`` of the excluded phrase found, for ``EXCLUDE``."""
+
+    score: float
+    matched_terms: tuple[str, ...]
+    min_score: float
+    failed: str | None
+    phrase: int | None = None
+
+    @property
+    def relevance(self) -> Relevance | None:
+        return None if self.failed else Relevance(score=self.score, matched_terms=self.matched_terms)
+
+
+def assess(claim: PreparedClaim, title: str, summary: str) -> Assessment:
+    """``match`` with its reasons: the same gates, score and threshold, for explaining a miss (``explain``,
+    ``backtest --near-misses``). Slower than ``match``: it always scores."""
+    story = _story(claim.aliases, claim.weigher, title, summary)
+    value, found = _score(claim, story)
+    gate = _gate(claim, story.terms)
+    failed = gate[0] if gate else NO_SHARED_TERM if not found else BELOW_MIN_SCORE if value < claim.min_score else None
+    return Assessment(score=value, matched_terms=tuple(sorted(set(found))), min_score=claim.min_score,
+                      failed=failed, phrase=gate[1] if gate else None)
+
+
+def _gate(claim: PreparedClaim, terms: frozenset[str]) -> tuple[str, int | None] | None:
+    """The gate that stops a story with these terms, (``REQUIRE_ANY``, None) or (``EXCLUDE``, the phrase's
+    position), else None. A gate phrase counts when all its terms are in the story, title or summary."""
+    if claim.require_any and not any(terms.issuperset(p) for p in claim.require_any):
+        return REQUIRE_ANY, None
+    for position, phrase in enumerate(claim.exclude):
+        if terms.issuperset(phrase):
+            return EXCLUDE, position
+    return None
 
 
 # ---------------------------------------------------------------- prefilter

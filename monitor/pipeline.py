@@ -11,6 +11,7 @@ attempt) where an unexpected exception is caught, logged and recorded instead of
 from __future__ import annotations
 
 import hashlib
+import heapq
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -353,21 +354,39 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                    state_changes=tuple(str(c.state) for c in transitions))
 
 
-def run_backtest(claim: TrackedClaim, stories: Iterable[Story]) -> dict:
-    """Which of ``stories`` the claim would hit, with score, matched terms and verdict. Reads nothing else and
-    writes nothing: the same relevance and verdict stages as a live poll, without state or alerts."""
-    hits, seen = [], 0
+def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: int = 0) -> dict:
+    """Which of ``stories`` the claim would hit, with score, matched terms and verdict, and with ``near_misses``
+    > 0 that many of the others, highest score first, each with its ``match.Assessment`` (why it missed). Reads
+    nothing else and writes nothing: the same relevance and verdict stages as a live poll, without state or
+    alerts."""
+    hits, misses, seen = [], [], 0
     for story in stories:
         seen += 1
-        relevance = match.match(claim.relevance, story.title, story.summary)
-        if relevance is None:
-            continue
+        if near_misses:
+            assessment = match.assess(claim.relevance, story.title, story.summary)
+            relevance = assessment.relevance
+            if relevance is None:  # keep the best few: (score, then the earlier story) first
+                heapq.heappush(misses, (assessment.score, -seen, story, assessment))
+                if len(misses) > near_misses:
+                    heapq.heappop(misses)
+                continue
+        else:
+            relevance = match.match(claim.relevance, story.title, story.summary)
+            if relevance is None:
+                continue
         said = judge(claim.verdict, story.title, story.summary)
-        hits.append({"story_id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
-                     "published_at": story.published_at.isoformat() if story.published_at else None,
-                     "score": relevance.score, "matched_terms": list(relevance.matched_terms),
+        hits.append({**_story_fields(story), "score": relevance.score, "matched_terms": list(relevance.matched_terms),
                      "verdict": str(said.verdict), "cue": said.cue, "sentence": said.sentence})
-    return {"stories": seen, "hits": hits}
+    result: dict = {"stories": seen, "hits": hits}
+    if near_misses:
+        result["near_misses"] = [{**_story_fields(story), "assessment": assessment}
+                                 for _, _, story, assessment in sorted(misses, key=lambda m: m[:2], reverse=True)]
+    return result
+
+
+def _story_fields(story: Story) -> dict:
+    return {"story_id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
+            "published_at": story.published_at.isoformat() if story.published_at else None}
 
 
 def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .errors import StoreError
+from .errors import NoDatabaseError, StoreError
 from .models import Hit, Story
 
 
@@ -193,10 +193,16 @@ def _writer_lock(path: str | Path) -> threading.Lock:
 
 
 class Store:
-    """One connection to the database file, migrated to the current schema on open."""
+    """One connection to the database file, migrated to the current schema on open.
 
-    def __init__(self, path: str | Path) -> None:
+    The file (and its folder) is created when missing, unless ``create`` is False: then a missing file raises
+    ``NoDatabaseError`` and nothing is written to disk (the read commands, so that a mistyped path says so).
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
+        if not create and str(path) != ":memory:" and not self.path.is_file():
+            raise NoDatabaseError(str(path))
         self._writer = _writer_lock(path)
         try:
             if str(path) != ":memory:":
@@ -455,6 +461,10 @@ class Store:
         return [{**r, "evidence": json.loads(r["evidence"] or "[]")} for r in self._dicts(
             "SELECT * FROM claim_history WHERE claim_id = ? ORDER BY id", [claim_id])]
 
+    def claim_ids(self) -> set[str]:
+        """The ids of every claim the database holds a state or a hit for (configured or not any more)."""
+        return {row[0] for row in self.db.execute("SELECT id FROM claims UNION SELECT claim_id FROM hits")}
+
     def claim_summaries(self) -> dict[str, dict]:
         """Per claim id: hit counts by verdict and the time of the last hit."""
         out: dict[str, dict] = {}
@@ -484,7 +494,8 @@ class Store:
 
     def hits(self, *, since: datetime | None = None, claim_id: str | None = None,
              story_id: str | None = None) -> list[dict]:
-        """Hits joined with their stories, newest first."""
+        """Hits joined with their stories, newest first. ``fresh`` is False for a story too old to alert when it
+        was seen (``max_age_hours``)."""
         where, params = ["1 = 1"], []
         if story_id is not None:
             where.append("h.story_id = ?")
@@ -497,10 +508,11 @@ class Store:
             params.append(claim_id)
         rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.verdict, h.cue, h.sentence, h.group_id,
-                       h.created_at, s.feed, s.title, s.link, s.published_at
+                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
-        return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]")} for row in rows]
+        return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]"), "fresh": bool(row["fresh"])}
+                for row in rows]
 
     def story(self, story_id: str) -> dict | None:
         rows = list(self._dicts("SELECT * FROM stories WHERE id = ?", [story_id]))

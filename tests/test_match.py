@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import DEFAULT_MIN_SCORE, PreparedClaim, match, normalise, prepare_claim, score
+from monitor.match import DEFAULT_MIN_SCORE, PreparedClaim, assess, match, normalise, prepare_claim, score
 from monitor.models import Relevance
 
 # <repo>/../shared: the shared folder sits beside the repository, locally and in CI.
@@ -89,6 +89,33 @@ def test_gates(title: str, summary: str, relevant: bool) -> None:
     claim = prepare_claim("c", "Iraq and the US sign the withdrawal agreement", aliases=US_ALIASES,
                           require_any=["iraq"], exclude=["Niger"], min_score=0)
     assert (match(claim, title, summary) is not None) is relevant
+
+
+@pytest.mark.parametrize(
+    ("title", "failed", "phrase"),
+    [
+        ("Iraq and US sign withdrawal agreement", None, None),
+        ("US and Jordan sign withdrawal agreement", "require_any", None),  # checked first: Niger is absent anyway
+        ("Iraq and US sign withdrawal agreement in Niger and Mali", "exclude", 1),  # the phrase that stopped it
+        ("France wins the World Cup final", "require_any", None),
+        ("Iraqi football team beats Jordan", "min_score", None),
+    ],
+)
+def test_assess_says_which_check_failed_and_agrees_with_match(title: str, failed: str | None,
+                                                              phrase: int | None) -> None:
+    claim = prepare_claim("c", "Iraq and the US sign the withdrawal agreement", aliases=US_ALIASES,
+                          require_any=["iraq"], exclude=["Chad", "Mali"])
+    found = assess(claim, title, "")
+    assert (found.failed, found.phrase) == (failed, phrase)
+    assert found.score == score(claim, title, "").score and found.min_score == DEFAULT_MIN_SCORE
+    assert found.relevance == match(claim, title, "")
+
+
+def test_assess_names_a_story_that_shares_no_term() -> None:
+    claim = prepare_claim("c", "Acme and Globex sign the merger", min_score=0)
+    found = assess(claim, "Weather turns cold in the north", "")
+    assert found.failed == "no_shared_term" and found.matched_terms == ()
+    assert match(claim, "Weather turns cold in the north", "") is None
 
 
 def test_gates_do_not_change_score() -> None:

@@ -1,0 +1,230 @@
+"""What the read commands show (status, feeds, hits, claims, outbox, explain, backtest), built from the database
+and as much of the config as can be read.
+
+These commands only read: they must work while the config file holds an edit the daemon refused or names an
+environment variable that is unset here, so they load it leniently (``config.load_config_leniently``) and
+report its problem once as a warning. They open an existing database only: a mistyped ``--db`` is an error,
+never a new empty file. ``backtest`` and ``explain`` need the claims' definitions: a claim whose own entry is
+broken is refused (``backtest``) or reported as not checked (``explain``), never run with a default in place
+of the value written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import match
+from .config import ClaimConfig, Config, load_config_leniently
+from .errors import ConfigError, NotFoundError
+from .fetch import redact_url
+from .pipeline import TrackedClaim, run_backtest
+from .store import Store, to_db_time
+
+_CLAIM_KEY = re.compile(r"claims\[(\d+)\][.:]")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSource:
+    """Where a read command reads: the database, and the config as far as it could be read (None: not at all).
+    ``problem`` is what is wrong with the config file, if anything."""
+
+    database: Path
+    config: Config | None
+    problem: ConfigError | None = None
+
+    @classmethod
+    def load(cls, config_path: str | Path, db_path: str | Path | None, *,
+             environ: Mapping[str, str] | None = None) -> ReadSource:
+        """The database is ``db_path`` when given, else the config's ``[monitor] database``; raises the config's
+        ConfigError when that cannot be known (the file unreadable or not TOML, or its database key invalid)."""
+        config, problem = load_config_leniently(config_path, environ=environ)
+        if db_path:
+            return cls(Path(db_path), config, problem)
+        if config is None or (problem and any(p.startswith("monitor.database") for p in problem.problems)):
+            assert problem is not None
+            raise ConfigError([*problem.problems[:-1], f"{problem.problems[-1]} (pass --db to read a database "
+                                                       "regardless)"], path=problem.path)
+        return cls(config.database, config, problem)
+
+    def warning(self) -> str | None:
+        """One line naming the config's problem (see ``config_warning``), or None."""
+        return config_warning(self.problem)
+
+    def open(self) -> Store:
+        """The database, which must exist (``NoDatabaseError`` otherwise)."""
+        return Store(self.database, create=False)
+
+    def claim_problems(self, position: int) -> list[str]:
+        """See ``claim_problems``."""
+        return claim_problems(self.problem, position)
+
+    def tracked_claim(self, claim_id: str) -> TrackedClaim:
+        """See ``configured_claim``."""
+        return configured_claim(self.config, self.problem, claim_id)
+
+
+def config_warning(problem: ConfigError | None) -> str | None:
+    """One line naming the config's problem (the first, and how many more), or None. Problems never hold a
+    secret: they name keys and environment variables, not their values."""
+    if problem is None:
+        return None
+    more = f" (and {len(problem.problems) - 1} more)" if len(problem.problems) > 1 else ""
+    return f"warning: {problem.path}: {problem.problems[0]}{more}; carrying on (check-config lists every problem)"
+
+
+def claim_problems(problem: ConfigError | None, position: int) -> list[str]:
+    """The config's problems with the claim at ``position``, or with what every claim inherits."""
+    if problem is None:
+        return []
+    return [p for p in problem.problems if p.startswith("defaults.min_score")
+            or ((found := _CLAIM_KEY.match(p)) is not None and int(found.group(1)) == position)]
+
+
+def configured_claim(config: Config | None, problem: ConfigError | None, claim_id: str) -> TrackedClaim:
+    """The configured claim, prepared. NotFoundError when no claim has this id; ConfigError when its entry is
+    broken (it is never run with a default in place of a value written wrong) or the claims cannot be read."""
+    if config is None:
+        assert problem is not None
+        raise ConfigError([*problem.problems, "the claims cannot be read"], path=problem.path)
+    position = next((i for i, c in enumerate(config.claims) if c.id == claim_id), None)
+    if position is None:
+        raise NotFoundError(f"no claim with id {claim_id!r} in {config.path}")
+    broken = claim_problems(problem, position)
+    if broken:
+        raise ConfigError([*broken, f"claim {claim_id!r} cannot be used until its entry is fixed"],
+                          path=str(config.path))
+    return TrackedClaim.prepare(config.claims[position])
+
+
+def load_claim(config_path: str | Path, claim_id: str, *,
+               environ: Mapping[str, str] | None = None) -> tuple[TrackedClaim, str | None]:
+    """A configured claim, prepared, for a command that needs only it (``eval --claim``), and the warning
+    about the rest of the config, if any."""
+    config, problem = load_config_leniently(config_path, environ=environ)
+    return configured_claim(config, problem, claim_id), config_warning(problem)
+
+
+def feed_rows(source: ReadSource, store: Store) -> list[dict]:
+    """Each configured feed's health from its stored state (a feed whose URL changed in the config is new), or
+    each stored feed's when the config could not be read at all."""
+    states = {s.name: s for s in store.feed_states()}
+    feeds = ([(f.name, f.url) for f in source.config.feeds] if source.config is not None
+             else [(s.name, s.url) for s in states.values()])
+    rows = []
+    for name, url in feeds:
+        s = states.get(name)
+        current = s if s is not None and s.url == url else None
+        state = ("new" if current is None else "disabled" if current.disabled_reason
+                 else "failing" if current.error_count else "ok")
+        rows.append({"name": name, "url": redact_url(url), "state": state,
+                     "polled_url": redact_url(current.fetch_url if current and current.fetch_url else url),
+                     "last_ok_at": to_db_time(current.last_ok_at) if current else None,
+                     "last_error": current.last_error if current else None,
+                     "last_error_at": to_db_time(current.last_error_at) if current else None,
+                     "error_count": current.error_count if current else 0,
+                     "failing_since": to_db_time(current.failing_since) if current else None,
+                     "next_poll_at": to_db_time(current.next_poll_at) if current else None,
+                     "disabled_reason": current.disabled_reason if current else None})
+    return rows
+
+
+def channel_rows(source: ReadSource, states: Mapping[str, dict]) -> list[dict]:
+    """Each configured channel (each stored one when the config could not be read) with its delivery state."""
+    channels = ([(c.name, c.kind) for c in source.config.channels] if source.config is not None
+                else [(name, None) for name in states])
+    return [{"name": name, "kind": kind, **{key: states.get(name, {}).get(key) for key in
+                                            ("disabled_reason", "disabled_at", "paused_until", "pause_reason")}}
+            for name, kind in channels]
+
+
+def claim_rows(source: ReadSource, store: Store) -> list[dict]:
+    """Each configured claim's state, evidence counts, last hit and history (each stored claim's, without its
+    text, when the config could not be read)."""
+    summaries = store.claim_summaries()
+    claims = ([(c.id, c.text, c.expect_by) for c in source.config.claims] if source.config is not None
+              else [(claim_id, None, None) for claim_id in sorted(store.claim_ids())])
+    rows = []
+    for claim_id, text, expect_by in claims:
+        record = store.claim_state(claim_id) or {}
+        summary = summaries.get(claim_id, {"hits": {}, "last_hit_at": None})
+        rows.append({"id": claim_id, "text": text, "state": record.get("state", "pending"),
+                     "since_at": record.get("since_at"), "hits": summary["hits"],
+                     "last_hit_at": summary["last_hit_at"],
+                     "expect_by": expect_by.isoformat() if expect_by else None,
+                     "history": [{k: h[k] for k in ("previous_state", "state", "at", "story_id")}
+                                 for h in store.claim_history(claim_id)]})
+    return rows
+
+
+def check_claim_known(source: ReadSource, store: Store, claim_id: str) -> None:
+    """Raise NotFoundError unless the claim is configured or the database holds something of it."""
+    configured = source.config is not None and source.config.claim(claim_id) is not None
+    if not configured and claim_id not in store.claim_ids():
+        where = f"in {source.config.path} or " if source.config is not None else ""
+        raise NotFoundError(f"unknown claim {claim_id!r}: no claim with that id {where}in the database "
+                          f"{source.database}")
+
+
+def miss_reason(claim: ClaimConfig, assessment: match.Assessment) -> str:
+    """Why the matcher turned the story down, in the claim's own words (its gate phrases as configured)."""
+    failed = assessment.failed
+    if failed == match.REQUIRE_ANY:
+        return "require_any: the story has none of " + ", ".join(repr(p) for p in claim.require_any)
+    if failed == match.EXCLUDE:
+        return f"exclude: the story has {claim.exclude[assessment.phrase or 0]!r}"
+    if failed == match.NO_SHARED_TERM:
+        return "the story shares no term with the claim"
+    if failed == match.BELOW_MIN_SCORE:
+        return f"score {assessment.score:.1f} is below min_score {assessment.min_score:g}"
+    return ("it would hit now: the claim was added or changed after the story was seen "
+            f"(score {assessment.score:.1f}, min_score {assessment.min_score:g})")
+
+
+def _assessment(claim: ClaimConfig, assessment: match.Assessment) -> dict:
+    return {"score": assessment.score, "min_score": assessment.min_score,
+            "matched_terms": list(assessment.matched_terms), "failed": assessment.failed,
+            "reason": miss_reason(claim, assessment)}
+
+
+def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
+    """The stored stories with this id or link, each with its stored hits (and their story groups) and, per
+    configured claim, what the matcher says of it now: ``checks`` (score, min_score, the check that failed and
+    why), or ``problem`` for a claim whose entry is broken. Raises NotFoundError for an unknown story."""
+    by_id = store.story(story_ref)
+    found = [by_id] if by_id else store.stories_by_link(story_ref)
+    if not found:
+        raise NotFoundError(f"no stored story with id or link {story_ref!r} in {source.database}")
+    prepared: list[tuple[ClaimConfig, TrackedClaim | None, list[str]]] = []
+    for position, claim in enumerate(source.config.claims if source.config is not None else ()):
+        broken = source.claim_problems(position)
+        prepared.append((claim, None if broken else TrackedClaim.prepare(claim), broken))
+    stories = []
+    for row in found:
+        hits = store.hits(story_id=row["id"])
+        for hit in hits:
+            hit["group"] = [{"outlet": m["outlet"], "title": m["title"], "link": m["link"],
+                             "story_id": m["story_id"]}
+                            for m in store.claim_evidence(hit["claim_id"], group_id=hit["group_id"])]
+        checks = []
+        for claim, tracked, broken in prepared:
+            check: dict = {"claim_id": claim.id, "hit": any(h["claim_id"] == claim.id for h in hits)}
+            if tracked is None:
+                check["problem"] = "; ".join(broken)
+            else:
+                check.update(_assessment(claim, match.assess(tracked.relevance, row["title"], row["summary"] or "")))
+            checks.append(check)
+        stories.append({**row, "hits": hits, "checks": checks})
+    return stories
+
+
+def backtest(claim: TrackedClaim, store: Store, since: datetime, *, near_misses: int = 0) -> dict:
+    """``pipeline.run_backtest`` over the stories stored since ``since``, each near miss with its reason."""
+    result = run_backtest(claim, store.stories_since(since), near_misses=near_misses)
+    for miss in result.get("near_misses", ()):
+        assessment = miss.pop("assessment")
+        miss.update(_assessment(claim.config, assessment))
+    return result

@@ -1,0 +1,248 @@
+"""The read commands (status, feeds, hits, claims, outbox, explain, backtest) and ``eval --claim``, run for real
+in a subprocess over a database written by a real ``poll-once``: they work while the config is broken in a way
+that does not concern them, refuse a database that does not exist, and explain the stories that missed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import rss, run_cli, shipped_claims, toml_document, write_config
+
+HOOK_ENV = "NM_TEST_READ_HOOK_URL"
+SECRET_URL = "http://127.0.0.1:9/hook?token=s3cr3t-t0ken"  # never contacted: poll-once runs with --no-deliver
+SIGNED = "Iraq and US sign agreement on withdrawal of US-led coalition"
+NIGER = "US completes troop withdrawal from Niger under agreement with junta"  # scores 44 > 43, no "Iraq"
+FOOTBALL = "Iraqi football team wins"  # passes require_any, scores far below min_score
+STORIES = {"signed": SIGNED, "niger": NIGER, "football": FOOTBALL, "cup": "France wins the World Cup"}
+READ_COMMANDS = [("status",), ("feeds",), ("hits", "--since", "30d"), ("claims",), ("outbox",),
+                 ("explain", "https://wire.example.com/niger"), ("backtest", "iraq-us-coalition-signing")]
+
+
+def document(httpserver) -> dict:
+    return {
+        "monitor": {"database": "data/monitor.db", "allow_private_networks": True},
+        "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml")}],
+        "claims": [{**shipped_claims()[0], "channels": ["hook"]},
+                   {"id": "niger-pullout", "text": "United States troop withdrawal from Niger", "exclude": ["junta"],
+                    "channels": ["hook"]}],
+        "channels": [{"name": "hook", "kind": "webhook", "url_env": HOOK_ENV}],
+    }
+
+
+@pytest.fixture
+def polled(tmp_path, httpserver):
+    """A config and the database one real poll wrote (one hit, three misses)."""
+    now = datetime.now(timezone.utc)
+    items = [{"guid": key, "title": title, "link": f"https://wire.example.com/{key}",
+              "published": now - timedelta(hours=1)} for key, title in STORIES.items()]
+    httpserver.expect_request("/wire.xml").respond_with_data(rss(items), content_type="application/rss+xml")
+    config = write_config(tmp_path, document(httpserver))
+    result = run_cli("poll-once", "--no-deliver", config=config, env={HOOK_ENV: SECRET_URL})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return config
+
+
+def without_hook(*args: str, config: Path):
+    return run_cli(*args, config=config, env={HOOK_ENV: ""})
+
+
+# ---------------------------------------------------------------- item 2: a config problem that is not theirs
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: c[0])
+def test_read_commands_run_with_one_warning_when_a_channel_env_var_is_unset(polled, command):
+    result = without_hook(*command, config=polled)
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 1 and "warning" in warnings[0]
+    assert f"channels[0].url_env: environment variable {HOOK_ENV} is not set" in warnings[0]
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [("check-config",), ("poll-once", "--no-deliver"), ("deliver",),
+                                     ("test-alert", "hook")], ids=lambda c: c[0])
+def test_commands_that_act_still_refuse_the_broken_config(polled, command):
+    result = without_hook(*command, config=polled)
+    assert result.returncode == 2 and f"{HOOK_ENV} is not set" in result.stderr
+
+
+def test_read_commands_run_while_the_file_holds_an_edit_the_daemon_refused(polled):
+    with polled.open("a", encoding="utf-8") as f:
+        f.write('\n[defaults]\nintervall_seconds = 60\n')  # a typo: the daemon keeps its last good config
+    status = run_cli("status", "--json", config=polled, env={HOOK_ENV: SECRET_URL})
+    assert status.returncode == 0, status.stderr
+    assert [f["name"] for f in json.loads(status.stdout)["feeds"]] == ["wire"]
+    assert "defaults.intervall_seconds: unknown key" in status.stderr and len(status.stderr.splitlines()) == 1
+    backtest = run_cli("backtest", "iraq-us-coalition-signing", "--json", config=polled, env={HOOK_ENV: SECRET_URL})
+    assert backtest.returncode == 0 and [h["title"] for h in json.loads(backtest.stdout)["hits"]] == [SIGNED]
+
+
+def test_a_claim_whose_own_entry_is_broken_is_refused_by_backtest_and_reported_by_explain(polled):
+    text = polled.read_text(encoding="utf-8")
+    polled.write_text(text.replace('exclude = ["junta"]', 'exclude = ["junta"]\nmin_score = "high"'), "utf-8")
+    broken = without_hook("backtest", "niger-pullout", config=polled)
+    assert broken.returncode == 2
+    assert "claims[1].min_score: must be a number" in broken.stderr and "cannot be used" in broken.stderr
+    other = without_hook("backtest", "iraq-us-coalition-signing", config=polled)  # an unrelated claim runs
+    assert other.returncode == 0, other.stderr
+    explained = without_hook("explain", "https://wire.example.com/niger", config=polled)
+    assert explained.returncode == 0, explained.stderr
+    assert "claim niger-pullout: not checked" in explained.stdout and "min_score: must be a number" in explained.stdout
+    assert "claim iraq-us-coalition-signing: no hit" in explained.stdout
+
+
+def test_a_file_that_is_not_toml_needs_db_and_then_shows_what_the_database_holds(polled):
+    database = polled.parent / "data" / "monitor.db"
+    polled.write_text(polled.read_text(encoding="utf-8") + "\n[[feeds]\n", encoding="utf-8")
+    refused = run_cli("status", config=polled)
+    assert refused.returncode == 2 and "TOML syntax error" in refused.stderr and "--db" in refused.stderr
+    status = run_cli("--db", str(database), "status", "--json", config=polled)
+    assert status.returncode == 0, status.stderr
+    assert [(f["name"], f["state"]) for f in json.loads(status.stdout)["feeds"]] == [("wire", "ok")]
+    claims = run_cli("--db", str(database), "claims", "--json", config=polled)
+    assert [c["id"] for c in json.loads(claims.stdout)["claims"]] == ["iraq-us-coalition-signing"]  # has hits
+    assert "TOML syntax error" in status.stderr and len(status.stderr.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- item 3: a database that does not exist
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS + [("outbox", "retry", "--all-dead")], ids=lambda c: c[0])
+def test_read_commands_refuse_a_database_that_does_not_exist_and_create_nothing(polled, tmp_path, command):
+    typo = tmp_path / "dta" / "monitr.db"
+    result = run_cli("--db", str(typo), *command, config=polled, env={HOOK_ENV: SECRET_URL})
+    assert result.returncode == 2
+    assert f"no database at {typo}" in result.stderr and "has the daemon run yet" in result.stderr
+    assert not typo.parent.exists()
+
+
+def test_hits_for_an_unknown_claim_is_an_error_like_backtest(polled):
+    typo = run_cli("hits", "--claim", "iraq-us-coalition-signin", config=polled, env={HOOK_ENV: SECRET_URL})
+    assert typo.returncode == 2 and "unknown claim 'iraq-us-coalition-signin'" in typo.stderr
+    known = run_cli("hits", "--claim", "niger-pullout", config=polled, env={HOOK_ENV: SECRET_URL})
+    assert known.returncode == 0 and known.stdout.strip() == "no hits"
+
+
+def test_hits_of_a_claim_removed_from_the_config_can_still_be_listed(polled, httpserver):
+    remaining = document(httpserver)
+    remaining["claims"] = remaining["claims"][1:]
+    polled.write_text(toml_document(remaining), encoding="utf-8")
+    result = run_cli("hits", "--claim", "iraq-us-coalition-signing", "--since", "30d", "--json", config=polled,
+                     env={HOOK_ENV: SECRET_URL})
+    assert result.returncode == 0, result.stderr
+    assert [h["title"] for h in json.loads(result.stdout)["hits"]] == [SIGNED]
+
+
+# ---------------------------------------------------------------- item 8: why a story missed
+
+
+def test_explain_a_missed_story_gives_each_claims_score_threshold_and_failed_gate(polled):
+    text = run_cli("explain", "https://wire.example.com/niger", config=polled, env={HOOK_ENV: SECRET_URL})
+    assert text.returncode == 0, text.stderr
+    assert "no claim matched" not in text.stdout
+    assert ("claim iraq-us-coalition-signing: no hit; score 44.2, min_score 43; "
+            "require_any: the story has none of 'iraq'") in text.stdout
+    assert "claim niger-pullout: no hit; score" in text.stdout and "exclude: the story has 'junta'" in text.stdout
+
+    checks = {c["claim_id"]: c for c in json.loads(run_cli(
+        "explain", "https://wire.example.com/football", "--json", config=polled,
+        env={HOOK_ENV: SECRET_URL}).stdout)["stories"][0]["checks"]}
+    signing = checks["iraq-us-coalition-signing"]
+    assert signing["failed"] == "min_score" and signing["score"] < signing["min_score"] == 43
+    assert signing["matched_terms"] == ["iraq"] and not signing["hit"]
+    assert checks["niger-pullout"]["failed"] == "no_shared_term"
+
+
+def test_explain_a_hit_still_shows_the_hit(polled):
+    text = run_cli("explain", "https://wire.example.com/signed", config=polled, env={HOOK_ENV: SECRET_URL}).stdout
+    assert "claim iraq-us-coalition-signing: score" in text and "verdict confirmed" in text
+    assert "claim niger-pullout: no hit" in text
+
+
+def test_backtest_near_misses_lists_the_best_scoring_stories_that_did_not_hit(polled):
+    result = run_cli("backtest", "iraq-us-coalition-signing", "--near-misses", "2", "--json", config=polled,
+                     env={HOOK_ENV: SECRET_URL})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [h["title"] for h in report["hits"]] == [SIGNED] and report["stories"] == 4
+    misses = report["near_misses"]
+    assert [m["title"] for m in misses] == [NIGER, FOOTBALL]  # the two highest scores, highest first
+    assert misses[0]["score"] > misses[0]["min_score"] and misses[0]["failed"] == "require_any"
+    assert misses[1]["failed"] == "min_score" and misses[1]["score"] > 0
+    text = run_cli("backtest", "iraq-us-coalition-signing", "--near-misses", "5", config=polled,
+                   env={HOOK_ENV: SECRET_URL}).stdout
+    assert "3 near misses, highest score first:" in text and "require_any: the story has none of 'iraq'" in text
+    plain = run_cli("backtest", "iraq-us-coalition-signing", "--json", config=polled, env={HOOK_ENV: SECRET_URL})
+    assert "near_misses" not in json.loads(plain.stdout)
+
+
+# ---------------------------------------------------------------- item 9: eval measures the configured claim
+
+
+EVAL_ROWS = [  # story, summary, label, verdict
+    ("Washington and Baghdad ink coalition pullout pact", "", "1", "confirmed"),  # only the aliases find it
+    (NIGER, "", "0", ""),  # only require_any stops it
+    ("Deal done", "Iraq and the United States signed the agreement on the withdrawal of the US-led coalition",
+     "1", "confirmed"),  # only the summary says what it is about
+    ("العراق والولايات المتحدة يوقعان اتفاقا لانسحاب التحالف الدولي", "", "1", "confirmed"),  # config outcomes
+    ("France wins the World Cup", "", "0", ""),
+]
+
+
+def eval_file(folder: Path) -> Path:
+    claim = shipped_claims()[0]["text"]
+    path = folder / "mine.tsv"
+    lines = ["claim\tstory\tsummary\tlabel\tverdict"] + ["\t".join((claim, *row)) for row in EVAL_ROWS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eval_claim_scores_every_row_with_the_configured_claim(tmp_path, httpserver):
+    config = write_config(tmp_path, document(httpserver))
+    path = eval_file(tmp_path)
+    plain = json.loads(run_cli("eval", str(path), "--json", config=config).stdout)
+    configured = run_cli("eval", str(path), "--claim", "iraq-us-coalition-signing", "--json", config=config,
+                         env={HOOK_ENV: ""})
+    assert configured.returncode == 0, configured.stderr
+    assert f"{HOOK_ENV} is not set" in configured.stderr  # a warning: eval needs only the claim
+    report = json.loads(configured.stdout)
+    assert report["claim"] == "iraq-us-coalition-signing" and report["threshold"] == 43
+    assert report["sets"]["all"]["precision"] == report["sets"]["all"]["recall"] == 1.0
+    assert plain["sets"]["all"]["recall"] < 1.0  # the claim text alone: no aliases, no gate, no Arabic
+    assert report["verdicts"]["accuracy"] == 1.0 and plain["verdicts"]["accuracy"] < 1.0
+    assert report["pairs_per_second"] > 0  # the rate stays in --json
+
+    unknown = run_cli("eval", str(path), "--claim", "nope", config=config, env={HOOK_ENV: SECRET_URL})
+    assert unknown.returncode == 2 and "no claim with id 'nope'" in unknown.stderr
+
+
+def test_eval_uses_the_summary_column(tmp_path):
+    path = eval_file(tmp_path)
+    with_summary = json.loads(run_cli("eval", str(path), "--json", "--errors").stdout)
+    title_only = tmp_path / "titles.tsv"
+    title_only.write_text("\n".join("\t".join(f for i, f in enumerate(line.split("\t")) if i != 2)
+                                    for line in path.read_text("utf-8").splitlines()) + "\n", encoding="utf-8")
+    without = json.loads(run_cli("eval", str(title_only), "--json", "--errors").stdout)
+    wrong_with = {e["line"] for e in with_summary["errors"] if e["kind"] == "relevance"}
+    wrong_without = {e["line"] for e in without["errors"] if e["kind"] == "relevance"}
+    assert 4 in wrong_without and 4 not in wrong_with  # line 4: "Deal done" and its summary
+
+
+def test_eval_errors_lists_the_rows_it_got_wrong_and_the_text_has_no_rate(tmp_path):
+    path = eval_file(tmp_path)
+    result = run_cli("eval", str(path), "--errors")
+    assert result.returncode == 0, result.stderr
+    assert "per second" not in result.stdout
+    report = json.loads(run_cli("eval", str(path), "--errors", "--json").stdout)
+    relevance = [e for e in report["errors"] if e["kind"] == "relevance"]
+    assert relevance and all(e["label"] == 1 and e["predicted"] == 0 and e["score"] < 43 for e in relevance)
+    for e in relevance:
+        assert f"line {e['line']:<6} label 1, predicted 0 (score {e['score']:.1f}): {e['story']}" in result.stdout
+    verdicts = [e for e in report["errors"] if e["kind"] == "verdict"]
+    assert [(e["line"], e["gold"], e["predicted"]) for e in verdicts] == [(5, "confirmed", "pending")]
+    assert "line 5      verdict confirmed, predicted pending" in result.stdout
+    assert "errors" not in json.loads(run_cli("eval", str(path), "--json").stdout)

@@ -1,7 +1,7 @@
 """What a story judged relevant says about a tracked claim: confirmed, delayed, rejected or pending. Pure: no I/O.
 
-Claim side (``prepare_verdict``, once per config load). The claim's main verb (after "will"/"to"/"was"/"has",
-else the first verb-looking word) decides what "confirmed" means: its forms, its built-in family ("sign" -> sign,
+Claim side (``prepare_verdict``, once per config load). The claim's event (``claimevent.claim_event``: its main
+verb, in a statement, a question, "will", "expected to" or a noun phrase alike) decides what "confirmed" means: its forms, its built-in family ("sign" -> sign,
 ink, seal; nouns signing, signature: ``cues.FAMILIES``) and configured cues. The claim is an *event* (future "will
 sign", or a family verb in the headline present "Iraq and the US sign the agreement") or a *fact* (past "kept",
 perfect "has died", passive "was arrested", state "is dead"). "Have not signed" about an event means not yet
@@ -45,6 +45,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from monitor import cues
+from monitor.claimevent import claim_event
 from monitor.cues import Entry, Tok, match, tokens
 from monitor.models import Verdict, pickled_by_fields
 
@@ -74,52 +75,6 @@ class PreparedVerdict:
     claim_words: frozenset[str] = field(repr=False)
 
 
-class _ClaimVerbs(NamedTuple):
-    verbs: list[tuple[int, int | None]]  # (position, family index), main verb first
-    future: bool
-    aux: bool  # the main verb follows an auxiliary: "was killed", "has died", "is dead"
-    negated: bool
-    plan: bool
-
-
-def _claim_verbs(keys: Sequence[str], compound: Sequence[bool]) -> _ClaimVerbs:
-    """Find the claim's verbs; ``compound[i]`` marks the second half of a hyphenated word ("US-led")."""
-    verbs: list[tuple[int, int | None]] = []
-    future = aux = negated = plan = False
-    ctx: str | None = None  # "modal" or "aux" right before
-    start = 1 if keys[:1] == ["claim"] else 0
-    for i in range(start, len(keys)):
-        k, prev, nxt = keys[i], keys[i - 1] if i else "", keys[i + 1] if i + 1 < len(keys) else ""
-        if k in cues.NEGATORS and ctx:
-            negated = negated or not verbs
-        elif k in cues.INTENT and nxt == "to" and not verbs:
-            plan = True
-        elif k in cues.ADVERBS or (k.endswith("ly") and len(k) > 4) or (k in cues.TO_MODALS and nxt == "to"):
-            pass
-        elif k in cues.CLAIM_MODALS or (k == "to" and (prev in cues.TO_MODALS or prev in cues.INTENT)):
-            ctx, future = "modal", future or not verbs
-        elif k in cues.AUX and k not in ("get", "gets"):
-            ctx, aux = "aux", aux or not verbs
-        else:
-            hit = match(cues.FAMILY_LEXICON, keys, i)
-            family = int(hit[0].outcome) if hit and (hit[0].form not in ("ing", "state") or ctx == "aux") else None
-            plain = prev not in cues.DETERMINERS and prev not in cues.PREPOSITIONS and i > start
-            # Later verbs count only when plainly verbs (after an auxiliary, or past forms): "Apple will shut down
-            # Beats Music" must not make "beats" a cue.
-            verbish = (
-                (ctx is not None and k not in cues.DETERMINERS and k not in cues.PREPOSITIONS and not k.isdigit())
-                or (family is not None and plain and not verbs)
-                or (k in cues.IRREGULAR_BASE and plain and (not verbs or cues.form_of(k) == "ed"))
-                or (k.endswith("ed") and len(k) > 4 and plain)
-            )
-            if ctx is not None and not verbish and not verbs:
-                aux = future = False  # "is a Londoner": a copula, no verb
-            ctx = None
-            if verbish and not compound[i]:
-                verbs.append((i, family))
-    return _ClaimVerbs(verbs, future, aux, negated, plan)
-
-
 def prepare_verdict(
     claim_text: str, *, outcomes: Mapping[str, Sequence[str]] = {}, replace: bool = False
 ) -> PreparedVerdict:
@@ -139,22 +94,17 @@ def prepare_verdict(
         for cue in values:
             if not isinstance(cue, str) or not tokens(cue):
                 raise ValueError(f"outcome {key!r}: empty cue {cue!r}")
-    toks = [t for t in tokens(claim_text) if t.key not in cues.PUNCT]
-    keys = [t.key for t in toks]
-    compound = [i > 0 and t.start == toks[i - 1].end + 1 and claim_text[t.start - 1] == "-" for i, t in enumerate(toks)]
-    found = _claim_verbs(keys, compound)
-    families = [cues.FAMILIES[f] for _, f in found.verbs if f is not None]
-    main = found.verbs[0] if found.verbs else None
-    # A fact: no verb at all (a state: "There's an audio recording of ..."), or a main verb that is not future and
-    # is past, perfect, passive, progressive, or outside the event families.
-    past = main is not None and cues.form_of(keys[main[0]]) in ("ed", "ing")
-    fact = main is None or (not found.future and (found.aux or past or main[1] is None))
+    event = claim_event(claim_text)
+    families = [cues.FAMILIES[v.family] for v in event.verbs if v.family is not None]
+    main = event.verbs[0] if event.verbs else None
 
     lex: cues.Lexicon = {}
     if not (replace and "confirmed" in outcomes):
-        for i, _ in found.verbs:
-            for lemma in cues.lemmas(keys[i]):
+        for verb in event.verbs:
+            for lemma in verb.lemmas:
                 cues.add(lex, lemma, CONFIRMED, "verb")
+        if event.noun is not None:  # a noun-phrase claim's own event noun: "delivery of the first 777X"
+            cues.add(lex, event.noun, CONFIRMED, "noun")
         for family in families:
             for word, kind in [(v, "verb") for v in family.verbs] + [(n, "noun") for n in family.nouns] + [
                 (s, "state") for s in family.states
@@ -167,6 +117,7 @@ def prepare_verdict(
                 cues.add(lex, phrase, outcome, "verb")
     # A built-in delay or rejection word that is also a confirming cue of this claim, or a word of the claim itself
     # ("An abandoned dog was found"), is part of the claim's event, not news about it.
+    keys = event.keys
     own = {f for k in keys if k not in cues.FUNCTION_WORDS for lemma in cues.lemmas(k) for f in cues.inflect(lemma)}
     for form in confirmed_forms | (own & set(lex)):
         lex[form] = [e for e in lex[form] if e.outcome == CONFIRMED or e.rest]
@@ -175,11 +126,11 @@ def prepare_verdict(
             cues.add(lex, cue, Verdict(key), "verb")
     return PreparedVerdict(
         claim_text=claim_text,
-        verb=claim_text[toks[main[0]].start : toks[main[0]].end] if main else None,
-        fact=fact,
-        decisive=main is not None and main[1] is not None and cues.FAMILIES[main[1]].decisive,
-        negated=found.negated,
-        plan=found.plan,
+        verb=event.word,
+        fact=event.fact,
+        decisive=main is not None and main.family is not None and cues.FAMILIES[main.family].decisive,
+        negated=event.negated,
+        plan=event.plan,
         speech=bool(cues.SPEECH.intersection(keys)),
         lexicon=_shared(lex),
         claim_words=frozenset(keys) - cues.FUNCTION_WORDS,

@@ -70,6 +70,9 @@ OCCURRENCE = frozenset("happen occur take go proceed come".split())
 EXPECTATION = frozenset("expect schedule slate plan set due anticipate forecast".split())
 # Words that end a noun phrase's head: the head is the word before them ("signing of the agreement").
 _NP_END = cues.PREPOSITIONS | cues.AUX | cues.CLAIM_MODALS | frozenset("between to and or".split())
+# Verbs that take an -ing complement ("shares begin trading"): before an -ing word they make a clause.
+_CATENATIVE = frozenset("begin begins start starts stop stops resume resumes continue continues finish finishes "
+                        "cease ceases end ends keep keeps".split())
 # Nominalising suffixes and the verb endings they come from, longest first: "ratification" -> ratify.
 _SUFFIXES = (
     ("ification", ("ify",)), ("isation", ("ise",)), ("ization", ("ize",)), ("ation", ("ate", "e", "")),
@@ -197,6 +200,8 @@ def _head_noun(keys: Sequence[str], written: Sequence[str], stop: int) -> int | 
         j -= 1  # "signing ceremony": the event is the signing
     if j < 0 or keys[j] in cues.FUNCTION_WORDS:
         return None
+    if any(k in _CATENATIVE or k in cues.IRREGULAR for k in keys[:j]):
+        return None  # "shares begin trading", "men keep burger": a clause whose verb is not in a family
     if keys[j].endswith("ing") and j > 0 and not written[j][:1].islower() and keys[j] not in _FAMILY_NOUNS:
         return None  # "... Boeing": a name
     return j if event_noun(keys[j]) is not None else None

@@ -15,12 +15,13 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 
 * negation: "did not sign" -> pending (event) / rejected (fact, or a decision such as a vote); "will not sign",
   "refuses to", "denies", "no plans to", "no rate hike" -> rejected; "yet to sign", "not yet signed", "will not
-  sign before May" -> delayed; "failed to" -> rejected for facts and decisions, else delayed. A negated delay or
-  rejection ("not postponed") is pending.
+  sign before May", "no signing yet", "still no deal", "have not signed it yet" -> delayed; "failed to" -> rejected
+  for facts and decisions, else delayed. A negated delay or rejection ("not postponed") is pending.
 * modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
   delayed). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
-* form: "signed", "is signing", "after the signing", "announces his resignation" assert the event; a bare noun
-  ("the signing", "launch event") only names it.
+* form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
+  "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
+  moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
 * attribution ("reportedly", "sources", "according to", "claims", "officials say", "Congressman: ...",
   "... - report") turns a confirmation into pending unless the sentence confirms the report ("Pentagon confirms
   reports ..."); denials and delays are nearly always attributed, so they stand. A question makes all pending.
@@ -240,6 +241,10 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
         if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):
             return None  # "long-delayed", "after months of delay": trouble overcome, not news
+        if _rescheduled(keys, entry, end) is False:
+            return None  # "pushes to sign": a push, not a postponement
+        if keys[i] == "no" and ("yet" in m or _yet_after(keys, end)):
+            return DELAYED, CLEAR, first  # "no deal yet", "still no deal": not yet, rather than never
         if m & {"neg", "deny", "refuse", "fail", "yet", "weak", "hedge", "no"}:
             return PENDING, CUED, first
         return Verdict(entry.outcome), CLEAR, first
@@ -252,6 +257,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         return REJECTED, CLEAR, first
     if "fail" in m:
         return (REJECTED if p.fact or p.decisive else DELAYED), CLEAR, first
+    if ("yet" in m or _yet_after(keys, end)) and (neg or "no" in m):
+        return (PENDING, CUED, first) if p.fact else (DELAYED, CLEAR, first)  # "no signing yet", "still no vote"
     if "no" in m or (neg and prev == "no"):
         return (PENDING, CUED, first) if "weak" in m else (REJECTED, CLEAR, first)  # "no signing this year"
     if "yet" in m and (neg or "strong" in m):
@@ -271,7 +278,7 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or any(tuple(keys[end + o : end + o + len(c)]) == c for o in range(3) for c in cues.COMPLETED_AFTER_PHRASES)
+    ) or _completed_after(p, keys, end)
     if form in ("ed", "state", "word") or (form == "ing" and "be" in m) or completed:
         return CONFIRMED, CLEAR, first
     # A verb, unless it reads as a noun: after a determiner or number, before "of" or a noun like "event", or
@@ -282,6 +289,40 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
             and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" and not (prev in ("close", "near") and nxt == "to"):
         return CONFIRMED, CLEAR, first
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
+
+
+def _completed_after(p: PreparedVerdict, keys: Sequence[str], end: int) -> bool:
+    """An event noun ending at ``end`` is followed by a completion phrase ("signing ceremony held in Baghdad",
+    "the vote took place"), with only a noun like "ceremony" or an auxiliary between, and the phrase is not part
+    of a longer delay cue ("held up")."""
+    for o in range(3):
+        at = end + o
+        for phrase in cues.COMPLETED_AFTER_PHRASES:
+            if tuple(keys[at : at + len(phrase)]) == phrase:
+                longer = match(p.lexicon, keys, at) if keys[at] in p.lexicon else None
+                return longer is None or longer[0].outcome == CONFIRMED or longer[1] <= at + len(phrase)
+        if at >= len(keys) or not (keys[at] in cues.NOUN_FOLLOWERS or keys[at] in cues.COMPLETED_BETWEEN):
+            return False
+    return False
+
+
+def _rescheduled(keys: Sequence[str], entry: Entry, end: int) -> bool | None:
+    """For a delay phrase ending in "to"/"into"/... ("pushed to"), whether a time follows ("next year", "2027",
+    "the spring", "a later date"); None for any other cue."""
+    if not entry.rest or entry.rest[-1] not in cues.RESCHEDULE_PARTICLES:
+        return None
+    j = end + 1 if end < len(keys) and keys[end] in ("the", "a", "an", "early", "late", "mid") else end
+    return j < len(keys) and (keys[j].isdigit() or keys[j] in cues.TIME_WORDS or keys[j] == "later")
+
+
+def _yet_after(keys: Sequence[str], end: int) -> bool:
+    """ "yet" within a few words after a cue, in the same clause: "no signing yet", "have not signed it yet"."""
+    for k in keys[end : end + 4]:
+        if k in cues.PUNCT:
+            return False
+        if k == "yet":
+            return True
+    return False
 
 
 class _Text(NamedTuple):
@@ -370,7 +411,9 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         # negated verb anywhere in the main clause ("Homeland Security says terrorists haven't crossed the
         # border"). Weaker than a cue reading.
         if keys[0] == "no" and keys[1] not in ("one", "doubt", "longer", "more", "matter"):
-            readings.append(_Reading(CUED, _RANK[REJECTED], REJECTED, surface(0, 2), text))
+            # "No agreement yet": not yet, for an event
+            verdict = DELAYED if "yet" in keys[1:5] and not p.fact else REJECTED
+            readings.append(_Reading(CUED, _RANK[verdict], verdict, surface(0, 2), text))
         for j, k in enumerate(keys if p.fact else ()):
             if k in cues.SUBORDINATORS:
                 break  # "adopts a boy so he won't turn into a werewolf": another clause

@@ -439,3 +439,49 @@ def test_claim_event_is_not_read_into_other_forms(claim) -> None:
 def test_claim_event_not_found() -> None:
     event = claim_event("Two office workers in an epic battle over a stolen sandwich")
     assert (event.found, event.word, event.fact) == (False, None, True)
+
+
+# ---------------------------------------------------------------- nominalised cues in headlines
+
+TREATY = "The Senate will ratify the arms control treaty"
+GAZA_DEAL = "Israel and Hamas agree to a ceasefire deal"
+PENSION_VOTE = "Parliament will vote on the pension reform bill"
+ARTEMIS = "NASA will launch the Artemis II mission"
+AID_WORKER = "Iran will release the detained aid worker"
+
+NOMINAL_CASES = [
+    # the event named by a noun, and what the headline says became of it
+    (IRAQ_CLAIM, "No signing yet for Iraq-US coalition withdrawal agreement", D),
+    (IRAQ_CLAIM, "Iraq-US coalition withdrawal agreement signing pushed to next year", D),
+    (IRAQ_CLAIM, "Signing ceremony held in Baghdad for Iraq-US coalition withdrawal agreement", C),
+    (IRAQ_CLAIM, "Still no signing of Iraq-US withdrawal agreement", D),
+    (IRAQ_CLAIM, "Iraq and US have not signed the withdrawal agreement yet", D),
+    (IRAQ_CLAIM, "Iraq-US withdrawal agreement signing ceremony to be held next week", P),
+    (IRAQ_CLAIM, "Iraq-US withdrawal signing ceremony was held on Sunday", C),
+    (IRAQ_CLAIM, "Iraq-US withdrawal signing takes place in Baghdad", C),
+    (IRAQ_CLAIM, "Iraq-US withdrawal agreement signing held up by last-minute dispute", D),
+    (IRAQ_CLAIM, "Iraq pushes to sign withdrawal agreement with US", P),
+    (IRAQ_CLAIM, "Iraq-US withdrawal agreement signing moved to March", D),
+    (TREATY, "No ratification yet for arms control treaty", D),
+    (TREATY, "Arms control treaty ratification delayed", D),
+    (TREATY, "Senate ratification of arms treaty pushed into 2026", D),
+    (GAZA_DEAL, "No ceasefire deal yet between Israel and Hamas", D),
+    (GAZA_DEAL, "Still no deal on Gaza ceasefire", D),
+    (PENSION_VOTE, "Pension reform vote pushed back to next week", D),
+    (PENSION_VOTE, "Pension reform vote pushed to the autumn", D),
+    (PENSION_VOTE, "Pension reform vote held in parliament", C),
+    (PENSION_VOTE, "No vote yet on pension reform bill", D),
+    (ARTEMIS, "Artemis II launch moved to April", D),
+    (ARTEMIS, "Artemis II launch postponed", D),
+    (ARTEMIS, "No launch yet for Artemis II", D),
+    (ARTEMIS, "Artemis II launch went ahead on schedule", C),
+    (AID_WORKER, "Aid worker's release pushed to a later date", D),
+    (AID_WORKER, "No release yet for detained aid worker", D),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "expected"), NOMINAL_CASES, ids=[c[1][:50] for c in NOMINAL_CASES])
+def test_nominalised_cues(claim: str, title: str, expected: Verdict) -> None:
+    """An event noun with what became of it: "no X yet" is not yet (delayed), not a rejection; "X pushed to
+    <a time>" is a delay ("pushes to sign" is not); "X ceremony held" / "X takes place" is the event done."""
+    assert judge(prepare_verdict(claim), title, "").verdict == expected

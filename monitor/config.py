@@ -20,12 +20,12 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from .claimevent import claim_event
 from .errors import ConfigError
 from .fetch import redact_url
 from .logs import FORMATS
 from .match import DEFAULT_MIN_SCORE, prepare_claim
 from .server import parse_listen
-from .claimevent import claim_event
 from .verdict import prepare_verdict
 
 CHANNEL_KINDS = ("console", "webhook", "slack", "discord", "apprise")

@@ -1,10 +1,11 @@
 """What a story judged relevant says about a tracked claim: confirmed, delayed, rejected or pending. Pure: no I/O.
 
 Claim side (``prepare_verdict``, once per config load). The claim's event (``claimevent.claim_event``: its main
-verb, in a statement, a question, "will", "expected to" or a noun phrase alike) decides what "confirmed" means: its forms, its built-in family ("sign" -> sign,
-ink, seal; nouns signing, signature: ``cues.FAMILIES``) and configured cues. The claim is an *event* (future "will
-sign", or a family verb in the headline present "Iraq and the US sign the agreement") or a *fact* (past "kept",
-perfect "has died", passive "was arrested", state "is dead"). "Have not signed" about an event means not yet
+verb, found alike in a statement, a question, "will", "expected to" or a noun phrase) decides what "confirmed"
+means: its forms, its built-in family ("sign" -> sign, ink, seal; nouns signing, signature: ``cues.FAMILIES``)
+and configured cues. The claim is an *event* (future "will sign", or a family verb in the headline present "Iraq
+and the US sign the agreement", or a noun phrase "Signing of the agreement") or a *fact* (past "kept", perfect
+"has died", passive "was arrested", state "is dead"). "Have not signed" about an event means not yet
 (pending); "has not been arrested" about a fact is a denial (rejected). A story restating a fact without hedging
 asserts it (confirmed, even without the verb: "World's oldest burger"); one restating an event without a cue only
 repeats the expectation (pending).

@@ -184,13 +184,15 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
 @click.option("--show", is_flag=True, help="Print the effective config (defaults filled in, secrets redacted).")
 @click.pass_obj
 def check_config(app: App, show: bool) -> None:
-    """Validate the config file; print every problem with its key path (exit 2), or a summary.
+    """Validate the config file; print every problem with its key path (exit 2), or warnings and a summary.
 
     \b
     Example:
       news-monitor --config config/monitor.toml check-config --show
     """
     config = app.config()
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if show:
         _echo_json(describe(config, redact=True))
     click.echo(f"{config.path}: OK ({_count(len(config.feeds), 'feed')}, {_count(len(config.claims), 'claim')}, "

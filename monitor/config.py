@@ -1,7 +1,8 @@
 """Load ``monitor.toml`` into frozen dataclasses, reporting every problem at once with its key path.
 
 A config either loads completely or raises ``ConfigError`` listing each problem as ``key.path: what is wrong``
-(``feeds[2].url: must be an http or https URL``). Unknown keys are errors, so a typo never silently does
+(``feeds[2].url: must be an http or https URL``). What loads but may not work as meant (a claim whose event
+cannot be found) is listed in ``Config.warnings``. Unknown keys are errors, so a typo never silently does
 nothing. Relative paths resolve against the config file's folder. Secrets are read from the environment
 (``url_env``) and never appear in ``repr`` or in ``describe(redact=True)``.
 """
@@ -19,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from .claimevent import claim_event
 from .errors import ConfigError
 from .fetch import redact_url
 from .logs import FORMATS
@@ -101,6 +103,7 @@ class Config:
     log_format: str = "text"
     retention_days: float = 30.0  # stories without hits are pruned after this long
     max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
+    warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -221,7 +224,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels,
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
-                  retention_days=float(retention), max_backoff_hours=float(max_backoff)), v.problems
+                  retention_days=float(retention), max_backoff_hours=float(max_backoff),
+                  warnings=tuple(v.warnings)), v.problems
 
 
 def _feed(v: _Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
@@ -296,6 +300,10 @@ def _claim(v: _Validator, item: Mapping, where: str, min_score: float, channel_n
             prepare_verdict(claim.text, outcomes=claim.outcomes, replace=claim.replace_outcomes)
         except ValueError as exc:
             v.problem(where, str(exc))
+        if not claim_event(claim.text).found and not claim.outcomes.get("confirmed"):
+            v.warn(f"{where}.text", "no event found (a verb such as 'sign', or a noun such as 'signing of'): a "
+                   "story restating the claim reads as confirmed and one denying it as rejected; write the event "
+                   "as 'X will <verb> Y', or list outcomes.confirmed cues")
     return claim
 
 
@@ -420,9 +428,13 @@ class _Validator:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.warnings: list[str] = []
 
     def problem(self, key: str, message: str) -> None:
         self.problems.append(f"{key}: {message}" if key else message)
+
+    def warn(self, key: str, message: str) -> None:
+        self.warnings.append(f"{key}: {message}")
 
     def keys(self, table: Mapping, where: str, allowed: set[str]) -> None:
         for key in table:

@@ -85,7 +85,16 @@ FAMILIES: tuple[Family, ...] = (
 DELAYED = (
     "postpone, delay, defer, reschedule, put off, push back, hold up, stall, drag on, drag out, pause, suspend, slip, "
     "postponement, deferral, deadlock, impasse, standstill, snag, hitch, setback, stalemate, "
-    "no date, no timeline, no timetable, on hold, behind schedule, miss deadline, bogged down"
+    "no date, no timeline, no timetable, on hold, behind schedule, miss deadline, bogged down, "
+    "push to, push into, push until, push beyond, move to, move into, shift to, bump to"
+)
+# A delay phrase ending in one of these counts only before a time: "signing pushed to next year", never
+# "Iraq pushes to sign" or "moves to block".
+RESCHEDULE_PARTICLES = frozenset("to into until beyond".split())
+TIME_WORDS = frozenset(
+    """next later following early late mid end new tomorrow spring summer autumn fall winter january february
+    march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct
+    nov dec monday tuesday wednesday thursday friday saturday sunday week weekend month year""".split()
 )
 REJECTED = (
     "reject, collapse, scrap, cancel, call off, abandon, break down, fall through, fall apart, veto, torpedo, "
@@ -189,11 +198,15 @@ DETERMINERS = frozenset(
 )
 # "after the signing", "following his resignation": the event took place.
 COMPLETED_BEFORE = frozenset("after following since upon amid amidst".split())
-# "the signing took place", "his resignation was accepted".
+# "the signing took place", "his resignation was accepted"; headlines drop the auxiliary ("ceremony held").
 COMPLETED_AFTER = (
-    "took place, take place, taking place, was held, were held, went ahead, go ahead, happened, occurred, "
-    "was completed, was accepted, is official, became official, became final"
+    "took place, takes place, take place, taking place, was held, were held, held, went ahead, goes ahead, "
+    "go ahead, got under way, gets under way, under way, underway, happened, occurred, was completed, completed, "
+    "was accepted, is official, became official, became final"
 )
+# Between an event noun and a completion phrase, only these may stand ("signing ceremony was held"); a modal or
+# a negator there ("signing to be held", "ceremony not held") says it has not happened.
+COMPLETED_BETWEEN = frozenset("was were is are has have been formally officially finally successfully".split())
 # An event noun as the object of these is asserted: "announces his resignation", "complete merger".
 NOUN_ASSERTERS = frozenset(
     """announce announces announced confirm confirms confirmed complete completes completed close closes closed

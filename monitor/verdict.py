@@ -1,10 +1,11 @@
 """What a story judged relevant says about a tracked claim: confirmed, delayed, rejected or pending. Pure: no I/O.
 
-Claim side (``prepare_verdict``, once per config load). The claim's main verb (after "will"/"to"/"was"/"has",
-else the first verb-looking word) decides what "confirmed" means: its forms, its built-in family ("sign" -> sign,
-ink, seal; nouns signing, signature: ``cues.FAMILIES``) and configured cues. The claim is an *event* (future "will
-sign", or a family verb in the headline present "Iraq and the US sign the agreement") or a *fact* (past "kept",
-perfect "has died", passive "was arrested", state "is dead"). "Have not signed" about an event means not yet
+Claim side (``prepare_verdict``, once per config load). The claim's event (``claimevent.claim_event``: its main
+verb, found alike in a statement, a question, "will", "expected to" or a noun phrase) decides what "confirmed"
+means: its forms, its built-in family ("sign" -> sign, ink, seal; nouns signing, signature: ``cues.FAMILIES``)
+and configured cues. The claim is an *event* (future "will sign", or a family verb in the headline present "Iraq
+and the US sign the agreement", or a noun phrase "Signing of the agreement") or a *fact* (past "kept", perfect
+"has died", passive "was arrested", state "is dead"). "Have not signed" about an event means not yet
 (pending); "has not been arrested" about a fact is a denial (rejected). A story restating a fact without hedging
 asserts it (confirmed, even without the verb: "World's oldest burger"); one restating an event without a cue only
 repeats the expectation (pending).
@@ -15,12 +16,13 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 
 * negation: "did not sign" -> pending (event) / rejected (fact, or a decision such as a vote); "will not sign",
   "refuses to", "denies", "no plans to", "no rate hike" -> rejected; "yet to sign", "not yet signed", "will not
-  sign before May" -> delayed; "failed to" -> rejected for facts and decisions, else delayed. A negated delay or
-  rejection ("not postponed") is pending.
+  sign before May", "no signing yet", "still no deal", "have not signed it yet" -> delayed; "failed to" -> rejected
+  for facts and decisions, else delayed. A negated delay or rejection ("not postponed") is pending.
 * modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
   delayed). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
-* form: "signed", "is signing", "after the signing", "announces his resignation" assert the event; a bare noun
-  ("the signing", "launch event") only names it.
+* form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
+  "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
+  moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
 * attribution ("reportedly", "sources", "according to", "claims", "officials say", "Congressman: ...",
   "... - report") turns a confirmation into pending unless the sentence confirms the report ("Pentagon confirms
   reports ..."); denials and delays are nearly always attributed, so they stand. A question makes all pending.
@@ -45,6 +47,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from monitor import cues
+from monitor.claimevent import claim_event
 from monitor.cues import Entry, Tok, match, tokens
 from monitor.models import Verdict, pickled_by_fields
 
@@ -74,52 +77,6 @@ class PreparedVerdict:
     claim_words: frozenset[str] = field(repr=False)
 
 
-class _ClaimVerbs(NamedTuple):
-    verbs: list[tuple[int, int | None]]  # (position, family index), main verb first
-    future: bool
-    aux: bool  # the main verb follows an auxiliary: "was killed", "has died", "is dead"
-    negated: bool
-    plan: bool
-
-
-def _claim_verbs(keys: Sequence[str], compound: Sequence[bool]) -> _ClaimVerbs:
-    """Find the claim's verbs; ``compound[i]`` marks the second half of a hyphenated word ("US-led")."""
-    verbs: list[tuple[int, int | None]] = []
-    future = aux = negated = plan = False
-    ctx: str | None = None  # "modal" or "aux" right before
-    start = 1 if keys[:1] == ["claim"] else 0
-    for i in range(start, len(keys)):
-        k, prev, nxt = keys[i], keys[i - 1] if i else "", keys[i + 1] if i + 1 < len(keys) else ""
-        if k in cues.NEGATORS and ctx:
-            negated = negated or not verbs
-        elif k in cues.INTENT and nxt == "to" and not verbs:
-            plan = True
-        elif k in cues.ADVERBS or (k.endswith("ly") and len(k) > 4) or (k in cues.TO_MODALS and nxt == "to"):
-            pass
-        elif k in cues.CLAIM_MODALS or (k == "to" and (prev in cues.TO_MODALS or prev in cues.INTENT)):
-            ctx, future = "modal", future or not verbs
-        elif k in cues.AUX and k not in ("get", "gets"):
-            ctx, aux = "aux", aux or not verbs
-        else:
-            hit = match(cues.FAMILY_LEXICON, keys, i)
-            family = int(hit[0].outcome) if hit and (hit[0].form not in ("ing", "state") or ctx == "aux") else None
-            plain = prev not in cues.DETERMINERS and prev not in cues.PREPOSITIONS and i > start
-            # Later verbs count only when plainly verbs (after an auxiliary, or past forms): "Apple will shut down
-            # Beats Music" must not make "beats" a cue.
-            verbish = (
-                (ctx is not None and k not in cues.DETERMINERS and k not in cues.PREPOSITIONS and not k.isdigit())
-                or (family is not None and plain and not verbs)
-                or (k in cues.IRREGULAR_BASE and plain and (not verbs or cues.form_of(k) == "ed"))
-                or (k.endswith("ed") and len(k) > 4 and plain)
-            )
-            if ctx is not None and not verbish and not verbs:
-                aux = future = False  # "is a Londoner": a copula, no verb
-            ctx = None
-            if verbish and not compound[i]:
-                verbs.append((i, family))
-    return _ClaimVerbs(verbs, future, aux, negated, plan)
-
-
 def prepare_verdict(
     claim_text: str, *, outcomes: Mapping[str, Sequence[str]] = {}, replace: bool = False
 ) -> PreparedVerdict:
@@ -139,22 +96,17 @@ def prepare_verdict(
         for cue in values:
             if not isinstance(cue, str) or not tokens(cue):
                 raise ValueError(f"outcome {key!r}: empty cue {cue!r}")
-    toks = [t for t in tokens(claim_text) if t.key not in cues.PUNCT]
-    keys = [t.key for t in toks]
-    compound = [i > 0 and t.start == toks[i - 1].end + 1 and claim_text[t.start - 1] == "-" for i, t in enumerate(toks)]
-    found = _claim_verbs(keys, compound)
-    families = [cues.FAMILIES[f] for _, f in found.verbs if f is not None]
-    main = found.verbs[0] if found.verbs else None
-    # A fact: no verb at all (a state: "There's an audio recording of ..."), or a main verb that is not future and
-    # is past, perfect, passive, progressive, or outside the event families.
-    past = main is not None and cues.form_of(keys[main[0]]) in ("ed", "ing")
-    fact = main is None or (not found.future and (found.aux or past or main[1] is None))
+    event = claim_event(claim_text)
+    families = [cues.FAMILIES[v.family] for v in event.verbs if v.family is not None]
+    main = event.verbs[0] if event.verbs else None
 
     lex: cues.Lexicon = {}
     if not (replace and "confirmed" in outcomes):
-        for i, _ in found.verbs:
-            for lemma in cues.lemmas(keys[i]):
+        for verb in event.verbs:
+            for lemma in verb.lemmas:
                 cues.add(lex, lemma, CONFIRMED, "verb")
+        if event.noun is not None:  # a noun-phrase claim's own event noun: "delivery of the first 777X"
+            cues.add(lex, event.noun, CONFIRMED, "noun")
         for family in families:
             for word, kind in [(v, "verb") for v in family.verbs] + [(n, "noun") for n in family.nouns] + [
                 (s, "state") for s in family.states
@@ -167,6 +119,7 @@ def prepare_verdict(
                 cues.add(lex, phrase, outcome, "verb")
     # A built-in delay or rejection word that is also a confirming cue of this claim, or a word of the claim itself
     # ("An abandoned dog was found"), is part of the claim's event, not news about it.
+    keys = event.keys
     own = {f for k in keys if k not in cues.FUNCTION_WORDS for lemma in cues.lemmas(k) for f in cues.inflect(lemma)}
     for form in confirmed_forms | (own & set(lex)):
         lex[form] = [e for e in lex[form] if e.outcome == CONFIRMED or e.rest]
@@ -175,11 +128,11 @@ def prepare_verdict(
             cues.add(lex, cue, Verdict(key), "verb")
     return PreparedVerdict(
         claim_text=claim_text,
-        verb=claim_text[toks[main[0]].start : toks[main[0]].end] if main else None,
-        fact=fact,
-        decisive=main is not None and main[1] is not None and cues.FAMILIES[main[1]].decisive,
-        negated=found.negated,
-        plan=found.plan,
+        verb=event.word,
+        fact=event.fact,
+        decisive=main is not None and main.family is not None and cues.FAMILIES[main.family].decisive,
+        negated=event.negated,
+        plan=event.plan,
         speech=bool(cues.SPEECH.intersection(keys)),
         lexicon=_shared(lex),
         claim_words=frozenset(keys) - cues.FUNCTION_WORDS,
@@ -289,6 +242,10 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
         if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):
             return None  # "long-delayed", "after months of delay": trouble overcome, not news
+        if _rescheduled(keys, entry, end) is False:
+            return None  # "pushes to sign": a push, not a postponement
+        if keys[i] == "no" and ("yet" in m or _yet_after(keys, end)):
+            return DELAYED, CLEAR, first  # "no deal yet", "still no deal": not yet, rather than never
         if m & {"neg", "deny", "refuse", "fail", "yet", "weak", "hedge", "no"}:
             return PENDING, CUED, first
         return Verdict(entry.outcome), CLEAR, first
@@ -301,6 +258,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         return REJECTED, CLEAR, first
     if "fail" in m:
         return (REJECTED if p.fact or p.decisive else DELAYED), CLEAR, first
+    if ("yet" in m or _yet_after(keys, end)) and (neg or "no" in m):
+        return (PENDING, CUED, first) if p.fact else (DELAYED, CLEAR, first)  # "no signing yet", "still no vote"
     if "no" in m or (neg and prev == "no"):
         return (PENDING, CUED, first) if "weak" in m else (REJECTED, CLEAR, first)  # "no signing this year"
     if "yet" in m and (neg or "strong" in m):
@@ -320,7 +279,7 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or any(tuple(keys[end + o : end + o + len(c)]) == c for o in range(3) for c in cues.COMPLETED_AFTER_PHRASES)
+    ) or _completed_after(p, keys, end)
     if form in ("ed", "state", "word") or (form == "ing" and "be" in m) or completed:
         return CONFIRMED, CLEAR, first
     # A verb, unless it reads as a noun: after a determiner or number, before "of" or a noun like "event", or
@@ -331,6 +290,40 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
             and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" and not (prev in ("close", "near") and nxt == "to"):
         return CONFIRMED, CLEAR, first
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
+
+
+def _completed_after(p: PreparedVerdict, keys: Sequence[str], end: int) -> bool:
+    """An event noun ending at ``end`` is followed by a completion phrase ("signing ceremony held in Baghdad",
+    "the vote took place"), with only a noun like "ceremony" or an auxiliary between, and the phrase is not part
+    of a longer delay cue ("held up")."""
+    for o in range(3):
+        at = end + o
+        for phrase in cues.COMPLETED_AFTER_PHRASES:
+            if tuple(keys[at : at + len(phrase)]) == phrase:
+                longer = match(p.lexicon, keys, at) if keys[at] in p.lexicon else None
+                return longer is None or longer[0].outcome == CONFIRMED or longer[1] <= at + len(phrase)
+        if at >= len(keys) or not (keys[at] in cues.NOUN_FOLLOWERS or keys[at] in cues.COMPLETED_BETWEEN):
+            return False
+    return False
+
+
+def _rescheduled(keys: Sequence[str], entry: Entry, end: int) -> bool | None:
+    """For a delay phrase ending in "to"/"into"/... ("pushed to"), whether a time follows ("next year", "2027",
+    "the spring", "a later date"); None for any other cue."""
+    if not entry.rest or entry.rest[-1] not in cues.RESCHEDULE_PARTICLES:
+        return None
+    j = end + 1 if end < len(keys) and keys[end] in ("the", "a", "an", "early", "late", "mid") else end
+    return j < len(keys) and (keys[j].isdigit() or keys[j] in cues.TIME_WORDS or keys[j] == "later")
+
+
+def _yet_after(keys: Sequence[str], end: int) -> bool:
+    """ "yet" within a few words after a cue, in the same clause: "no signing yet", "have not signed it yet"."""
+    for k in keys[end : end + 4]:
+        if k in cues.PUNCT:
+            return False
+        if k == "yet":
+            return True
+    return False
 
 
 class _Text(NamedTuple):
@@ -419,7 +412,9 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         # negated verb anywhere in the main clause ("Homeland Security says terrorists haven't crossed the
         # border"). Weaker than a cue reading.
         if keys[0] == "no" and keys[1] not in ("one", "doubt", "longer", "more", "matter"):
-            readings.append(_Reading(CUED, _RANK[REJECTED], REJECTED, surface(0, 2), text))
+            # "No agreement yet": not yet, for an event
+            verdict = DELAYED if "yet" in keys[1:5] and not p.fact else REJECTED
+            readings.append(_Reading(CUED, _RANK[verdict], verdict, surface(0, 2), text))
         for j, k in enumerate(keys if p.fact else ()):
             if k in cues.SUBORDINATORS:
                 break  # "adopts a boy so he won't turn into a werewolf": another clause

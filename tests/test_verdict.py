@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor import cues
+from monitor.claimevent import claim_event
 from monitor.models import Verdict
 from monitor.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
 
@@ -303,3 +305,183 @@ def test_arabic_needs_configured_cues() -> None:
 def test_bad_outcomes_are_rejected(outcomes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         prepare_verdict(IRAQ_CLAIM, outcomes=outcomes)
+
+
+# ---------------------------------------------------------------- one event, every claim form
+
+
+def _claim_forms(parties: str, verb: str, verbs: str, obj: str, noun_phrase: str, be: str = "are") -> dict[str, str]:
+    """One event written as a statement, a question, a future, an expectation and a noun phrase."""
+    return {
+        "statement": f"{parties} {verbs} {obj}",
+        "question": f"Will {parties} {verb} {obj}?",
+        "will": f"{parties} will {verb} {obj}",
+        "expected to": f"{parties} {be} expected to {verb} {obj}",
+        "noun phrase": noun_phrase,
+    }
+
+
+# event -> (the claim in every form, stories with the verdict each form must give)
+CLAIM_FORMS = {
+    "sign": (_claim_forms("Iraq and the United States", "sign", "sign", "the coalition withdrawal agreement",
+                          "Signing of the coalition withdrawal agreement by Iraq and the United States"), [
+        ("Iraq-US talks go on",
+         "Negotiators for Baghdad and Washington have not signed the final text, a spokesman said.", P),
+        ("Iraq and US sign coalition withdrawal agreement", "", C),
+        ("Baghdad and Washington signed the withdrawal accord on Tuesday", "", C),
+        ("Iraq, US to sign withdrawal agreement next week", "", P),
+        ("Withdrawal agreement signing postponed again", "", D),
+        ("Iraq and US still have not signed the withdrawal agreement", "", D),
+        ("US officials deny the withdrawal agreement was signed", "", R),
+    ]),
+    "ratify": (_claim_forms("The Senate", "ratify", "ratifies", "the arms control treaty",
+                            "Ratification of the arms control treaty by the Senate", be="is"), [
+        ("Senate ratifies arms control treaty in 67-33 vote", "", C),
+        ("Senate ratification of arms treaty delayed until spring", "", D),
+        ("Senate votes down arms control treaty", "", R),
+        ("The Senate has not ratified the treaty, which still faces opposition", "", P),
+        ("Senate to take up arms control treaty next week", "", P),
+    ]),
+    "release": (_claim_forms("Iran", "release", "releases", "the detained aid worker",
+                             "Release of the detained aid worker by Iran", be="is"), [
+        ("Iran frees detained aid worker after six years", "", C),
+        ("Aid worker's release delayed over unpaid debt", "", D),
+        ("Iran refuses to release aid worker", "", R),
+        ("Iran could release aid worker within days, lawyer says", "", P),
+    ]),
+    "elect": (_claim_forms("Brazilians", "elect", "elect", "Lula as president",
+                           "Election of Lula as president by Brazilians"), [
+        ("Lula elected president of Brazil", "", C),
+        ("Lula loses Brazil runoff to Bolsonaro", "", R),
+        ("Lula poised to win Brazil presidency, polls show", "", P),
+    ]),
+    "resign": (_claim_forms("Fumio Kishida", "resign", "resigns", "as prime minister",
+                            "Resignation of Fumio Kishida as prime minister", be="is"), [
+        ("Kishida steps down as Japan's prime minister", "", C),
+        ("Kishida says he will not resign over funding scandal", "", R),
+        ("Kishida resignation expected after budget vote", "", P),
+        ("Kishida announces his resignation", "", C),
+        ("Kishida under pressure to quit", "", P),
+    ]),
+    "launch": (_claim_forms("Apple", "launch", "launches", "a foldable iPhone",
+                            "Launch of a foldable iPhone by Apple", be="is"), [
+        ("Apple unveils its first foldable iPhone", "", C),
+        ("Foldable iPhone launch slips to 2027", "", D),
+        ("Apple scraps foldable iPhone project", "", R),
+        ("Apple may launch a foldable iPhone next year", "", P),
+    ]),
+}
+FORM_CASES = [(event, form, claim, title, summary, expected)
+              for event, (claims, stories) in CLAIM_FORMS.items() for form, claim in claims.items()
+              for title, summary, expected in stories]
+
+
+@pytest.mark.parametrize(("event", "form", "claim", "title", "summary", "expected"), FORM_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[3][:30]}" for c in FORM_CASES])
+def test_every_claim_form_reads_stories_alike(event, form, claim, title, summary, expected) -> None:
+    """A claim written as a question, with "will", with "expected to" or as a noun phrase gives every story the
+    verdict the plain statement gives it: "have not signed" about a question claim is not yet (pending), not a
+    confirmation of the negative question."""
+    assert judge(prepare_verdict(claim), title, summary).verdict == expected, (form, claim)
+
+
+def test_every_claim_form_compiles_the_same_rules() -> None:
+    for lemma, (claims, _) in CLAIM_FORMS.items():
+        compiled = {form: prepare_verdict(text) for form, text in claims.items()}
+        statement = compiled["statement"]
+        for form, p in compiled.items():
+            assert (p.fact, p.decisive, p.negated, p.plan) == (False, statement.decisive, False, False), form
+            confirming = {w for w, entries in p.lexicon.items() if any(e.outcome == C for e in entries)}
+            assert set(cues.inflect(lemma)) <= confirming, form
+
+
+@pytest.mark.parametrize(("claim", "form", "lemma", "parties", "obj", "fact"), [
+    ("Iraq and the US sign the withdrawal agreement", "statement", "sign", ("iraq", "us"),
+     ("withdrawal", "agreement"), False),
+    ("Will Iraq and the US sign the withdrawal agreement?", "question", "sign", ("iraq", "us"),
+     ("withdrawal", "agreement"), False),
+    ("When will the Senate ratify the treaty?", "question", "ratify", ("senate",), ("treaty",), False),
+    ("Will the Fed raise rates", "question", "raise", ("fed",), ("rates",), False),
+    ("Has the pope died?", "question", "die", ("pope",), (), True),
+    ("Is Fidel Castro dead?", "question", "dead", ("fidel", "castro"), (), True),
+    ("Did two men keep a burger for 20 years?", "question", "keep", ("two", "men"), ("burger", "20", "years"),
+     True),
+    ("Iran is expected to release the aid worker", "statement", "release", ("iran",), ("aid", "worker"), False),
+    ("Signing of the withdrawal agreement by Iraq and the US", "noun", "sign", (),
+     ("withdrawal", "agreement", "iraq", "us"), False),
+    ("Iraq-US signing of the withdrawal agreement", "noun", "sign", ("iraq", "us"), ("withdrawal", "agreement"),
+     False),
+    ("Kishida's resignation", "noun", "resign", ("kishida",), (), False),
+    ("Ratification of the treaty by the Senate", "noun", "ratify", (), ("treaty", "senate"), False),
+    ("Election of Lula as president", "noun", "elect", (), ("lula", "president"), False),
+    ("Boeing's delivery of the 777X to Emirates", "noun", "deliver", ("boeing",), ("777x", "emirates"), False),
+    ("Approval of the merger by regulators", "noun", "approve", (), ("merger", "regulators"), False),
+    ("The signing of the accord is expected in May", "statement", "sign", (), ("accord",), False),
+    ("The vote will take place on Sunday", "statement", "vote", (), (), False),
+])
+def test_claim_event(claim, form, lemma, parties, obj, fact) -> None:
+    event = claim_event(claim)
+    assert (event.form, event.parties, event.object, event.fact) == (form, parties, obj, fact)
+    assert event.found and (lemma in event.verbs[0].lemmas or lemma in cues.FAMILIES[event.verbs[0].family].verbs
+                            or lemma in cues.FAMILIES[event.verbs[0].family].states)
+
+
+@pytest.mark.parametrize("claim", [
+    "Will Smith slaps Chris Rock",  # a name, not a question: no "?" and no determiner after "Will"
+    "A jurisdiction of Texas is now under Sharia law",  # a state, not a noun phrase
+    "There's an audio recording of the shooting",
+    "Two office workers in an epic battle over a stolen sandwich",
+])
+def test_claim_event_is_not_read_into_other_forms(claim) -> None:
+    assert claim_event(claim).form == "statement"
+
+
+def test_claim_event_not_found() -> None:
+    event = claim_event("Two office workers in an epic battle over a stolen sandwich")
+    assert (event.found, event.word, event.fact) == (False, None, True)
+
+
+# ---------------------------------------------------------------- nominalised cues in headlines
+
+TREATY = "The Senate will ratify the arms control treaty"
+GAZA_DEAL = "Israel and Hamas agree to a ceasefire deal"
+PENSION_VOTE = "Parliament will vote on the pension reform bill"
+ARTEMIS = "NASA will launch the Artemis II mission"
+AID_WORKER = "Iran will release the detained aid worker"
+
+NOMINAL_CASES = [
+    # the event named by a noun, and what the headline says became of it
+    (IRAQ_CLAIM, "No signing yet for Iraq-US coalition withdrawal agreement", D),
+    (IRAQ_CLAIM, "Iraq-US coalition withdrawal agreement signing pushed to next year", D),
+    (IRAQ_CLAIM, "Signing ceremony held in Baghdad for Iraq-US coalition withdrawal agreement", C),
+    (IRAQ_CLAIM, "Still no signing of Iraq-US withdrawal agreement", D),
+    (IRAQ_CLAIM, "Iraq and US have not signed the withdrawal agreement yet", D),
+    (IRAQ_CLAIM, "Iraq-US withdrawal agreement signing ceremony to be held next week", P),
+    (IRAQ_CLAIM, "Iraq-US withdrawal signing ceremony was held on Sunday", C),
+    (IRAQ_CLAIM, "Iraq-US withdrawal signing takes place in Baghdad", C),
+    (IRAQ_CLAIM, "Iraq-US withdrawal agreement signing held up by last-minute dispute", D),
+    (IRAQ_CLAIM, "Iraq pushes to sign withdrawal agreement with US", P),
+    (IRAQ_CLAIM, "Iraq-US withdrawal agreement signing moved to March", D),
+    (TREATY, "No ratification yet for arms control treaty", D),
+    (TREATY, "Arms control treaty ratification delayed", D),
+    (TREATY, "Senate ratification of arms treaty pushed into 2026", D),
+    (GAZA_DEAL, "No ceasefire deal yet between Israel and Hamas", D),
+    (GAZA_DEAL, "Still no deal on Gaza ceasefire", D),
+    (PENSION_VOTE, "Pension reform vote pushed back to next week", D),
+    (PENSION_VOTE, "Pension reform vote pushed to the autumn", D),
+    (PENSION_VOTE, "Pension reform vote held in parliament", C),
+    (PENSION_VOTE, "No vote yet on pension reform bill", D),
+    (ARTEMIS, "Artemis II launch moved to April", D),
+    (ARTEMIS, "Artemis II launch postponed", D),
+    (ARTEMIS, "No launch yet for Artemis II", D),
+    (ARTEMIS, "Artemis II launch went ahead on schedule", C),
+    (AID_WORKER, "Aid worker's release pushed to a later date", D),
+    (AID_WORKER, "No release yet for detained aid worker", D),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "expected"), NOMINAL_CASES, ids=[c[1][:50] for c in NOMINAL_CASES])
+def test_nominalised_cues(claim: str, title: str, expected: Verdict) -> None:
+    """An event noun with what became of it: "no X yet" is not yet (delayed), not a rejection; "X pushed to
+    <a time>" is a delay ("pushes to sign" is not); "X ceremony held" / "X takes place" is the event done."""
+    assert judge(prepare_verdict(claim), title, "").verdict == expected

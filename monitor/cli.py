@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -71,8 +70,8 @@ def _when(stamp: str | None) -> str:
     return f"{stamp[:19].replace('T', ' ')}Z" if stamp else "-"
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _echo_json(document: object) -> None:
@@ -143,12 +142,17 @@ def healthcheck(app: App) -> None:
 def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
     """Poll every feed once, deliver what is due, and exit.
 
-    Exits 1 when a feed failed or an alert could not be delivered (it stays queued for the next run).
+    Exits 1 when a feed failed or an alert could not be delivered (it stays queued for the next run), 2 when
+    the daemon (or another poll-once) is using the database, 130 when interrupted (Ctrl-C: polls in flight are
+    dropped and recorded as nothing; press it twice to quit at once).
 
     \b
     Example:
       news-monitor poll-once --feed google-news
     """
+    from .dblock import hold
+    from .oneshot import INTERRUPTED_EXIT, Interrupted, Progress, interruptible, poll_all
+
     config = app.config()
     feeds = config.feeds
     if feed_names:
@@ -156,28 +160,48 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
         if unknown:
             raise click.UsageError(f"no feed named {', '.join(unknown)} in {config.path}")
         feeds = tuple(f for f in feeds if f.name in feed_names)
-    context = Context.build(config)
-    try:
-        def poll(feed):
-            with app.store(config) as store:
-                return poll_feed(context, store, feed, utc_now(), force=True)
-
-        with ThreadPoolExecutor(max_workers=config.workers) as pool:
-            results = list(pool.map(poll, feeds))
-        for r in results:
-            detail = r.error if r.error else f"{r.stories} stories, {r.new_stories} new, {r.hits} hits, {r.alerts} alerts"
-            click.echo(f"{r.feed}: {r.status.replace('_', ' ')} ({detail})")
+    with hold(config.database, "poll-once"):
+        context = Context.build(config)
+        progress = Progress(sys.stderr)
         delivery = None
-        with app.store(config) as store:
-            check_deadlines(context, store, utc_now())
-            if not no_deliver:
-                delivery = deliver_due(context, store)
-        if delivery:
-            click.echo(_delivery_line(delivery))
-    finally:
-        context.close()
+        try:
+            with interruptible(context):
+                try:
+                    results = poll_all(context, feeds, workers=config.workers, now=utc_now, on_progress=progress)
+                finally:
+                    progress.clear()
+                for r in results:
+                    click.echo(_poll_line(r))
+                with app.store(config) as store:
+                    check_deadlines(context, store, utc_now())
+                    if not no_deliver:
+                        delivery = deliver_due(context, store)
+        except Interrupted as stopped:
+            for r in stopped.results:
+                click.echo(_poll_line(r))
+            click.echo(f"interrupted: {stopped.total - len(stopped.results)} of {_count(stopped.total, 'feed')} "
+                       "not polled (polls in flight were dropped; nothing was recorded for them)", err=True)
+            sys.exit(INTERRUPTED_EXIT)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(INTERRUPTED_EXIT)
+        finally:
+            context.close()
+    if delivery:
+        click.echo(_delivery_line(delivery))
     if any(r.status == "error" for r in results) or (delivery and delivery.failed):
         sys.exit(1)
+
+
+def _poll_line(r) -> str:
+    """``wire: ok (2 stories, 1 new, 1 hit, 1 alert (2 deliveries))``: an alert to two channels is one alert."""
+    if r.error:
+        return f"{r.feed}: {r.status.replace('_', ' ')} ({r.error})"
+    alerts = _count(r.alerts, "alert")
+    if r.deliveries != r.alerts:
+        alerts += f" ({_count(r.deliveries, 'delivery', 'deliveries')})"
+    return (f"{r.feed}: {r.status.replace('_', ' ')} ({_count(r.stories, 'story', 'stories')}, {r.new_stories} new, "
+            f"{_count(r.hits, 'hit')}, {alerts})")
 
 
 @cli.command("check-config")

@@ -180,6 +180,7 @@ class Fetcher:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
+        self._in_flight: set[netguard.Deadline] = set()
         self._closed = False
 
     def __enter__(self) -> Fetcher:
@@ -189,10 +190,15 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        """Close every thread's session. Idempotent; ``fetch`` afterwards raises RuntimeError."""
+        """Abandon the fetches in flight (their sockets are shut down, so each raises ``FetchError`` at once
+        instead of waiting out its timeouts) and close every thread's session. Idempotent; ``fetch`` afterwards
+        raises RuntimeError."""
         with self._lock:
             self._closed = True
             sessions, self._sessions = self._sessions, []
+            in_flight = list(self._in_flight)
+        for watch in in_flight:
+            watch.fire()
         for session in sessions:
             session.close()
 
@@ -204,10 +210,16 @@ class Fetcher:
         FetchStatusError for any other status and FetchError for everything else. ``now`` (default: the current
         UTC time) is the moment HTTP dates in Retry-After and Expires are measured from.
         """
-        if self._closed:
-            raise RuntimeError("Fetcher is closed")
         with netguard.deadline(self.deadline_seconds) as watch:
-            return self._fetch(url, etag, last_modified, now, _Attempt(self._clock(), watch))
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("Fetcher is closed")
+                self._in_flight.add(watch)
+            try:
+                return self._fetch(url, etag, last_modified, now, _Attempt(self._clock(), watch))
+            finally:
+                with self._lock:
+                    self._in_flight.discard(watch)
 
     def _fetch(self, url: str, etag: str | None, last_modified: str | None, now: datetime | None,
                attempt: _Attempt) -> FetchResult:
@@ -263,6 +275,8 @@ class Fetcher:
 
     def _remaining(self, attempt: _Attempt, where: str) -> float:
         """Seconds left before the deadline; raises FetchError once it has passed (by the clock or watchdog)."""
+        if self._closed:
+            raise FetchError(f"{where}: abandoned: the fetcher was closed")
         left = self.deadline_seconds - (self._clock() - attempt.start)
         if left <= 0 or attempt.watch.fired:
             raise FetchError(f"{where}: deadline of {_secs(self.deadline_seconds)} exceeded")

@@ -99,7 +99,8 @@ class PollResult:
     stories: int = 0
     new_stories: int = 0
     hits: int = 0
-    alerts: int = 0
+    alerts: int = 0  # alerts queued, each counted once however many channels it goes to
+    deliveries: int = 0  # outbox rows queued: one per alert and channel
     error: str | None = None
     verdicts: tuple[str, ...] = ()  # of the new hits
     state_changes: tuple[str, ...] = ()  # new states of claims this poll moved
@@ -126,8 +127,12 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
     except MonitorError as exc:
         error = str(exc)
     except Exception as exc:  # the poll boundary: a bug on one feed must not stop the others
-        log.exception("poll crashed %s", kv(feed=feed.name))
+        if not ctx.stop.is_set():  # when stopping, this is a fetch abandoned by the stop: see below
+            log.exception("poll crashed %s", kv(feed=feed.name))
         error = f"internal error: {type(exc).__name__}: {exc}"
+    if ctx.stop.is_set():  # a fetch cut short by the stop (sockets shut, fetcher closed) is not the feed's failure
+        log.info("poll abandoned by the stop %s", kv(feed=feed.name))
+        return PollResult(feed=feed.name, status="stopped")
     count = (current.error_count if current else 0) + 1
     gone = f"{error} — the feed is gone; change its URL in the config to poll it again" if status == 410 else None
     try:
@@ -141,7 +146,7 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
         log.error("poll failed, and so did recording it %s", kv(feed=feed.name, error=error, store_error=exc))
         return PollResult(feed=feed.name, status="error", error=f"{error}; not recorded: {exc}")
     log.warning("poll failed %s", kv(feed=feed.name, error=error, errors=count, disabled=bool(gone)))
-    return PollResult(feed=feed.name, status="error", error=error, alerts=queued)
+    return PollResult(feed=feed.name, status="error", error=error, alerts=int(queued > 0), deliveries=queued)
 
 
 def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | None, now: datetime) -> PollResult:
@@ -160,7 +165,7 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
             queued = operator_alerts(ctx, store, feed.name, now)
         status = "not_modified" if result.not_modified else "unchanged"
         log.info("poll %s %s", status.replace("_", " "), kv(feed=feed.name))
-        return PollResult(feed=feed.name, status=status, alerts=queued)
+        return PollResult(feed=feed.name, status=status, alerts=int(queued > 0), deliveries=queued)
 
     # In worker processes, so that a pathological feed (feedparser's quadratic regexes) costs its budget, not a
     # stuck poll thread.
@@ -185,7 +190,8 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
 
     if ctx.stop.is_set():  # the daemon is stopping: nothing written, the next start polls again
         return PollResult(feed=feed.name, status="stopped")
-    hits = queued = 0
+    hits = 0
+    rows_per_alert: list[int] = []  # outbox rows each queued alert got (0: every channel had it already)
     verdicts: list[str] = []
     changes: list[str] = []
     with store.transaction():
@@ -199,16 +205,18 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
                 hits += len(tracked.hits)
                 verdicts += tracked.verdicts
                 changes += tracked.state_changes
-                queued += sum(outbox.enqueue(store, alert, claim.config.channels, now) for alert in tracked.alerts)
+                rows_per_alert += [outbox.enqueue(store, alert, claim.config.channels, now) for alert in tracked.alerts]
         for recorded_at, batch in new_hits.items():  # a statement per stamp; no claim reads another's hits
             store.insert_hits(batch, recorded_at)
         store.record_feed_ok(feed.name, feed.url, now, etag=result.etag, last_modified=result.last_modified,
                              next_poll_at=next_poll, fetch_url=fetch_url, content_hash=result.content_hash,
                              redirect=redirect)
-        queued += operator_alerts(ctx, store, feed.name, now, state=state)
+        rows_per_alert.append(operator_alerts(ctx, store, feed.name, now, state=state))
+    queued = sum(rows_per_alert)
     log.info("poll ok %s", kv(feed=feed.name, stories=len(stories), new=len(new), hits=hits, queued=queued))
     return PollResult(feed=feed.name, status="ok", stories=len(stories), new_stories=len(new), hits=hits,
-                      alerts=queued, verdicts=tuple(verdicts), state_changes=tuple(changes))
+                      alerts=sum(1 for rows in rows_per_alert if rows), deliveries=queued, verdicts=tuple(verdicts),
+                      state_changes=tuple(changes))
 
 
 def _follow_moves(name: str, state: FeedState | None, polled_url: str,

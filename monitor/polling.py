@@ -48,3 +48,16 @@ def redirect_seen(previous_target: str | None, previous_count: int, permanent_ur
     if permanent_url == previous_target:
         return permanent_url, previous_count + 1
     return permanent_url, 1
+
+
+
+def after_interval_change(next_poll_at: datetime, last_ok_at: datetime | None, error_count: int,
+                          old_interval_seconds: float, new_interval_seconds: float) -> datetime:
+    """A feed's next poll once its interval changed: a healthy feed's wait is measured again from its last
+    poll, as ``after_success`` would have with the new interval (a stored wait longer than the old interval was
+    the server's cache lifetime, and still counts); so a shorter interval applies now, not once the old one has
+    run out (at once, if the new one has passed already). A failing feed keeps its backoff (or ``Retry-After``)."""
+    if error_count or last_ok_at is None:
+        return next_poll_at
+    stated = (next_poll_at - last_ok_at).total_seconds()
+    return after_success(last_ok_at, new_interval_seconds, stated if stated > old_interval_seconds else None)

@@ -30,7 +30,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import metrics
+from . import dblock, metrics, polling
 from .config import Config, FeedConfig
 from .delivery import deliver_due
 from .errors import ConfigError, MonitorError
@@ -39,7 +39,7 @@ from .pipeline import Context, check_deadlines, poll_feed, utc_now
 from .politeness import host_of
 from .sdnotify import Notifier
 from .server import HealthCheck, HealthServer
-from .store import Store
+from .store import FeedState, Store
 
 MAX_JITTER_SECONDS = 60
 HOST_SPREAD_SECONDS = 5
@@ -87,14 +87,26 @@ class Daemon:
     # --- jobs -------------------------------------------------------------------------------------------------
 
     def schedule(self) -> None:
-        """Add the jobs. Every feed is polled once right away (once, however long the daemon was down), then on
-        its interval; feeds that share a host start a few seconds apart, so their polls stay spread out."""
-        start = datetime.now(timezone.utc)
+        """Add the jobs. Each feed is first polled when it is due: at once when it was never polled or its next
+        poll time has passed (once, however long the daemon was down), else at its stored next poll time (it
+        was polled recently, by ``poll-once`` or before a restart, or it is backing off), which is logged. Then
+        on its interval. Feeds polled at once that share a host start a few seconds apart, so their polls stay
+        spread out."""
+        start, now = datetime.now(timezone.utc), self.clock()
+        with Store(self.config.database) as store:
+            states = {state.name: state for state in store.feed_states()}
         on_host: dict[str, int] = {}
+        deferred = 0
         for feed in self.config.feeds:
+            wait = self._wait_until_due(feed, states.get(feed.name), now)
+            if wait is not None:
+                deferred += 1
+                self._add_feed_job(feed, start + wait, jitter=False)
+                continue
             rank = on_host[host_of(feed.url)] = on_host.get(host_of(feed.url), -1) + 1
             self._add_feed_job(feed, start + timedelta(seconds=min(rank * HOST_SPREAD_SECONDS,
                                                                    feed.interval_seconds / 2)))
+        log.info("feeds scheduled %s", kv(polled_now=len(self.config.feeds) - deferred, later=deferred))
         self._add_job(self.deliver, DELIVERY_JOB_ID, self.config.deliver_interval_seconds, start)
         self._add_job(self.housekeeping, HOUSEKEEPING_JOB_ID, HOUSEKEEPING_INTERVAL_SECONDS, start)
         self._add_job(self.heartbeat, "heartbeat", HEARTBEAT_SECONDS, start, executor="heartbeat")
@@ -106,10 +118,24 @@ class Daemon:
                                next_run_time=first, misfire_grace_time=int(seconds), replace_existing=True,
                                **options)
 
-    def _add_feed_job(self, feed: FeedConfig, first: datetime) -> None:
+    def _wait_until_due(self, feed: FeedConfig, state: FeedState | None, now: datetime) -> timedelta | None:
+        """How long until ``feed`` is due by its stored state (logged), or None when it is due now."""
+        if state is None or state.url != feed.url or state.disabled_reason:
+            return None  # never polled, or a new URL (starts afresh), or disabled (its poll says so at once)
+        due = state.next_poll_at
+        if due is None or due <= now:
+            return None
+        wait = due - now
+        log.info("feed next poll %s", kv(feed=feed.name, at=due.isoformat(timespec="seconds"), due_in=_span(wait),
+                                         reason="backing off" if state.error_count else "polled recently"))
+        return wait
+
+    def _add_feed_job(self, feed: FeedConfig, first: datetime, *, jitter: bool = True) -> None:
         # The jitter is applied once, to the first run: APScheduler 3 adds a trigger's jitter to every run on top
-        # of the last jittered one, so the gaps between polls would grow to interval + jitter.
-        first += timedelta(seconds=random.uniform(0, min(feed.interval_seconds / 10, MAX_JITTER_SECONDS)))
+        # of the last jittered one, so the gaps between polls would grow to interval + jitter. A feed waiting for
+        # its stored next poll time needs none: the times of its own last polls spread it already.
+        if jitter:
+            first += timedelta(seconds=random.uniform(0, min(feed.interval_seconds / 10, MAX_JITTER_SECONDS)))
         self.scheduler.add_job(
             self._guarded(self.poll), IntervalTrigger(seconds=feed.interval_seconds, start_date=first),
             args=[feed.name], id=feed_job_id(feed.name), name=f"poll {feed.name}", next_run_time=first,
@@ -247,22 +273,51 @@ class Daemon:
         for name in before.keys() - after.keys():
             self.scheduler.remove_job(feed_job_id(name))
         changed = 0
+        retimed = [f for name, f in after.items() if name in before and f.url == before[name].url
+                   and f.interval_seconds != before[name].interval_seconds]
+        states = self._retime(retimed, old) if retimed else {}
         for name, feed in after.items():
-            if name not in before:
-                self._add_feed_job(feed, now)
-            elif feed != before[name]:
+            if name not in before or feed.url != before[name].url:
+                changed += name in before
+                self._add_feed_job(feed, now)  # a new feed, or a new URL: polled at once
+            elif feed in retimed:
                 changed += 1
-                self._add_feed_job(feed, now if feed.url != before[name].url else
-                                   now + timedelta(seconds=feed.interval_seconds))
+                wait = self._wait_until_due(feed, states.get(name), self.clock())
+                self._add_feed_job(feed, now + (wait or timedelta(0)), jitter=False)
+            elif feed != before[name]:
+                changed += 1  # the poll job reads the rest of the feed's settings from the config at each run
         if new.deliver_interval_seconds != old.deliver_interval_seconds:
             self._add_job(self.deliver, DELIVERY_JOB_ID, new.deliver_interval_seconds, now)
         return {"feeds_added": len(after.keys() - before.keys()), "feeds_removed": len(before.keys() - after.keys()),
                 "feeds_changed": changed, "claims": len(new.claims), "channels": len(new.channels)}
 
+    def _retime(self, feeds: list[FeedConfig], old: Config) -> dict[str, FeedState]:
+        """Store the next poll of feeds whose interval changed: the new interval from their last poll (see
+        ``polling.after_interval_change``). Returns every feed's state, as updated."""
+        with Store(self.config.database) as store:
+            with store.transaction():
+                states = {state.name: state for state in store.feed_states()}
+                for feed in feeds:
+                    state, before = states.get(feed.name), old.feed(feed.name)
+                    if state is None or state.url != feed.url or state.next_poll_at is None or before is None:
+                        continue
+                    due = polling.after_interval_change(state.next_poll_at, state.last_ok_at, state.error_count,
+                                                        before.interval_seconds, feed.interval_seconds)
+                    store.reschedule_feed(feed.name, due)
+                    states[feed.name] = replace(state, next_poll_at=due)
+        return states
+
     # --- run and stop -----------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve until SIGTERM or SIGINT (SIGHUP reloads). Returns once running work has finished."""
+        """Serve until SIGTERM or SIGINT (SIGHUP reloads). Returns once running work has finished.
+
+        Holds the database's lock (``dblock``) all the while: raises ``DatabaseBusy`` when another daemon (or a
+        ``poll-once``) is using the database."""
+        with dblock.hold(self.config.database, "daemon"):
+            self._serve()
+
+    def _serve(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, lambda signum, frame: self.request_reload())
@@ -281,7 +336,8 @@ class Daemon:
         log.info("daemon started %s", kv(feeds=len(self.config.feeds), claims=len(self.config.claims),
                                          channels=len(self.config.channels), database=self.config.database,
                                          listen=self.config.listen))
-        self.scheduler.start()  # blocks until stop()
+        if not self.stopping.is_set():  # a signal during start-up: stop() found no scheduler running to stop
+            self.scheduler.start()  # blocks until stop()
         keep_alive.set()
         if server:
             server.stop()
@@ -317,6 +373,14 @@ class Daemon:
                 # runs its handler when it wakes up.
                 self._idle.wait(min(left, 0.1))
         return True
+
+
+def _span(wait: timedelta) -> str:
+    """A wait for people: ``4m42s``, ``2h05m``, ``45s``."""
+    seconds = max(0, round(wait.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def _signature(path: Path) -> tuple:

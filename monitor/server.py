@@ -24,8 +24,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from prometheus_client.exposition import choose_encoder
-
 from . import metrics
 from .logs import kv, log
 
@@ -186,6 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
             healthy, details = self.check.report()
             self._send(200 if healthy else 503, "application/json", json.dumps(details).encode())
         elif path == "/metrics":
+            from prometheus_client.exposition import choose_encoder  # only a daemon's scrape needs it
+
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             self._send(200, content_type, encoder(metrics.REGISTRY))
         else:

@@ -349,6 +349,10 @@ class Store:
                    redirect_count = CASE WHEN feeds.url = excluded.url THEN feeds.redirect_count ELSE 0 END""",
             [name, url, at, error, at, to_db_time(next_poll_at), at, disabled_reason, disabled_reason, at])
 
+    def reschedule_feed(self, name: str, next_poll_at: datetime) -> None:
+        """Move a feed's next poll (its interval changed in the config)."""
+        self.db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", [to_db_time(next_poll_at), name])
+
     def mark_feed_failing_alerted(self, name: str, now: datetime) -> None:
         self.db.execute("UPDATE feeds SET failing_alerted_at = ? WHERE name = ?", [to_db_time(now), name])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -116,3 +117,58 @@ def test_a_hostile_feed_does_not_hold_up_the_others(tmp_path, httpserver, receiv
         daemon.scheduler.shutdown(wait=False)
     assert receiver.arrived.is_set()
     assert path in hostile_server.log  # the hostile feed was polled all the while
+
+
+T0 = datetime(2030, 3, 1, 12, 0, tzinfo=timezone.utc)  # the daemons' clock: no test reads today's date
+
+
+def next_runs(daemon: Daemon) -> dict[str, float]:
+    """Seconds from now (real time: APScheduler's) to each feed job's next run."""
+    now = datetime.now(timezone.utc)
+    return {job.id: (job.next_run_time - now).total_seconds() for job in daemon.scheduler.get_jobs()
+            if job.id.startswith("feed:")}
+
+
+def test_at_start_a_feed_polled_recently_waits_for_its_next_poll_and_says_when(tmp_path, httpserver, receiver,
+                                                                               caplog):
+    serve(httpserver)
+    config = load_config(daemon_config(tmp_path, httpserver, receiver, interval_seconds=300))
+    Daemon(config, scheduler=BackgroundScheduler(), clock=lambda: T0).poll("wire")  # as poll-once would
+    later = Daemon(config, scheduler=BackgroundScheduler(), clock=lambda: T0 + timedelta(seconds=18))
+    caplog.set_level(logging.INFO, logger="monitor")
+    later.schedule()
+    later.scheduler.start(paused=True)
+    try:
+        runs = next_runs(later)
+    finally:
+        later.scheduler.shutdown(wait=False)
+    assert 280 <= runs[feed_job_id("wire")] <= 283  # its stored next poll, 4m42s away; not at once, not later
+    assert runs[feed_job_id("broken")] <= 6  # never polled: polled at start
+    assert "feed next poll feed=wire at=2030-03-01T12:05:00+00:00 due_in=4m42s reason=\"polled recently\"" in \
+        caplog.text
+    assert "feeds scheduled polled_now=1 later=1" in caplog.text
+
+
+def test_a_shorter_interval_applies_at_once_from_the_last_poll(tmp_path, httpserver, receiver):
+    serve(httpserver)
+    path = daemon_config(tmp_path, httpserver, receiver, interval_seconds=300)
+    now = [T0]
+    daemon = Daemon(load_config(path), scheduler=BackgroundScheduler(), clock=lambda: now[0])
+    daemon.poll("wire")
+    daemon.schedule()
+    polled = threading.Event()
+    daemon.scheduler.add_listener(lambda event: event.job_id == feed_job_id("wire") and polled.set(),
+                                  EVENT_JOB_EXECUTED)
+    daemon.scheduler.start(paused=True)
+    try:
+        assert next_runs(daemon)[feed_job_id("wire")] > 250  # polled just now, due in 300 s
+        now[0] = T0 + timedelta(seconds=60)  # a minute later the interval is cut to 30 s: the feed is overdue
+        path.write_text(path.read_text().replace("interval_seconds = 300", "interval_seconds = 30"))
+        assert daemon.reload()
+        assert next_runs(daemon)[feed_job_id("wire")] <= 1
+        daemon.scheduler.resume()
+        assert polled.wait(20), "the feed was not polled after the reload"
+    finally:
+        daemon.stop()
+    with Store(daemon.config.database) as store:
+        assert store.feed_state("wire").last_ok_at == now[0]  # really polled, not skipped as "waiting"

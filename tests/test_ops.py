@@ -301,3 +301,25 @@ def test_after_downtime_each_feed_is_polled_once_and_old_stories_stay_quiet(tmp_
     assert requests_for(httpserver, "alpha") == polls + 1  # once, not once per missed interval
     assert again.stop()[0] == 0
     assert len(receiver.received) == 1  # the story seen before the stop did not alert again
+
+
+def test_a_second_daemon_on_one_database_is_refused_and_a_killed_one_leaves_no_lock(tmp_path, httpserver,
+                                                                                  receiver, daemons):
+    from conftest import run_cli
+
+    serve_feed(httpserver, "alpha", "alpha-1")
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    first = daemons(config)
+    first.wait_for("daemon started")
+    busy = f"another news-monitor daemon is running on {tmp_path / 'monitor.db'} (pid {first.process.pid})"
+    second = run_cli("run", config=config, timeout=30)
+    assert second.returncode == 2 and busy in second.stderr, second.stderr
+    beside = run_cli("poll-once", config=config, timeout=30)  # it would race the daemon's polls of each feed
+    assert beside.returncode == 2 and busy in beside.stderr, beside.stderr
+    first.process.kill()  # kill -9: no clean-up ran, and the lock file stays behind
+    first.process.wait(10)
+    assert (tmp_path / "monitor.db.lock").exists()
+    third = daemons(config)
+    third.wait_for("poll unchanged feed=alpha")
+    assert third.stop()[0] == 0

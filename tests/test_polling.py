@@ -289,3 +289,16 @@ def test_a_poll_due_on_its_interval_is_not_skipped_for_waking_a_little_early(set
     early = NOW + timedelta(seconds=300 - 10)  # the scheduler woke ten seconds before next_poll_at
     assert poll_feed(ctx, store, config.feed("wire"), early).status == "unchanged"
     assert poll_feed(ctx, store, config.feed("wire"), early + timedelta(seconds=30)).status == "waiting"
+
+
+def test_a_changed_interval_is_measured_again_from_the_last_poll():
+    after_interval_change = polling.after_interval_change
+    last = utc(2030, 1, 1)
+    minutes = lambda n: last + timedelta(minutes=n)  # noqa: E731
+    assert after_interval_change(minutes(5), last, 0, 300, 30) == last + timedelta(seconds=30)
+    # A wait the server's max-age stretched past the old interval still counts, within the new stretch cap.
+    assert after_interval_change(minutes(10), last, 0, 300, 240) == minutes(10)
+    assert after_interval_change(minutes(10), last, 0, 300, 60) == minutes(4)
+    # A failing feed keeps its backoff; so does one that never succeeded.
+    assert after_interval_change(minutes(40), last, 3, 300, 30) == minutes(40)
+    assert after_interval_change(minutes(40), None, 0, 300, 30) == minutes(40)

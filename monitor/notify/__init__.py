@@ -11,13 +11,12 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..config import ChannelConfig
-from .apprise import AppriseNotifier
 from .console import ConsoleNotifier
 from .discord import DiscordNotifier
 from .slack import SlackNotifier
 from .webhook import WebhookNotifier
 
-_CHAT = {"slack": SlackNotifier, "discord": DiscordNotifier, "apprise": AppriseNotifier}
+_CHAT = {"slack": SlackNotifier, "discord": DiscordNotifier}
 
 
 class Notifier(Protocol):
@@ -35,9 +34,16 @@ def build_notifiers(channels: Iterable[ChannelConfig], *, allow_private_networks
             notifiers[channel.name] = WebhookNotifier(channel.url or "", timeout_seconds=channel.timeout_seconds,
                                                       allow_private_networks=allow_private_networks,
                                                       secrets=channel.secrets)
-        elif channel.kind in _CHAT:
-            notifiers[channel.name] = _CHAT[channel.kind](channel.url or "", timeout_seconds=channel.timeout_seconds,
+        elif channel.kind in _CHAT or channel.kind == "apprise":
+            notifiers[channel.name] = _chat_notifier(channel.kind)(channel.url or "", timeout_seconds=channel.timeout_seconds,
                                                           allow_private_networks=allow_private_networks)
         else:  # config validation rejects unknown kinds; this guards a programming error
             raise ValueError(f"no notifier for channel kind {channel.kind!r}")
     return notifiers
+
+
+def _chat_notifier(kind: str) -> type:
+    if kind == "apprise":  # imported on demand: Apprise loads its plugins, a cost only its users should pay
+        from .apprise import AppriseNotifier
+        return AppriseNotifier
+    return _CHAT[kind]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import shared_path
 
 from monitor.errors import MonitorError
 from monitor.evaluate import (
@@ -24,7 +25,6 @@ from monitor.evaluate import (
 )
 from monitor.match import DEFAULT_MIN_SCORE
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BENCH_MACRO_SETS = ("stsb_headlines", "ecbplus", "checkthat2020", "mrpc")  # bench/match_quality.py's macro
 RELEVANCE_KEYS = {"auc", "ap", "precision", "recall", "f1", "best_f1", "best_threshold", "n"}
 VERDICT_KEYS = {"accuracy", "macro_f1", "per_class", "confusion", "n"}
@@ -228,8 +228,9 @@ def test_missing_file(tmp_path):
 # ---------------------------------------------------------------- the shared eval files (regression guards)
 
 
+@pytest.mark.corpus
 def test_emergent_verdicts_meet_the_issue_targets():
-    report = evaluate_file(SHARED / "eval" / "emergent_dev.tsv")
+    report = evaluate_file(shared_path("eval", "emergent_dev.tsv"))
     verdicts = report["verdicts"]
     assert verdicts["n"] == 2071
     assert {c: v["support"] for c, v in verdicts["per_class"].items()} == {
@@ -239,8 +240,9 @@ def test_emergent_verdicts_meet_the_issue_targets():
     assert report["sets"]["emergent"]["auc"] is None  # every row is labelled relevant
 
 
+@pytest.mark.corpus
 def test_dev_pairs_relevance_holds_the_bench_numbers():
-    report = evaluate_file(SHARED / "eval" / "dev_pairs.tsv")
+    report = evaluate_file(shared_path("eval", "dev_pairs.tsv"))
     assert report["macro"]["n"] == sum(m["n"] for m in report["sets"].values()) == 14895
     bench_auc = sum(report["sets"][s]["auc"] for s in BENCH_MACRO_SETS) / len(BENCH_MACRO_SETS)
     bench_f1 = sum(report["sets"][s]["f1"] for s in BENCH_MACRO_SETS) / len(BENCH_MACRO_SETS)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -19,6 +20,17 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _sleep_on_an_event(seconds: float) -> None:
+    threading.Event().wait(seconds)
+
+
+# CI runs the suite under ``faketime -f '+400d'`` with FAKETIME_DONT_FAKE_MONOTONIC=1 (a faked monotonic clock
+# makes every timed wait endless). There libfaketime 0.9.10 fails time.sleep, Python's absolute
+# clock_nanosleep on the monotonic clock, with EINVAL; a timed Event wait is the same sleep on that clock.
+if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1":
+    time.sleep = _sleep_on_an_event
 # The external corpora and labelled data (feeds/, eval/, scenario/) live in a ``shared/`` folder beside the clone,
 # not in the repository. Tests that read them are marked ``corpus``; every other test runs on fixtures in tests/.
 SHARED = (REPO.parent / "shared").resolve()

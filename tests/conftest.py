@@ -31,6 +31,7 @@ def _sleep_on_an_event(seconds: float) -> None:
 # clock_nanosleep on the monotonic clock, with EINVAL; a timed Event wait is the same sleep on that clock.
 if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1":
     time.sleep = _sleep_on_an_event
+
 # The external corpora and labelled data (feeds/, eval/, scenario/) live in a ``shared/`` folder beside the clone,
 # not in the repository. Tests that read them are marked ``corpus``; every other test runs on fixtures in tests/.
 SHARED = (REPO.parent / "shared").resolve()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -19,7 +20,88 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _sleep_on_an_event(seconds: float) -> None:
+    threading.Event().wait(seconds)
+
+
+# CI runs the suite under ``faketime -f '+400d'`` with FAKETIME_DONT_FAKE_MONOTONIC=1 (a faked monotonic clock
+# makes every timed wait endless). There libfaketime 0.9.10 fails time.sleep, Python's absolute
+# clock_nanosleep on the monotonic clock, with EINVAL; a timed Event wait is the same sleep on that clock.
+if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1":
+    time.sleep = _sleep_on_an_event
+
+# The external corpora and labelled data (feeds/, eval/, scenario/) live in a ``shared/`` folder beside the clone,
+# not in the repository. Tests that read them are marked ``corpus``; every other test runs on fixtures in tests/.
+SHARED = (REPO.parent / "shared").resolve()
+REQUIRE_CORPUS = "NEWS_MONITOR_REQUIRE_CORPUS"
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path inside the shared data folder. Safe at import time: it reads nothing, and a missing folder only
+    matters to the ``corpus`` tests, which the hooks below skip (or fail, when the corpus is required)."""
+    return SHARED.joinpath(*parts)
+
+
+def corpus_required() -> bool:
+    return os.environ.get(REQUIRE_CORPUS, "") not in ("", "0")
+
+
+def corpus_missing_reason() -> str | None:
+    """One line saying why the corpus tests cannot run here, or None when the shared folder is present."""
+    if SHARED.is_dir():
+        return None
+    return f"corpus data not found: no shared/ folder at {SHARED} (beside the clone)"
+
+
+# The pending-signing timeline: ours (tests/fixtures/, always run) and the shared one (a ``corpus`` test).
+OWN_SCENARIO = FIXTURES / "signing_scenario.jsonl"
+SHARED_SCENARIO = shared_path("scenario", "iraq_signing_stories.jsonl")
+
+
+def read_scenario(path: Path) -> list[dict]:
+    """The stories of a scenario file: one JSON object a line (id, day, outlet, title, summary, expected,
+    cluster, lang), in timeline order."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def scenario_story_params(keep=lambda story: True) -> list:
+    """pytest params, one per story ``keep`` accepts: our scenario's, then the shared one's (marked ``corpus``;
+    a single placeholder that is skipped when the shared folder is absent, so collection never reads it)."""
+    params = [pytest.param(s, id=f"own-{s['id']}") for s in read_scenario(OWN_SCENARIO) if keep(s)]
+    if not SHARED_SCENARIO.is_file():
+        return params + [pytest.param(None, id="shared", marks=pytest.mark.corpus)]
+    return params + [pytest.param(s, id=f"shared-{s['id']}", marks=pytest.mark.corpus)
+                     for s in read_scenario(SHARED_SCENARIO) if keep(s)]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    reason = corpus_missing_reason()
+    if reason is None:
+        return f"corpus: {SHARED}"
+    action = "they fail" if corpus_required() else f"they are skipped; {REQUIRE_CORPUS}=1 makes them fail"
+    return f"corpus: {reason}: {action}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the shared folder, every ``corpus`` test is skipped with the one reason line, ahead of any other
+    mark (an empty parameter list over a missing corpus skips with this reason too)."""
+    reason = corpus_missing_reason()
+    if reason is None or corpus_required():
+        return
+    for item in items:
+        if item.get_closest_marker("corpus"):
+            item.add_marker(pytest.mark.skip(reason=reason), append=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With NEWS_MONITOR_REQUIRE_CORPUS=1 a missing corpus fails every ``corpus`` test instead of skipping it."""
+    reason = corpus_missing_reason()
+    if reason is not None and corpus_required() and item.get_closest_marker("corpus"):
+        pytest.fail(f"{reason}, and {REQUIRE_CORPUS} is set", pytrace=False)
 
 
 def rss(items: Iterable[dict], *, title: str = "Test feed") -> bytes:

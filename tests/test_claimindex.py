@@ -13,9 +13,11 @@ from monitor.claimindex import ClaimIndex
 from monitor.match import (PreparedClaim, ScoreCeiling, index_postings, match, prepare_claim, story_keys, title_bound,
                            title_bounds)
 
-from test_match import IRAQ_ALIASES, IRAQ_CLAIM, SCENARIO
+from conftest import FIXTURES, OWN_SCENARIO, SHARED_SCENARIO, shared_path
+from test_match import IRAQ_ALIASES, IRAQ_CLAIM
 
-DEV_PAIRS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_pairs.tsv"
+DEV_PAIRS = shared_path("eval", "dev_pairs.tsv")
+OWN_PAIRS = FIXTURES / "labelled_pairs.tsv"
 
 
 def _index(claims: list[PreparedClaim]) -> ClaimIndex[PreparedClaim]:
@@ -30,18 +32,51 @@ def _indexed(index: ClaimIndex[PreparedClaim], title: str, summary: str) -> list
     return [c.id for c in index.candidates(title, summary) if match(c, title, summary) is not None]
 
 
-@pytest.fixture(scope="module")
-def news() -> tuple[list[str], list[str]]:
-    """Real claims and headlines: the distinct claims and stories of the labelled pairs (first 4,000 rows)."""
+def _pairs(path: Path, rows: int) -> tuple[list[str], list[str]]:
+    """The distinct claims and stories of the first ``rows`` rows of a labelled TSV file."""
     claims: dict[str, None] = {}
     stories: dict[str, None] = {}
-    with DEV_PAIRS.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", newline="") as handle:
         for n, row in enumerate(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)):
-            if n >= 4000:
+            if n >= rows:
                 break
             claims[row["claim"]] = None
             stories[row["story"]] = None
     return list(claims), list(stories)
+
+
+# Words for generated claims and headlines: news vocabulary that overlaps (so claims share terms and stories hit
+# several claims), inflections and the alias variants (so fuzzy keys and aliases are exercised), and made-up
+# names (so, as in real news, most claims share no rare word with a given story).
+_COMMON = ("government minister talks deal agreement signs signed sign withdrawal troops coalition vote votes "
+           "parliament approves approved rejects bill law court ruling election wins won loses strike workers "
+           "company takeover shares profit recall cars launch launches phone storm floods quake police report "
+           "reports officials said new plan plans peace ceasefire border trade tariffs bank rates inflation "
+           "Iraq Iraqi Baghdad US Washington American united states deal pact accord pullout ink seal").split()
+_SYLLABLES = "ka ro mi tel van dor su pe lin gar bo chi nu ras fen qui lo ta mer vis hal zu".split()
+
+
+def _generated(rng: random.Random, count: int) -> list[str]:
+    names = sorted({(rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES)).title()
+                    for _ in range(3000)})
+    texts = []
+    for _ in range(count):
+        words = [rng.choice(names) for _ in range(rng.randint(1, 3))]
+        words += [rng.choice(_COMMON) for _ in range(rng.randint(2, 7))]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+    return texts
+
+
+@pytest.fixture(scope="module", params=["own", pytest.param("shared", marks=pytest.mark.corpus)])
+def news(request) -> tuple[list[str], list[str]]:
+    """Claims and headlines. ``own``: those of our labelled pairs, and generated ones from the words above;
+    ``shared``: the real claims and stories of the shared labelled pairs (first 4,000 rows)."""
+    if request.param == "shared":
+        return _pairs(DEV_PAIRS, 4000)
+    claims, stories = _pairs(OWN_PAIRS, 10_000)
+    rng = random.Random(5)
+    return claims + _generated(rng, 1200), stories + _generated(rng, 1200)
 
 
 def test_candidates_find_exactly_what_scoring_every_claim_finds(news: tuple[list[str], list[str]]) -> None:
@@ -63,7 +98,8 @@ def test_candidates_find_exactly_what_scoring_every_claim_finds(news: tuple[list
     claims.append(prepare_claim("iraq", IRAQ_CLAIM, aliases=IRAQ_ALIASES))
     claims.append(prepare_claim("iraq-gated", IRAQ_CLAIM, aliases=IRAQ_ALIASES, require_any=["iraq", "united states"]))
     index = _index(claims)
-    scenario = [line for line in SCENARIO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    scenario = [line for path in (OWN_SCENARIO, SHARED_SCENARIO) if path.is_file()
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     sample = rng.sample(stories, 300) + scenario
     found = 0
     for story in sample:

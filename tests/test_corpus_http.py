@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
+from conftest import shared_path
 from test_parse import _norm, _reference_pairs
 
 from monitor.errors import FetchError, ParseError
@@ -29,7 +30,7 @@ from monitor.fetch import Fetcher
 from monitor.parse import MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS
 from monitor.parsebudget import ParsePool
 
-FEEDS = (Path(__file__).resolve().parents[1].parent / "shared" / "feeds").resolve()  # a symlinked shared/ too
+FEEDS = shared_path("feeds")  # resolved: a symlinked shared/ too
 FILES = sorted(p for p in FEEDS.rglob("*") if p.is_file()) if FEEDS.is_dir() else []
 TYPES = {".xml": "application/xml", ".rss": "application/xml", ".atom": "application/xml",
          ".json": "application/json"}
@@ -101,7 +102,7 @@ def outcomes(corpus_server):
     return {str(p.relative_to(FEEDS)): outcome for p, outcome in results.items()}
 
 
-pytestmark = pytest.mark.skipif(not FILES, reason=f"feed corpus not found at {FEEDS}")
+pytestmark = pytest.mark.corpus
 
 
 def test_every_file_ends_with_stories_or_a_recorded_error(outcomes):

@@ -24,7 +24,7 @@ from monitor.models import Alert
 from monitor.delivery import deliver_due
 from monitor.pipeline import Context
 from monitor.ratelimit import RateLimiter
-from monitor.store import Store
+from monitor.store import Store, from_db_time
 
 NOW = utc(2026, 11, 27, 12, 0)
 SECRET_OLD = "whsec_" + base64.b64encode(b"o" * 32).decode()
@@ -213,10 +213,31 @@ def test_redirects_are_not_followed_and_a_permanent_refusal_ends_dead(setup, hoo
     assert len(hook.received) == retry.PERMANENT_ATTEMPTS  # the redirect target was never asked
     listed = run_cli("outbox", "--status", "dead", config=config.path, env={"HOOK_SECRET": SECRET_NEW})
     assert "dead" in listed.stdout and "404" in listed.stdout
+    before = datetime.now(timezone.utc)
     again = run_cli("outbox", "retry", "--all-dead", config=config.path, env={"HOOK_SECRET": SECRET_NEW})
     assert "requeued 1 alert" in again.stdout
+    # The command reads the real clock, once: the row is due from that moment, whatever this test's clock says.
+    due = from_db_time(store.db.execute("SELECT next_attempt_at FROM outbox").fetchone()[0])
+    assert before - timedelta(seconds=1) <= due <= datetime.now(timezone.utc)
     hook.script = []
-    assert deliver_due(ctx, store, at).sent == 1
+    assert deliver_due(ctx, store, max(at, due)).sent == 1
+
+
+def test_requeue_makes_dead_rows_due_at_the_given_moment(setup, hook):
+    config, ctx, store = setup()
+    queue(store, "deal", 1)
+    hook.script = [404] * retry.PERMANENT_ATTEMPTS
+    at = NOW
+    for _ in range(retry.PERMANENT_ATTEMPTS):
+        deliver_due(ctx, store, at)
+        at += timedelta(hours=1)
+    assert outbox.counts(store)["dead"] == 1
+    later = NOW + timedelta(days=30)
+    assert outbox.requeue(store, later, all_dead=True) == 1
+    row = store.db.execute("SELECT status, attempts, next_attempt_at, requeued_at FROM outbox").fetchone()
+    assert row[:2] == ("pending", 0) and from_db_time(row[2]) == from_db_time(row[3]) == later
+    assert deliver_due(ctx, store, later - timedelta(seconds=1)).sent == 0  # not due before that moment
+    assert deliver_due(ctx, store, later).sent == 1
 
 
 def test_transient_failures_give_up_after_about_three_days(setup, hook):

@@ -13,10 +13,10 @@ import time
 import tracemalloc
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from conftest import shared_path
 from hostile import BILLION_LAUGHS, QUADRATIC, REDOS_AUTHOR, XXE_FILE, rss_with
 
 from monitor import fastparse
@@ -26,7 +26,7 @@ from monitor.parse import parse_feed, parse_feed_traced, parse_feed_with_feedpar
 UTC = timezone.utc
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 URL = "http://127.0.0.1:8097/feed/"
-FEEDS = (Path(__file__).resolve().parents[1].parent / "shared" / "feeds").resolve()
+FEEDS = shared_path("feeds")
 _HEADER = re.compile(rb"^Header:\s*([\w-]+):\s*(.*?)\s*$", re.M)
 
 
@@ -60,7 +60,7 @@ def same_as_feedparser(body: bytes, **kwargs) -> list:
 CORPUS = sorted(FEEDS.rglob("*.xml")) if FEEDS.is_dir() else []
 
 
-@pytest.mark.skipif(not CORPUS, reason=f"feed corpus not found at {FEEDS}")
+@pytest.mark.corpus
 def test_corpus_agrees_with_feedparser_file_by_file():
     """Every XML file of the corpus: the same stories (or the same error) as the feedparser-only path, with a
     feed URL as base; files with a base attribute also without one (feedparser then tracks xml:base differently)."""

@@ -1,17 +1,12 @@
-"""Relevance matching: normalisation, aliases, gates, score ordering, and the Iraq–US signing scenario."""
+"""Relevance matching: normalisation, aliases, gates, score ordering, and the Iraq–US signing scenarios."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from conftest import scenario_story_params
 
 from monitor.match import DEFAULT_MIN_SCORE, PreparedClaim, assess, match, normalise, prepare_claim, score
 from monitor.models import Relevance
-
-# <repo>/../shared: the shared folder sits beside the repository, locally and in CI.
-SCENARIO = Path(__file__).resolve().parents[2] / "shared" / "scenario" / "iraq_signing_stories.jsonl"
 
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
 # The aliases a user tracking this claim would configure (also documented for config/monitor.toml).
@@ -176,13 +171,9 @@ def test_prepare_claim_rejects_what_cannot_work(kwargs: dict) -> None:
         prepare_claim("c", **kwargs)
 
 
-def _scenario() -> list[dict]:
-    with SCENARIO.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-@pytest.mark.parametrize("story", _scenario(), ids=lambda s: s["id"])
+@pytest.mark.parametrize("story", scenario_story_params())
 def test_iraq_signing_scenario(story: dict) -> None:
+    """Every relevant story of the signing timeline hits, through Iraq; every look-alike misses."""
     claim = prepare_claim("iraq-us-withdrawal", IRAQ_CLAIM, aliases=IRAQ_ALIASES, require_any=["iraq"])
     relevance = match(claim, story["title"], story["summary"])
     if story["expected"] == "unrelated":

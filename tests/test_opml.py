@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import tomllib
 import tracemalloc
-from pathlib import Path
 
 import pytest
+from conftest import shared_path
 
 from monitor.errors import ParseError
 from monitor.opml import MAX_OUTLINES, OpmlFeed, feeds_toml, read_opml, write_opml
 
-FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
+FEEDS = shared_path("feeds")
 
 # Shaped like the exports of Feedly / Inoreader / NetNewsWire: OPML 1.0 or 2.0, a head, folders as outlines
 # with only text, feeds with type/text/title/xmlUrl/htmlUrl, entities in titles, a duplicate across folders.
@@ -168,7 +168,7 @@ def test_not_opml(data, reason):
         read_opml(data)
 
 
-@pytest.mark.skipif(not FEEDS.is_dir(), reason="shared feed corpus not found")
+@pytest.mark.corpus
 def test_google_reader_export_from_the_corpus():
     feeds = read_opml((FEEDS / "feedjira_sample_feeds" / "google-reader-subscriptions.xml").read_bytes())
     assert len(feeds) == 300 and feeds[0] == OpmlFeed("Afterthought",

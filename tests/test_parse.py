@@ -1,4 +1,4 @@
-"""monitor.parse: feed bytes → Story list. Table-driven unit cases, then the shared feed corpus."""
+"""monitor.parse: feed bytes → Story list. Table-driven unit cases, then the shared feed corpus (``corpus``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from conftest import shared_path
 from hostile import REDOS
 
 from monitor import parse as parse_module
@@ -23,7 +24,7 @@ from monitor.parsebudget import ParsePool, parse_feed_with_budget
 
 UTC = timezone.utc
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-FEEDS = (Path(__file__).resolve().parents[1].parent / "shared" / "feeds").resolve()
+FEEDS = shared_path("feeds")
 
 
 def rss(items: str, prolog: str = "") -> bytes:
@@ -557,7 +558,7 @@ CORPUS = _corpus_files()
 _HEADER = re.compile(rb"^Header:\s*([\w-]+):\s*(.*?)\s*$", re.M)
 
 
-@pytest.mark.skipif(not CORPUS, reason=f"feed corpus not found at {FEEDS}")
+@pytest.mark.corpus
 @pytest.mark.parametrize("path", CORPUS, ids=[str(p.relative_to(FEEDS)) for p in CORPUS])
 def test_corpus_file_yields_stories_or_parse_error(path):
     body = path.read_bytes()
@@ -588,7 +589,7 @@ FEEDJIRA_NOT_FEEDS = {
 FEEDJIRA_EMPTY = {"GoogleBlogSearchpauldix.xml"}
 
 
-@pytest.mark.skipif(not CORPUS, reason=f"feed corpus not found at {FEEDS}")
+@pytest.mark.corpus
 def test_feedjira_real_feeds_give_stories():
     failed, empty = set(), set()
     for path in sorted((FEEDS / "feedjira_sample_feeds").iterdir()):
@@ -615,7 +616,7 @@ def _norm(text: str | None) -> str:
     return " ".join(html.unescape(text or "").split())
 
 
-@pytest.mark.skipif(not CORPUS, reason=f"feed corpus not found at {FEEDS}")
+@pytest.mark.corpus
 @pytest.mark.parametrize("feed, reference", _reference_pairs() if CORPUS else [],
                          ids=lambda p: p.name)
 def test_fastfeedparser_reference_output(feed, reference):

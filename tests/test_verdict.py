@@ -1,18 +1,15 @@
-"""Verdict rules: a table of claims and stories across event types, the Iraq-US scenario, and configured cues."""
+"""Verdict rules: a table of claims and stories across event types, the Iraq-US scenarios, and configured cues."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from conftest import scenario_story_params
 
 from monitor import cues
 from monitor.claimevent import claim_event
 from monitor.models import Verdict
 from monitor.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
 
-SCENARIO = Path(__file__).resolve().parents[2] / "shared" / "scenario" / "iraq_signing_stories.jsonl"
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
 ARABIC_CUES = {"confirmed": ["وقع", "يوقع", "يوقعان"]}
 
@@ -220,13 +217,9 @@ def test_table_is_large_and_varied() -> None:
     assert len({case[0] for case in CASES}) >= 10
 
 
-def _scenario() -> list[dict]:
-    stories = [json.loads(line) for line in SCENARIO.read_text(encoding="utf-8").splitlines()]
-    return [s for s in stories if s["expected"] != "unrelated"]
-
-
-@pytest.mark.parametrize("story", _scenario(), ids=lambda s: s["id"])
+@pytest.mark.parametrize("story", scenario_story_params(lambda s: s["expected"] != "unrelated"))
 def test_scenario(story: dict) -> None:
+    """Each relevant story of the signing timeline gets the verdict its day calls for."""
     options = {"outcomes": ARABIC_CUES} if story["lang"] == "ar" else {}
     result = judge(prepare_verdict(IRAQ_CLAIM, **options), story["title"], story["summary"])
     assert result.verdict == story["expected"], result

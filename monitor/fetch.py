@@ -19,6 +19,7 @@ import hashlib
 import http
 import math
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -300,7 +301,7 @@ class Fetcher:
             raise self._failed(attempt, where, f"timed out after {_secs(self.read_timeout_seconds)} "
                                "waiting for the response") from exc
         except requests.ConnectionError as exc:
-            raise self._failed(attempt, where, f"connection failed: {_connection_reason(exc, url)}") from exc
+            raise self._failed(attempt, where, f"connection failed: {connection_failure(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like
             raise self._failed(attempt, where, f"invalid request: {_one_line(exc)}") from exc
 
@@ -386,14 +387,30 @@ def _one_line(exc: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _connection_reason(exc: requests.ConnectionError, url: str) -> str:
-    """A short cause for a failed connection, from the urllib3 exception requests wraps."""
+def connection_failure(exc: requests.ConnectionError, url: str) -> str:
+    """What went wrong with a connection, in a few words and without the URL's path or query: ``connection
+    refused``, ``DNS lookup failed for host 'x' (…)``, ``TLS certificate verify failed: self-signed
+    certificate``, ``TLS handshake failed: …``, or the cause urllib3 gives. Feeds and alert channels both say it."""
     reason = exc.args[0] if exc.args else exc
     reason = getattr(reason, "reason", None) or reason  # MaxRetryError.reason holds the real failure
     cause = reason.__cause__ if isinstance(reason, BaseException) else None
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
         detail = f" ({cause.strerror})" if isinstance(cause, OSError) and cause.strerror else ""
-        return f"cannot resolve host {urlsplit(url).hostname!r}{detail}"
+        return f"DNS lookup failed for host {_host(url)!r}{detail}"
     if isinstance(reason, urllib3.exceptions.NewConnectionError) and isinstance(cause, OSError) and cause.strerror:
         return cause.strerror.lower()
+    if isinstance(reason, urllib3.exceptions.SSLError) or isinstance(exc, requests.exceptions.SSLError):
+        tls = next((a for a in getattr(reason, "args", ()) if isinstance(a, ssl.SSLError)), reason.__context__)
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            return f"TLS certificate verify failed: {tls.verify_message or tls.reason}"
+        if isinstance(tls, ssl.SSLError):
+            return f"TLS handshake failed: {tls.reason or _one_line(tls)}"
+        return f"TLS failed: {_one_line(reason)}"
     return _one_line(reason)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None

@@ -142,8 +142,22 @@ def _http_date(value: str) -> datetime | None:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without ``user:password@``, fit for messages and logs."""
-    return _USERINFO.sub(r"\1", url)
+    """``url`` with what can be a secret hidden, fit for messages, logs and status output: the user info
+    (``user:password@``) and every query and fragment value become ``***``; scheme, host, path and the
+    parameter names stay, so a reader can still tell feeds apart and see which parameter is set
+    (``https://***@example.com/rss?key=***&page=***``). Never raises, whatever the text."""
+    url = _USERINFO.sub(r"\1***@", url)
+    rest, hash_, fragment = url.partition("#")
+    base, mark, query = rest.partition("?")
+    return base + (mark + _redact_values(query) if mark else "") + (hash_ + _redact_values(fragment) if hash_ else "")
+
+
+def _redact_values(pairs: str) -> str:
+    """``a=1&b&c=`` → ``a=***&***&c=***``: names kept, values (and bare tokens, which may be keys) hidden."""
+    def one(pair: str) -> str:
+        name, equals, _ = pair.partition("=")
+        return f"{name}=***" if equals else "***" if pair else ""
+    return "&".join(one(p) for p in pairs.split("&"))
 
 
 @dataclass(slots=True)
@@ -303,7 +317,9 @@ class Fetcher:
         except requests.ConnectionError as exc:
             raise self._failed(attempt, where, f"connection failed: {connection_failure(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like
-            raise self._failed(attempt, where, f"invalid request: {_one_line(exc)}") from exc
+            # requests quotes the URL in these messages (InvalidURL "Invalid URL '…': No host supplied").
+            text = _one_line(str(exc).replace(url, redact_url(url)))
+            raise self._failed(attempt, where, f"invalid request: {text}") from exc
 
     def _read_body(self, resp: requests.Response, attempt: _Attempt, where: str) -> bytes:
         """Read the decoded body, enforcing the size cap and the deadline between socket reads."""
@@ -364,7 +380,7 @@ def _location(resp: requests.Response, base: str, where: str) -> str:
     try:
         return urljoin(base, location)
     except ValueError as exc:
-        raise FetchError(f"{where}: invalid redirect Location {location!r}") from exc
+        raise FetchError(f"{where}: invalid redirect Location {redact_url(location)!r}") from exc
 
 
 def _phrase(status: int, reason: str | None) -> str:

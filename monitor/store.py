@@ -399,8 +399,8 @@ class Store:
     def claim_evidence(self, claim_id: str, *, since: datetime | None = None, verdict: str | None = None,
                        group_id: str | None = None, fresh_only: bool = False,
                        decisive_only: bool = False) -> list[dict]:
-        """The claim's hits joined with their stories, oldest first, optionally narrowed (``decisive_only``:
-        verdicts other than pending)."""
+        """The claim's hits joined with their stories (``matched_terms`` as a list), oldest first, optionally
+        narrowed (``decisive_only``: verdicts other than pending)."""
         where, params = ["h.claim_id = ?"], [claim_id]
         if fresh_only:
             where.append("h.fresh = 1")

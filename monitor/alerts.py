@@ -9,13 +9,18 @@ the outbox) and a versioned JSON body:
 - ``claim.hit``: a new relevant story group (claims with ``notify = "all"``);
 - ``claim.overdue``: the claim's ``expect_by`` date passed while it was still pending or delayed;
 - ``feed.failing`` / ``feed.recovered``: operator alerts about a source (``[monitor] operator_channels``).
+
+Every timestamp in a payload (``created_at``, ``published_at``, ``evidence_since``, ``failing_since``) has one
+format: RFC 3339 in UTC to the second with a ``Z`` (``2026-11-27T10:00:00Z``; ``timestamp``); ``expect_by`` is a
+date (``2026-11-30``). ``evidence_since`` is null on a claim's first state change: there was no earlier state,
+so all of the claim's evidence counts (a date such as 1970-01-01 would read as real data).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from .config import ClaimConfig
 from .fetch import redact_url
@@ -25,6 +30,16 @@ VERSION = 1
 MAX_EVIDENCE = 25
 
 
+def timestamp(moment: datetime | str | None) -> str | None:
+    """The payload format of a moment (an aware datetime, or a stored ISO 8601 text): RFC 3339, UTC, whole
+    seconds, ``Z``. None stays None."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def alert_id(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
 
@@ -32,31 +47,31 @@ def alert_id(*parts: str) -> str:
 def story_ref(story: Story | dict, verdict: str | None = None) -> dict:
     """How a story appears in an alert's ``story`` and ``evidence`` fields."""
     if isinstance(story, Story):
-        published = story.published_at.isoformat() if story.published_at else None
         ref = {"id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
-               "published_at": published}
+               "published_at": timestamp(story.published_at)}
     else:
         ref = {"id": story["story_id"], "outlet": story["outlet"], "title": story["title"], "link": story["link"],
-               "published_at": story["published_at"]}
+               "published_at": timestamp(story["published_at"])}
     if verdict is not None:
         ref["verdict"] = verdict
     return ref
 
 
 def _base(kind: str, ident: str, claim: ClaimConfig, now: datetime) -> dict:
-    return {"type": kind, "version": VERSION, "id": ident, "created_at": now.isoformat(timespec="seconds"),
+    return {"type": kind, "version": VERSION, "id": ident, "created_at": timestamp(now),
             "claim": {"id": claim.id, "text": claim.text}}
 
 
 def state_changed(claim: ClaimConfig, previous: str, state: str, hit: Hit, story: Story,
-                  evidence: Iterable[dict], evidence_since: datetime, now: datetime) -> Alert:
-    """The claim moved to ``state``; ``hit`` on ``story`` decided it; ``evidence`` supports it."""
+                  evidence: Iterable[dict], evidence_since: datetime | None, now: datetime) -> Alert:
+    """The claim moved to ``state``; ``evidence`` supports it and ``hit`` on ``story`` is the report quoted.
+    ``evidence_since``: when the claim entered ``previous`` (None: it never changed state before)."""
     ident = alert_id("claim.state_changed", claim.id, previous, state, hit.story_id)
     payload = {**_base("claim.state_changed", ident, claim, now),
                "previous_state": previous, "state": state, "verdict": str(hit.verdict),
                "cue": hit.cue, "sentence": hit.sentence, "story": story_ref(story),
                "score": round(hit.score, 1), "matched_terms": list(hit.matched_terms),
-               "evidence": list(evidence)[:MAX_EVIDENCE], "evidence_since": evidence_since.isoformat()}
+               "evidence": list(evidence)[:MAX_EVIDENCE], "evidence_since": timestamp(evidence_since)}
     return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.state_changed", payload=payload)
 
 
@@ -90,15 +105,16 @@ def with_evidence(payload: dict, evidence: Iterable[dict]) -> dict:
 
 
 def sample(claim_id: str, claim_text: str, now: datetime) -> Alert:
-    """A made-up state change for ``test-alert``: the real shape, marked ``"test": true``, with a fresh id."""
+    """A made-up state change for ``test-alert``: the real shape, marked ``"test": true`` (every channel's text
+    then says TEST), with a fresh id."""
     ident = alert_id("test", claim_id, now.isoformat())
     payload = {"type": "claim.state_changed", "version": VERSION, "id": ident, "test": True,
-               "created_at": now.isoformat(timespec="seconds"), "claim": {"id": claim_id, "text": claim_text},
+               "created_at": timestamp(now), "claim": {"id": claim_id, "text": claim_text},
                "previous_state": "pending", "state": "confirmed", "verdict": "confirmed", "cue": "signed",
-               "sentence": "This is a test alert from news-monitor: nothing happened.",
-               "story": {"id": "test", "outlet": "news-monitor", "title": "news-monitor test alert",
-                         "link": None, "published_at": now.isoformat(timespec="seconds")},
-               "score": 100.0, "matched_terms": [], "evidence": [], "evidence_since": now.isoformat()}
+               "sentence": "TEST ALERT from news-monitor: nothing happened to this claim.",
+               "story": {"id": "test", "outlet": "news-monitor", "title": "TEST ALERT from news-monitor",
+                         "link": None, "published_at": timestamp(now)},
+               "score": 100.0, "matched_terms": [], "evidence": [], "evidence_since": None}
     return Alert(id=ident, claim_id=claim_id, story_id=None, kind="claim.state_changed", payload=payload)
 
 
@@ -112,11 +128,10 @@ def digest(payloads: list[dict]) -> dict:
 
 def _feed(name: str, state, kind: str, headline: str, now: datetime, *parts: str) -> Alert:
     ident = alert_id(kind, name, *parts)
-    payload = {"type": kind, "version": VERSION, "id": ident, "created_at": now.isoformat(timespec="seconds"),
-               "headline": headline,
+    payload = {"type": kind, "version": VERSION, "id": ident, "created_at": timestamp(now), "headline": headline,
                "feed": {"name": name, "url": redact_url(state.fetch_url or state.url), "last_error": state.last_error,
                         "error_count": state.error_count, "disabled_reason": state.disabled_reason,
-                        "failing_since": state.failing_since.isoformat() if state.failing_since else None}}
+                        "failing_since": timestamp(state.failing_since)}}
     return Alert(id=ident, claim_id=None, story_id=None, kind=kind, payload=payload)
 
 

@@ -12,6 +12,10 @@ A ``pending`` verdict never moves a claim: a story that restates the expectation
 move again later (confirmed → rejected when the deal collapses); each move is a state change with its evidence.
 News that arrives late never moves a claim back: a report published before the story that decided the current
 state (a "signing postponed" piece polled after the "signed" one) is recorded but is older news.
+
+A transition's alert quotes its strongest supporting report (``Transition.quoted``: highest relevance score,
+then the earliest reported, then the smallest story id), not the report that happened to tip it over: with
+several outlets required, which one tips it depends on which feed's poll committed first.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Evidence:
     outlet: str
     verdict: Verdict
     reported_at: datetime  # when the story was published (when it was first seen, if undated)
+    score: float = 0.0  # relevance to the claim, 0-100
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,17 @@ class Transition:
     state: Verdict
     decided_by: Evidence
     supporting: tuple[Evidence, ...]
+
+    @property
+    def quoted(self) -> Evidence:
+        """The report an alert about this change quotes: the strongest evidence, whatever the commit order."""
+        return strongest(self.supporting)
+
+
+def strongest(reports: Iterable[Evidence]) -> Evidence:
+    """The most relevant report; ties go to the earliest reported, then to the smallest story id, so the choice
+    depends only on the set of reports, never on their order."""
+    return min(reports, key=lambda r: (-r.score, r.reported_at, r.story_id))
 
 
 def independent_reports(reports: Iterable[Evidence]) -> int:

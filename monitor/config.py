@@ -4,15 +4,18 @@ A config either loads completely or raises ``ConfigError`` listing each problem 
 (``feeds[2].url: must be an http or https URL``). What loads but may not work as meant (a claim whose event
 cannot be found) is listed in ``Config.warnings``. Unknown keys are errors, so a typo never silently does
 nothing. Relative paths resolve against the config file's folder. Secrets are read from the environment
-(``url_env``) and never appear in ``repr`` or in ``describe(redact=True)``.
+(``url_env``, ``secret_env``) and never appear in ``repr``, in ``describe(redact=True)`` or in an error: a
+problem with a URL shows it redacted (a feed's with ``fetch.redact_url``, a channel's as its scheme and host
+only), and a problem with a ``*_env`` key never shows the value, which may be a secret put in the wrong place.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -319,7 +322,7 @@ def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str
         # An Apprise URL is not http(s) (tgram://, mailto://, …) and always holds credentials.
         if "url" in item:
             v.problem(f"{where}.url", "an apprise channel takes its URL from the environment: use url_env")
-        url_env = v.string(item, where, "url_env", required=True)
+        url_env = v.env_name(item, where, "url_env", required=True)
         url = environ.get(url_env, "").strip() or None if url_env else None
         if url_env and not url:
             v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
@@ -327,9 +330,9 @@ def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str
         if ("url" in item) == ("url_env" in item):
             v.problem(where, f"a {kind} channel needs exactly one of url or url_env")
         elif "url" in item:
-            url = v.url(item, where, "url", required=True)
+            url = v.url(item, where, "url", required=True, shown=channel_url_shown)
         else:
-            url_env = v.string(item, where, "url_env", required=True)
+            url_env = v.env_name(item, where, "url_env", required=True)
             value = environ.get(url_env, "").strip() if url_env else ""
             if url_env and not value:
                 v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
@@ -343,7 +346,7 @@ def _channel(v: _Validator, item: Mapping, where: str, environ: Mapping[str, str
     if "secret_env" in item:
         if kind != "webhook":
             v.problem(f"{where}.secret_env", "only webhook channels are signed")
-        secret_env = v.string(item, where, "secret_env", required=True)
+        secret_env = v.env_name(item, where, "secret_env", required=True)
         secrets = tuple(environ.get(secret_env, "").split()) if secret_env else ()
         if secret_env and not secrets:
             v.problem(f"{where}.secret_env", f"environment variable {secret_env} is not set")
@@ -423,6 +426,38 @@ def host_only(url: str) -> str:
     return f"{parts.scheme}://{host}/…" if hidden else f"{parts.scheme}://{host}/"
 
 
+def channel_url_shown(url: str) -> str | None:
+    """A channel URL as an error may show it: scheme and host at most (its path or query is the credential);
+    None when it has no recognisable host, so nothing of it can be shown."""
+    try:
+        parts = urlsplit(url)
+        return host_only(url) if parts.scheme and parts.hostname else None
+    except ValueError:
+        return None
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def env_name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the name of an environment variable, in words that never repeat it; None if it
+    can. A URL or a secret where a name belongs is the usual mistake, and the value is then the secret."""
+    if "://" in value or "/" in value or value.lower().startswith(("http:", "https:")):
+        return "looks like a URL, not an environment variable name; set the variable to the URL and name it here"
+    if value.startswith("whsec_") or _looks_like_token(value):
+        return ("looks like a secret value, not an environment variable name; set the variable to the secret and "
+                "name it here")
+    if not _ENV_NAME.fullmatch(value):
+        return "is not an environment variable name (letters, digits and _, not starting with a digit)"
+    return None
+
+
+def _looks_like_token(value: str) -> bool:
+    # Names are words joined by "_" (SLACK_WEBHOOK_URL); a long run of letters and digits without one is a key.
+    return len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value) and any(
+        c.isalpha() for c in value)
+
+
 class _Validator:
     """Collects problems instead of raising, so one run reports all of them."""
 
@@ -494,14 +529,30 @@ class _Validator:
             return default
         return value
 
-    def url(self, table: Mapping, where: str, key: str, *, required: bool) -> str:
+    def url(self, table: Mapping, where: str, key: str, *, required: bool,
+            shown: Callable[[str], str | None] = redact_url) -> str:
+        """An http(s) URL; a problem shows it through ``shown`` (redacted)."""
         value = self.string(table, where, key, required=required)
-        return self.check_url(value, f"{where}.{key}", shown=redact_url(value)) if value else value
+        return self.check_url(value, f"{where}.{key}", shown=shown(value)) if value else value
 
-    def check_url(self, value: str, key: str, *, shown: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.problem(key, f"must be an http or https URL with a host, got {shown!r}")
+    def check_url(self, value: str, key: str, *, shown: str | None) -> str:
+        try:
+            parts = urlsplit(value)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:  # "http://[::1", a port out of range
+            valid = False
+        if not valid:
+            got = f"got {shown!r}" if shown else "got a value not shown here (it may hold a secret)"
+            self.problem(key, f"must be an http or https URL with a host, {got}")
+        return value
+
+    def env_name(self, table: Mapping, where: str, key: str, *, required: bool) -> str:
+        """The name of an environment variable; "" (with a problem that does not repeat it) if it is not one."""
+        value = self.string(table, where, key, required=required)
+        problem = env_name_problem(value) if value else None
+        if problem:
+            self.problem(f"{where}.{key}", problem)
+            return ""
         return value
 
     def unique(self, values: list[str], section: str, key: str) -> None:

@@ -157,7 +157,9 @@ def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
     sent after several feeds were polled names every outlet that reported the event ("also reported by")."""
     payload = row.payload
     if row.kind == "claim.state_changed":
-        more = store.claim_evidence(row.claim_id, since=from_db_time(payload["evidence_since"]),
+        # evidence_since is to the whole second (null: since the claim was first tracked). A report of this state
+        # stamped earlier in that second is listed too: harmless, it did report this state.
+        more = store.claim_evidence(row.claim_id, since=from_db_time(payload.get("evidence_since")),
                                     verdict=payload["state"], fresh_only=True)
     elif row.kind == "claim.hit" and payload.get("group_id"):
         more = store.claim_evidence(row.claim_id, group_id=payload["group_id"], fresh_only=True)

@@ -19,6 +19,7 @@ import hashlib
 import http
 import math
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -141,8 +142,22 @@ def _http_date(value: str) -> datetime | None:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without ``user:password@``, fit for messages and logs."""
-    return _USERINFO.sub(r"\1", url)
+    """``url`` with what can be a secret hidden, fit for messages, logs and status output: the user info
+    (``user:password@``) and every query and fragment value become ``***``; scheme, host, path and the
+    parameter names stay, so a reader can still tell feeds apart and see which parameter is set
+    (``https://***@example.com/rss?key=***&page=***``). Never raises, whatever the text."""
+    url = _USERINFO.sub(r"\1***@", url)
+    rest, hash_, fragment = url.partition("#")
+    base, mark, query = rest.partition("?")
+    return base + (mark + _redact_values(query) if mark else "") + (hash_ + _redact_values(fragment) if hash_ else "")
+
+
+def _redact_values(pairs: str) -> str:
+    """``a=1&b&c=`` → ``a=***&***&c=***``: names kept, values (and bare tokens, which may be keys) hidden."""
+    def one(pair: str) -> str:
+        name, equals, _ = pair.partition("=")
+        return f"{name}=***" if equals else "***" if pair else ""
+    return "&".join(one(p) for p in pairs.split("&"))
 
 
 @dataclass(slots=True)
@@ -314,9 +329,11 @@ class Fetcher:
             raise self._failed(attempt, where, f"timed out after {_secs(self.read_timeout_seconds)} "
                                "waiting for the response") from exc
         except requests.ConnectionError as exc:
-            raise self._failed(attempt, where, f"connection failed: {_connection_reason(exc, url)}") from exc
+            raise self._failed(attempt, where, f"connection failed: {connection_failure(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like
-            raise self._failed(attempt, where, f"invalid request: {_one_line(exc)}") from exc
+            # requests quotes the URL in these messages (InvalidURL "Invalid URL '…': No host supplied").
+            text = _one_line(str(exc).replace(url, redact_url(url)))
+            raise self._failed(attempt, where, f"invalid request: {text}") from exc
 
     def _read_body(self, resp: requests.Response, attempt: _Attempt, where: str) -> bytes:
         """Read the decoded body, enforcing the size cap and the deadline between socket reads."""
@@ -377,7 +394,7 @@ def _location(resp: requests.Response, base: str, where: str) -> str:
     try:
         return urljoin(base, location)
     except ValueError as exc:
-        raise FetchError(f"{where}: invalid redirect Location {location!r}") from exc
+        raise FetchError(f"{where}: invalid redirect Location {redact_url(location)!r}") from exc
 
 
 def _phrase(status: int, reason: str | None) -> str:
@@ -400,14 +417,30 @@ def _one_line(exc: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _connection_reason(exc: requests.ConnectionError, url: str) -> str:
-    """A short cause for a failed connection, from the urllib3 exception requests wraps."""
+def connection_failure(exc: requests.ConnectionError, url: str) -> str:
+    """What went wrong with a connection, in a few words and without the URL's path or query: ``connection
+    refused``, ``DNS lookup failed for host 'x' (…)``, ``TLS certificate verify failed: self-signed
+    certificate``, ``TLS handshake failed: …``, or the cause urllib3 gives. Feeds and alert channels both say it."""
     reason = exc.args[0] if exc.args else exc
     reason = getattr(reason, "reason", None) or reason  # MaxRetryError.reason holds the real failure
     cause = reason.__cause__ if isinstance(reason, BaseException) else None
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
         detail = f" ({cause.strerror})" if isinstance(cause, OSError) and cause.strerror else ""
-        return f"cannot resolve host {urlsplit(url).hostname!r}{detail}"
+        return f"DNS lookup failed for host {_host(url)!r}{detail}"
     if isinstance(reason, urllib3.exceptions.NewConnectionError) and isinstance(cause, OSError) and cause.strerror:
         return cause.strerror.lower()
+    if isinstance(reason, urllib3.exceptions.SSLError) or isinstance(exc, requests.exceptions.SSLError):
+        tls = next((a for a in getattr(reason, "args", ()) if isinstance(a, ssl.SSLError)), reason.__context__)
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            return f"TLS certificate verify failed: {tls.verify_message or tls.reason}"
+        if isinstance(tls, ssl.SSLError):
+            return f"TLS handshake failed: {tls.reason or _one_line(tls)}"
+        return f"TLS failed: {_one_line(reason)}"
     return _one_line(reason)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None

@@ -335,20 +335,21 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     transitions = claims.advance(
         state,
         [claims.Evidence(r["story_id"], r["group_id"] or r["story_id"], r["outlet"], Verdict(r["verdict"]),
-                         from_db_time(r["published_at"] or r["created_at"])) for r in earlier],
-        [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict, s.published_at or now)
+                         from_db_time(r["published_at"] or r["created_at"]), r["score"]) for r in earlier],
+        [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict, s.published_at or now, h.score)
          for h, s in new_hits if h.fresh],
         policy, state_reported_at=state_reported_at) if movers else []
 
     queued: list[Alert] = []
     by_story = {hit.story_id: (hit, story) for hit, story in new_hits}
+    by_story.update((r["story_id"], _stored_hit(claim.id, r)) for r in earlier if r["story_id"] not in by_story)
     for change in transitions:
-        hit, story = by_story[change.decided_by.story_id]
+        hit, story = by_story[change.quoted.story_id]  # the strongest report, whichever poll committed first
         evidence = [refs[e.story_id] for e in change.supporting]
         store.record_transition(claim.id, str(change.previous), str(change.state), now, hit.story_id,
                                 change.decided_by.reported_at, evidence)
         queued.append(alerts.state_changed(claim.config, str(change.previous), str(change.state), hit, story,
-                                           evidence, evidence_since=since, now=now))
+                                           evidence, evidence_since=None if since == EPOCH else since, now=now))
         since = now
         log.info("claim state changed %s", kv(claim=claim.id, previous=change.previous, state=change.state,
                                               story=hit.story_id))
@@ -360,6 +361,16 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     return Tracked(hits=[hit for hit, _ in new_hits], recorded_at=now, alerts=queued,
                    verdicts=tuple(str(h.verdict) for h, _ in new_hits),
                    state_changes=tuple(str(c.state) for c in transitions))
+
+
+def _stored_hit(claim_id: str, row: Mapping) -> tuple[Hit, Story]:
+    """A stored hit (a ``Store.claim_evidence`` row) as the hit and story an alert quotes."""
+    hit = Hit(story_id=row["story_id"], claim_id=claim_id, score=row["score"],
+              matched_terms=tuple(row["matched_terms"]), verdict=Verdict(row["verdict"]), cue=row["cue"],
+              sentence=row["sentence"], group_id=row["group_id"], fresh=bool(row["fresh"]))
+    story = Story(id=row["story_id"], feed=row["outlet"], title=row["title"], summary="", link=row["link"],
+                  published_at=from_db_time(row["published_at"]))
+    return hit, story
 
 
 def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: int = 0) -> dict:

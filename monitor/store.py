@@ -409,8 +409,8 @@ class Store:
     def claim_evidence(self, claim_id: str, *, since: datetime | None = None, verdict: str | None = None,
                        group_id: str | None = None, fresh_only: bool = False,
                        decisive_only: bool = False) -> list[dict]:
-        """The claim's hits joined with their stories, oldest first, optionally narrowed (``decisive_only``:
-        verdicts other than pending)."""
+        """The claim's hits joined with their stories (``matched_terms`` as a list), oldest first, optionally
+        narrowed (``decisive_only``: verdicts other than pending)."""
         where, params = ["h.claim_id = ?"], [claim_id]
         if fresh_only:
             where.append("h.fresh = 1")
@@ -421,11 +421,12 @@ class Store:
             if value is not None:
                 where.append(clause)
                 params.append(value)
-        return list(self._dicts(
-            f"""SELECT h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.created_at, h.fresh,
-                       s.feed AS outlet, s.title, s.link, s.published_at
+        rows = self._dicts(
+            f"""SELECT h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms, h.created_at,
+                       h.fresh, s.feed AS outlet, s.title, s.link, s.published_at
                 FROM hits h JOIN stories s ON s.id = h.story_id
-                WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params))
+                WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params)
+        return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]")} for row in rows]
 
     # --- claims ------------------------------------------------------------------------------------------
 

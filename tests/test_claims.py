@@ -66,6 +66,19 @@ def test_a_transition_names_every_supporting_report_and_the_deciding_one():
     assert [e.story_id for e in change.supporting] == ["a", "b"]
 
 
+@pytest.mark.parametrize("scores,expected", [
+    ({"strong": 92, "weak": 52}, "strong"),
+    ({"strong": 70, "weak": 70}, "weak"),  # a tie goes to the earlier report (weak, at hour 0)
+])
+def test_the_quoted_report_is_the_strongest_whichever_arrives_last(scores, expected):
+    policy = Policy(confirm_after_outlets=2)
+    weak = Evidence("weak", "weak", "paper", C, T0, score=scores["weak"])
+    strong = Evidence("strong", "strong", "wire", C, T0 + timedelta(hours=1), score=scores["strong"])
+    for earlier, new in (([weak], [strong]), ([strong], [weak])):
+        [change] = advance(P, earlier, new, policy)
+        assert change.quoted.story_id == expected
+
+
 def test_moving_back_needs_fresh_corroboration():
     # Confirmed by two outlets, then rejected; the old confirmations do not count for moving back.
     policy = Policy(confirm_after_outlets=2)

@@ -158,16 +158,21 @@ def test_credentials_are_stripped_from_messages(httpserver, fetcher):
     with pytest.raises(FetchError) as info:
         fetcher.fetch(url)
     assert "s3cret" not in str(info.value) and "user" not in str(info.value)
-    assert str(info.value).startswith(httpserver.url_for("/feed") + ": HTTP 500")
+    assert str(info.value).startswith(httpserver.url_for("/feed").replace("http://", "http://***@") + ": HTTP 500")
     assert httpserver.log[0][0].authorization.password == "s3cret"  # still sent, as Basic auth
 
 
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("https://user:pa@ss@example.com/x?a=b", "https://example.com/x?a=b"),
-        ("http://token@example.com", "http://example.com"),
+        ("https://user:pa@ss@example.com/x?a=b", "https://***@example.com/x?a=***"),
+        ("http://token@example.com", "http://***@example.com"),
         ("http://example.com/a@b", "http://example.com/a@b"),
+        ("https://example.com/rss?key=k3y&token=t0k&page=2", "https://example.com/rss?key=***&token=***&page=***"),
+        ("https://example.com/rss?s3cret&a=", "https://example.com/rss?***&a=***"),  # a bare token may be a key
+        ("https://example.com/cb#access_token=t0k", "https://example.com/cb#access_token=***"),
+        ("http://[::1/x?key=k3y", "http://[::1/x?key=***"),  # not even a valid URL: still redacted, no error
+        ("https://example.com/plain/path", "https://example.com/plain/path"),
     ],
 )
 def test_redact_url(url, expected):
@@ -345,7 +350,7 @@ def test_redirect_loop_is_too_many_redirects(httpserver):
 
 
 def test_ftp_scheme_is_refused(fetcher):
-    with pytest.raises(FetchError, match=r"^ftp://example\.com/feed: unsupported URL scheme 'ftp'$"):
+    with pytest.raises(FetchError, match=r"^ftp://\*\*\*@example\.com/feed: unsupported URL scheme 'ftp'$"):
         fetcher.fetch("ftp://user:pw@example.com/feed")
 
 

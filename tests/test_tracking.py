@@ -82,7 +82,9 @@ def test_two_outlets_required_and_reprints_count_once(monitor, httpserver, recei
     [alert] = [r.body for r in receiver.received]
     assert (alert["previous_state"], alert["state"], alert["verdict"]) == ("pending", "confirmed", "confirmed")
     assert {e["outlet"] for e in alert["evidence"]} == {"a", "b", "c"}
-    assert alert["story"]["outlet"] == "c" and alert["sentence"]
+    # The alert quotes the strongest report, not the one that happened to tip the claim over (c's).
+    strongest = max(store.hits(claim_id=config.claims[0].id), key=lambda h: h["score"])
+    assert alert["story"]["id"] == strongest["story_id"] and alert["story"]["outlet"] == "a" and alert["sentence"]
 
 
 def test_a_trusted_outlet_is_enough(monitor, httpserver, receiver):

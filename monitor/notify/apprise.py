@@ -130,7 +130,8 @@ class AppriseNotifier:
         try:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError) as exc:
-            raise DeliveryError(f"{name}: cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}") from exc
+            detail = getattr(exc, "strerror", None) or exc
+            raise DeliveryError(f"{name} connection failed: DNS lookup failed for host {host!r} ({detail})") from exc
         for info in infos:
             reason = self._policy(str(info[4][0]), 0)
             if reason is not None:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import DeliveryError
+from .text import test_mark
 from .webhook import post_json
 
 ZWSP = "\u200b"  # zero-width space: splits a trigger such as "@everyone" without visibly changing the text
@@ -116,7 +117,7 @@ def alert_headline(payload: dict) -> str:
     """One line naming the claim and what happened, e.g. ``iraq-us-coalition-signing: delayed → CONFIRMED``."""
     if str(payload.get("type", "")).startswith("feed."):  # operator alerts carry their own headline
         return one_line(payload.get("headline", ""))
-    claim_id = one_line((payload.get("claim") or {}).get("id", "?"))
+    claim_id = test_mark(payload) + one_line((payload.get("claim") or {}).get("id", "?"))
     kind = payload.get("type")
     if kind == "claim.state_changed":
         return f"{claim_id}: {payload.get('previous_state')} → {str(payload.get('state', '')).upper()}"

@@ -19,7 +19,8 @@ def format_alert_text(payload: dict) -> str:
         headline = f"OVERDUE: expected by {payload.get('expect_by')}, still {payload.get('state')}"
     else:
         headline = f"new story ({payload.get('verdict', 'pending')})"
-    lines = [f"[news-monitor] {claim.get('id', '?')}: {headline}", f"  claim:    {claim.get('text', '')}"]
+    lines = [f"[news-monitor] {test_mark(payload)}{claim.get('id', '?')}: {headline}",
+             f"  claim:    {claim.get('text', '')}"]
     if payload.get("sentence"):
         cue = f" (cue: {payload['cue']})" if payload.get("cue") else ""
         lines.append(f"  says:     \"{payload['sentence']}\"{cue}")
@@ -34,6 +35,12 @@ def format_alert_text(payload: dict) -> str:
         lines.append(f"  score:    {payload['score']:.0f}" + (f" (matched: {terms})" if terms else ""))
     lines.append(f"  alert:    {payload.get('id', '')}")
     return "\n".join(lines)
+
+
+def test_mark(payload: dict) -> str:
+    """``"TEST ALERT: "`` for a ``test-alert`` sample (``"test": true``), else ""; every channel puts it first
+    in its headline so a sample can never be taken for a real state change."""
+    return "TEST ALERT: " if payload.get("test") else ""
 
 
 def outlets_line(payload: dict) -> str:

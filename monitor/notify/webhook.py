@@ -20,6 +20,7 @@ import requests
 
 from .. import __version__
 from ..errors import DeliveryError
+from ..fetch import connection_failure
 from ..netguard import AddressRefused, default_policy, guarded_session
 from ..retry import parse_retry_after
 
@@ -59,7 +60,8 @@ def post_json(session: requests.Session, url: str, body: bytes, headers: dict, t
               what: str) -> requests.Response:
     """POST ``body``; return the response when it is a 2xx, else raise ``DeliveryError`` saying why.
 
-    Messages never include the URL (it usually carries the secret). A read timeout means the request was sent
+    Messages never include the URL's path or query (they usually carry the secret; a DNS failure names the
+    host); a connection failure is described as a feed's is (``fetch.connection_failure``). A read timeout means the request was sent
     and may have been acted on, so the error says ``maybe_delivered``: the retry carries the same alert id.
     """
     try:
@@ -71,7 +73,9 @@ def post_json(session: requests.Session, url: str, body: bytes, headers: dict, t
                             maybe_delivered=True) from exc
     except requests.Timeout as exc:
         raise DeliveryError(f"{what} timed out after {timeout[0]:g}s connecting") from exc
-    except requests.RequestException as exc:
+    except requests.ConnectionError as exc:  # refused, DNS, TLS, reset: worded as feed errors are
+        raise DeliveryError(f"{what} connection failed: {connection_failure(exc, url)}") from exc
+    except requests.RequestException as exc:  # an invalid URL and the like; its text may quote the URL
         raise DeliveryError(f"{what} request failed: {type(exc).__name__}") from exc
     with response:
         if 200 <= response.status_code < 300:

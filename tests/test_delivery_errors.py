@@ -77,6 +77,7 @@ def tls_port(self_signed):
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield listener.getsockname()[1]
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone would leave it waiting
     listener.close()
     thread.join(timeout=5)
 

@@ -1,5 +1,5 @@
 """Alert latency: from a new story appearing in a farm feed to the webhook receiver getting its alert, through the
-real daemon (monitor.scheduler.Daemon with its APScheduler wiring and the shipped scheduling defaults).
+real daemon (monitor.daemon.scheduler.Daemon with its APScheduler wiring and the shipped scheduling defaults).
 
 Usage (from the repository root):
     /work/venv/bin/python bench/latency.py [--feeds 20] [--items 20] [--latency-ms 50] [--probes 30]
@@ -99,7 +99,7 @@ def main() -> int:
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from monitor import scheduler as sched
+    from monitor.daemon import scheduler as sched
     from monitor.config import DEFAULT_INTERVAL_SECONDS, load_config
 
     interval = args.interval or DEFAULT_INTERVAL_SECONDS

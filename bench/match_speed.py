@@ -4,7 +4,7 @@ Usage (from the repository root):
     /work/venv/bin/python bench/match_speed.py [--claims 1000] [--stories 10000] [--per-story 300] [--json]
 
 Claims and stories come from the feed farm's generator (bench/feed_farm.py): claims about agreements, companies
-and local news; stories with headlines in the same vocabulary and plain-text summaries (monitor.parse.plain_text
+and local news; stories with headlines in the same vocabulary and plain-text summaries (monitor.feeds.parse.plain_text
 of the farm's HTML), so a share of the pairs match. 10% of the claims carry the shipped alias table (shared).
 
 Rows:
@@ -37,7 +37,7 @@ from feed_farm import Newsroom, make_claims  # noqa: E402
 
 
 def _stories(n: int, seed: int) -> list[tuple[str, str]]:
-    from monitor.parse import plain_text
+    from monitor.feeds.parse import plain_text
 
     room = Newsroom(seed)
     out = []
@@ -64,11 +64,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from monitor import match
+    from monitor.reading import relevance as match
     from monitor.models import Story
     from monitor.pipeline import TrackedClaim
     from monitor.reading import Rules, relevant
-    from monitor.verdict import judge
+    from monitor.reading.verdict import judge
 
     claims = make_claims(args.claims)
     stories = _stories(args.stories, seed=11)
@@ -126,7 +126,7 @@ def main() -> int:
     rows[f"… {n_tables} distinct alias tables"] = per_story(_config_claims(distinct), seed=22)
 
     verdicts = [match.prepare_claim(c["id"], c["text"]) for c in claims[:1]]  # noqa: F841 - warm imports
-    from monitor.verdict import prepare_verdict
+    from monitor.reading.verdict import prepare_verdict
     prepared_verdicts = {}
     sample = hits[:2000]
     for claim, _, _ in sample:

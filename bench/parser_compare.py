@@ -7,18 +7,18 @@ Usage (from the repository root; needs `pip install fastfeedparser`):
 
 Corpora: the feed farm's generated feeds (bench/feed_farm.py, RSS 2.0 and Atom) and every XML file under
 --shared (JSON files are skipped: monitor reads JSON Feed itself). Each body is parsed from the same raw bytes
-(or, with --prepared, as monitor/parse.py prepares them: decoded to UTF-8 by feedparser's rules, DTDs stripped) by
+(or, with --prepared, as monitor/feeds/parse.py prepares them: decoded to UTF-8 by feedparser's rules, DTDs stripped) by
     feedparser      feedparser.parse(BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
     fastfeedparser  fastfeedparser.parse(body)   (bytes: never taken as a URL)
-    old parse_feed  monitor.parse.parse_feed_with_feedparser: every XML feed through feedparser, plus monitor's
+    old parse_feed  monitor.feeds.parse.parse_feed_with_feedparser: every XML feed through feedparser, plus monitor's
                     own work (encoding, DTD strip, plain text, ids), as before fastfeedparser
-    parse_feed      monitor.parse.parse_feed: monitor.fastparse (fastfeedparser) where it reads a feed as
+    parse_feed      monitor.feeds.parse.parse_feed: monitor.feeds.fastparse (fastfeedparser) where it reads a feed as
                     feedparser does, else the old path
-Raw parsers, per entry, aligned by position: title and summary (both through monitor.parse.plain_text), link, id
+Raw parsers, per entry, aligned by position: title and summary (both through monitor.feeds.parse.plain_text), link, id
 (guid) and date (published, else updated, to the second in UTC). Reported: ms per feed, how many feeds each parser
 reads (≥ 1 entry), feeds where fastfeedparser raises or finds a different number of entries, and the share of
 entries that agree per field, with examples of the differences. For parse_feed: how many feeds take each path,
-why the others fall back (monitor.fastparse.Fallback), and feeds whose stories differ from the old path's
+why the others fall back (monitor.feeds.fastparse.Fallback), and feeds whose stories differ from the old path's
 (id, title, link, summary, published_at; there should be none).
 """
 
@@ -81,9 +81,9 @@ def _fields(entry, plain_text, date) -> dict:
 
 
 def prepared(body: bytes) -> bytes:
-    """The bytes monitor/parse.py hands either parser: decoded to UTF-8 by feedparser's rules, DTDs stripped."""
+    """The bytes monitor/feeds/parse.py hands either parser: decoded to UTF-8 by feedparser's rules, DTDs stripped."""
     from monitor.errors import ParseError
-    from monitor.parse import prepare_xml
+    from monitor.feeds.parse import prepare_xml
 
     try:
         return prepare_xml(body, {})
@@ -106,9 +106,9 @@ def _stories(parse, body: bytes) -> tuple[object, str | None]:
 def _fallback_reason(body: bytes) -> str:
     import re
 
-    from monitor import fastparse
+    from monitor.feeds import fastparse
     from monitor.errors import ParseError
-    from monitor.parse import prepare_xml
+    from monitor.feeds.parse import prepare_xml
 
     try:
         fastparse.read(prepare_xml(body, {}), URL)
@@ -125,7 +125,7 @@ def compare(name: str, bodies: list[tuple[str, bytes]], details: int, raw: bool 
     import feedparser
     from lxml import etree
 
-    from monitor.parse import parse_feed_traced, parse_feed_with_feedparser, plain_text
+    from monitor.feeds.parse import parse_feed_traced, parse_feed_with_feedparser, plain_text
 
     strict = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -208,7 +208,7 @@ def main() -> int:
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "feeds"))
     parser.add_argument("--details", type=int, default=15, help="examples of differences per field")
     parser.add_argument("--prepared", action="store_true",
-                        help="hand both parsers the bytes decoded to UTF-8 and DTD-stripped as monitor/parse.py "
+                        help="hand both parsers the bytes decoded to UTF-8 and DTD-stripped as monitor/feeds/parse.py "
                              "does before feedparser (default: the raw bytes)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -78,7 +78,7 @@ def _timed(fn, *args) -> dict:
 def _sessions():
     import requests
 
-    from monitor.fetch import ACCEPT, USER_AGENT
+    from monitor.feeds.fetch import ACCEPT, USER_AGENT
 
     local = threading.local()
 
@@ -197,9 +197,9 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
 
     import feedparser
 
-    import monitor.parse
+    import monitor.feeds.parse
     import monitor.pipeline as pipeline
-    from monitor import outbox
+    from monitor.store import outbox
     from monitor.config import load_config
     from monitor.store import Store
 
@@ -252,8 +252,8 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
         if hasattr(pipeline, name):
             setattr(pipeline, name, timed(stage, getattr(pipeline, name)))
     feedparser.parse = timed("parse: feedparser.parse", feedparser.parse)
-    monitor.parse.plain_text = timed("parse: plain_text", monitor.parse.plain_text)
-    monitor.parse.convert_to_utf8 = timed("parse: convert_to_utf8", monitor.parse.convert_to_utf8)
+    monitor.feeds.parse.plain_text = timed("parse: plain_text", monitor.feeds.parse.plain_text)
+    monitor.feeds.parse.convert_to_utf8 = timed("parse: convert_to_utf8", monitor.feeds.parse.convert_to_utf8)
     # Relevance, verdicts and headline keys are read in the worker processes too: this thread's CPU is the hand-over.
     pipeline.read_with_budget = timed("read (read_with_budget: worker processes)", pipeline.read_with_budget)
     pipeline.track_claim = timed("track_claim (group+state+SQLite)", pipeline.track_claim)
@@ -472,7 +472,7 @@ def main() -> int:
                     config2 = write_config(shipped_dir, farm.urls, claims)
                     MAX_WORKERS = getattr(load_config(config2), "workers", None)
                     if MAX_WORKERS is None:
-                        from monitor.scheduler import MAX_WORKERS
+                        from monitor.daemon.scheduler import MAX_WORKERS
                     pipe2 = measured("pipeline", {"config": str(config2), "threads": MAX_WORKERS,
                                                   "farm": farm.base(), "churn_share": 0, "churn_items": 0,
                                                   "store_per_job": True, "cycles": "cold,warm"})

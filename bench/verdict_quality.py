@@ -1,4 +1,4 @@
-"""Measure the verdict rules (monitor.verdict) on labelled stories, next to the always-"confirmed" baseline.
+"""Measure the verdict rules (monitor.reading.verdict) on labelled stories, next to the always-"confirmed" baseline.
 
 Usage (from the repository root):
     /work/venv/bin/python bench/verdict_quality.py [--emergent ../shared/eval/emergent_dev.tsv]
@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from monitor.evaluate import VERDICTS, load_rows, verdict_metrics  # noqa: E402
 from monitor.models import Verdict  # noqa: E402
-from monitor.verdict import PreparedVerdict, judge, prepare_verdict  # noqa: E402
+from monitor.reading.verdict import PreparedVerdict, judge, prepare_verdict  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"

@@ -22,9 +22,9 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
-from .config import ClaimConfig
-from .fetch import redact_url
-from .models import Alert, Hit, Story
+from monitor.config import ClaimConfig
+from monitor.feeds.fetch import redact_url
+from monitor.models import Alert, Hit, Story
 
 VERSION = 1
 MAX_EVIDENCE = 25

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .models import Verdict
+from monitor.models import Verdict
 
 OVERDUE_STATES = frozenset({Verdict.PENDING, Verdict.DELAYED})
 

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import click
 
-from . import __version__, alerts, outbox, views
-from .config import Config, describe, load_config
-from .errors import DeliveryError, MonitorError
-from .logs import FORMATS, configure
-from .delivery import DeliveryResult, deliver_due
-from .pipeline import Context, check_deadlines, poll_feed, utc_now
-from .store import Store, to_db_time
+from monitor import __version__, alerts, views
+
+from monitor.store import outbox
+from monitor.config import Config, describe, load_config
+from monitor.errors import DeliveryError, MonitorError
+from monitor.logs import FORMATS, configure
+from monitor.delivery import DeliveryResult, deliver_due
+from monitor.pipeline import Context, check_deadlines, poll_feed, utc_now
+from monitor.store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"
 
@@ -107,7 +109,7 @@ def run(app: App) -> None:
     Example:
       news-monitor --config config/monitor.toml run
     """
-    from .scheduler import Daemon  # imported here: only the daemon needs APScheduler
+    from monitor.daemon.scheduler import Daemon  # imported here: only the daemon needs APScheduler
 
     config = app.config()
     root = click.get_current_context().find_root().params
@@ -126,7 +128,7 @@ def healthcheck(app: App) -> None:
     Example:
       news-monitor --config /config/monitor.toml healthcheck
     """
-    from .server import check_health, healthz_url
+    from monitor.daemon.health import check_health, healthz_url
 
     config = app.config()
     ok, reason = check_health(healthz_url(config.listen) if config.listen else None, Path(config.database))
@@ -150,8 +152,8 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
     Example:
       news-monitor poll-once --feed google-news
     """
-    from .dblock import hold
-    from .oneshot import INTERRUPTED_EXIT, Interrupted, Progress, interruptible, poll_all
+    from monitor.dblock import hold
+    from monitor.oneshot import INTERRUPTED_EXIT, Interrupted, Progress, interruptible, poll_all
 
     config = app.config()
     feeds = config.feeds
@@ -268,7 +270,7 @@ def import_opml(app: App, file, write: bool) -> None:
     Example:
       news-monitor import-opml subscriptions.opml --write
     """
-    from .opml import feeds_toml, read_opml
+    from monitor.feeds.opml import feeds_toml, read_opml
 
     config = app.config()
     entries = feeds_toml(read_opml(file.read()), [f.name for f in config.feeds], [f.url for f in config.feeds])
@@ -292,7 +294,7 @@ def export_opml(app: App) -> None:
     Example:
       news-monitor export-opml > feeds.opml
     """
-    from .opml import write_opml
+    from monitor.feeds.opml import write_opml
 
     config = app.config()
     click.echo(write_opml(((f.name, f.url) for f in config.feeds), "news-monitor feeds").decode("utf-8"), nl=False)
@@ -449,7 +451,7 @@ def eval_command(app: App, file: str, claim_id: str | None, threshold: float | N
     Example:
       news-monitor eval my_examples.tsv --claim iraq-us-coalition-signing --errors
     """
-    from .evaluate import evaluate_file, format_report  # only this command needs it
+    from monitor.evaluate import evaluate_file, format_report  # only this command needs it
 
     claim = None
     if claim_id is not None:

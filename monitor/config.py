@@ -23,13 +23,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from .claimevent import claim_event
-from .errors import ConfigError
-from .fetch import redact_url
-from .logs import FORMATS
-from .match import DEFAULT_MIN_SCORE, prepare_claim
-from .server import parse_listen
-from .verdict import prepare_verdict
+from monitor.reading.claimevent import claim_event
+from monitor.errors import ConfigError
+from monitor.feeds.fetch import redact_url
+from monitor.logs import FORMATS
+from monitor.reading.relevance import DEFAULT_MIN_SCORE, prepare_claim
+from monitor.daemon.health import parse_listen
+from monitor.reading.verdict import prepare_verdict
 
 CHANNEL_KINDS = ("console", "webhook", "slack", "discord", "apprise")
 # Sending pace per kind: (min_interval_seconds, max_per_minute). Slack allows about one message a second per

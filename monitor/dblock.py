@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import MonitorError
+from monitor.errors import MonitorError
 
 # What a refused process is told about the holder, by the holder's role.
 HOLDERS = {"daemon": "another news-monitor daemon is running on {db} (pid {pid})",

@@ -16,12 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import alerts, metrics, outbox
-from .errors import DeliveryError
-from .logs import kv, log
-from .notify import Notifier
-from .pipeline import Context, utc_now
-from .store import Store, from_db_time
+from monitor import alerts, metrics
+
+from monitor.store import outbox
+from monitor.errors import DeliveryError
+from monitor.logs import kv, log
+from monitor.notify import Notifier
+from monitor.pipeline import Context, utc_now
+from monitor.store import Store, from_db_time
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,10 +51,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MonitorError
-from .match import BELOW_MIN_SCORE, DEFAULT_MIN_SCORE, PreparedClaim, assess, prepare_claim, score
-from .models import Verdict
-from .verdict import PreparedVerdict, judge, prepare_verdict
+from monitor.errors import MonitorError
+from monitor.reading.relevance import BELOW_MIN_SCORE, DEFAULT_MIN_SCORE, PreparedClaim, assess, prepare_claim, score
+from monitor.models import Verdict
+from monitor.reading.verdict import PreparedVerdict, judge, prepare_verdict
 
 VERDICTS = tuple(v.value for v in Verdict)  # confirmed, delayed, rejected, pending: report order
 DEFAULT_SET = "all"

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .logs import kv, log
+from monitor.logs import kv, log
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from .config import FeedConfig
-from .pipeline import Context, PollResult, poll_feed
-from .store import Store
+from monitor.config import FeedConfig
+from monitor.pipeline import Context, PollResult, poll_feed
+from monitor.store import Store
 
 STOP_GRACE_SECONDS = 1.5  # with the signal's own handling, within the 2 s a Ctrl-C may take
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report it

@@ -17,18 +17,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import alerts, claims, grouping, match, outbox, polling, reading
-from .config import ClaimConfig, Config, FeedConfig
-from .errors import FetchError, MonitorError
-from .fetch import Fetcher, redact_url
-from .logs import kv, log
-from .models import Alert, Hit, Relevance, Story, Verdict
-from .notify import Notifier, build_notifiers
-from .parsebudget import parse_feed_with_budget, read_with_budget
-from .ratelimit import RateLimiter
-from .politeness import HostSlots
-from .store import FeedState, Store, from_db_time
-from .verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
+from monitor import alerts, claims
+
+from monitor.reading import grouping
+
+from monitor.reading import relevance as match
+
+from monitor.store import outbox
+
+from monitor.feeds import polling
+
+from monitor import reading
+from monitor.config import ClaimConfig, Config, FeedConfig
+from monitor.errors import FetchError, MonitorError
+from monitor.feeds.fetch import Fetcher, redact_url
+from monitor.logs import kv, log
+from monitor.models import Alert, Hit, Relevance, Story, Verdict
+from monitor.notify import Notifier, build_notifiers
+from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
+from monitor.ratelimit import RateLimiter
+from monitor.feeds.politeness import HostSlots
+from monitor.store import FeedState, Store, from_db_time
+from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

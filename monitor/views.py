@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from . import match
-from .config import ClaimConfig, Config, load_config_leniently
-from .errors import ConfigError, NotFoundError
-from .fetch import redact_url
-from .pipeline import TrackedClaim, run_backtest
-from .store import Store, to_db_time
+from monitor.reading import relevance as match
+from monitor.config import ClaimConfig, Config, load_config_leniently
+from monitor.errors import ConfigError, NotFoundError
+from monitor.feeds.fetch import redact_url
+from monitor.pipeline import TrackedClaim, run_backtest
+from monitor.store import Store, to_db_time
 
 _CLAIM_KEY = re.compile(r"claims\[(\d+)\][.:]")
 

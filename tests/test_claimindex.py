@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.claimindex import ClaimIndex
-from monitor.match import (PreparedClaim, ScoreCeiling, index_postings, match, prepare_claim, story_keys, title_bound,
+from monitor.reading.index import ClaimIndex
+from monitor.reading.relevance import (PreparedClaim, ScoreCeiling, index_postings, match, prepare_claim, story_keys, title_bound,
                            title_bounds)
 
 from conftest import FIXTURES, OWN_SCENARIO, SHARED_SCENARIO, shared_path

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import utc
-from monitor import grouping
+from monitor.reading import grouping
 from monitor.claims import Evidence, Policy, advance, independent_reports, is_overdue
 from monitor.models import Verdict
 

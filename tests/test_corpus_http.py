@@ -26,9 +26,9 @@ from conftest import shared_path
 from test_parse import _norm, _reference_pairs
 
 from monitor.errors import FetchError, ParseError
-from monitor.fetch import Fetcher
-from monitor.parse import MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS
-from monitor.parsebudget import ParsePool
+from monitor.feeds.fetch import Fetcher
+from monitor.feeds.parse import MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS
+from monitor.feeds.workers import ParsePool
 
 FEEDS = shared_path("feeds")  # resolved: a symlinked shared/ too
 FILES = sorted(p for p in FEEDS.rglob("*") if p.is_file()) if FEEDS.is_dir() else []

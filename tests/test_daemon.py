@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, rss, shipped_claims, write_config
 from hostile import hostile_server  # noqa: F401 (a fixture)
 from monitor.config import load_config
-from monitor.scheduler import DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID, Daemon, feed_job_id
+from monitor.daemon.scheduler import DELIVERY_JOB_ID, HOUSEKEEPING_JOB_ID, Daemon, feed_job_id
 from monitor.store import Store
 
 STORY = {"guid": "c2", "title": "Iraq, United States sign deal on coalition withdrawal",

@@ -18,7 +18,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from conftest import REPO, run_cli, utc, write_config
-from monitor import outbox, retry
+from monitor import retry
+from monitor.store import outbox
 from monitor.config import load_config
 from monitor.models import Alert
 from monitor.delivery import deliver_due

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from monitor.errors import DeliveryError, FetchError
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.notify.slack import SlackNotifier
 from monitor.notify.webhook import WebhookNotifier
 

@@ -23,7 +23,7 @@ from monitor.evaluate import (
     roc_auc,
     verdict_metrics,
 )
-from monitor.match import DEFAULT_MIN_SCORE
+from monitor.reading.relevance import DEFAULT_MIN_SCORE
 
 BENCH_MACRO_SETS = ("stsb_headlines", "ecbplus", "checkthat2020", "mrpc")  # bench/match_quality.py's macro
 RELEVANCE_KEYS = {"auc", "ap", "precision", "recall", "f1", "best_f1", "best_threshold", "n"}

@@ -1,4 +1,4 @@
-"""monitor.fastparse: fastfeedparser reads the feeds it reads as feedparser does, and only those.
+"""monitor.feeds.fastparse: fastfeedparser reads the feeds it reads as feedparser does, and only those.
 
 The reference is ``parse_feed_with_feedparser``, the feedparser-only path parse_feed had before. On the whole
 shared corpus, on generated feeds and on each shape below, ``parse_feed`` must give the same stories, ids
@@ -19,9 +19,9 @@ import pytest
 from conftest import shared_path
 from hostile import BILLION_LAUGHS, QUADRATIC, REDOS_AUTHOR, XXE_FILE, rss_with
 
-from monitor import fastparse
+from monitor.feeds import fastparse
 from monitor.errors import ParseError
-from monitor.parse import parse_feed, parse_feed_traced, parse_feed_with_feedparser, prepare_xml, story_id
+from monitor.feeds.parse import parse_feed, parse_feed_traced, parse_feed_with_feedparser, prepare_xml, story_id
 
 UTC = timezone.utc
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

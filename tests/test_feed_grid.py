@@ -1,4 +1,4 @@
-"""monitor.parse over a grid of feeds of our own: every format we read, crossed with the ways a title, a summary,
+"""monitor.feeds.parse over a grid of feeds of our own: every format we read, crossed with the ways a title, a summary,
 a date, a link and an encoding are written in the wild. Each case states the story it must give, exactly, and the
 fast path must give what the feedparser-only path gives (ids included).
 
@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from monitor.parse import parse_feed, parse_feed_with_feedparser
+from monitor.feeds.parse import parse_feed, parse_feed_with_feedparser
 
 UTC = timezone.utc
 NOW = datetime(2024, 6, 2, tzinfo=UTC)

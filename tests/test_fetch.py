@@ -1,4 +1,4 @@
-"""monitor.fetch and monitor.netguard against real loopback HTTP servers (no mocking of requests)."""
+"""monitor.feeds.fetch and monitor.net.guard against real loopback HTTP servers (no mocking of requests)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import urllib3.response
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Response
 
-from monitor import fetch as fetch_module
-from monitor import netguard
+from monitor.feeds import fetch as fetch_module
+from monitor.net import guard as netguard
 from monitor.errors import FetchError
-from monitor.fetch import (ACCEPT, ACCEPT_ENCODING, USER_AGENT, Fetcher, FetchResult, FetchStatusError, cache_seconds,
+from monitor.feeds.fetch import (ACCEPT, ACCEPT_ENCODING, USER_AGENT, Fetcher, FetchResult, FetchStatusError, cache_seconds,
                            redact_url)
 
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
@@ -309,7 +309,7 @@ def test_gzip_bomb_is_cut_at_the_cap_without_inflating_it(raw_server, framing):
     probe = textwrap.dedent(f"""
         import tracemalloc
         from monitor.errors import FetchError
-        from monitor.fetch import Fetcher
+        from monitor.feeds.fetch import Fetcher
         tracemalloc.start()
         try:
             Fetcher(allow_private_networks=True, max_body_bytes={MB}).fetch({url!r})

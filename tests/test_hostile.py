@@ -13,9 +13,9 @@ import pytest
 from hostile import BOMB_BYTES, FEED, RETRY_AFTER_DATE, HostileServer, brotli
 
 from monitor.errors import FetchError, ParseError
-from monitor.fetch import ACCEPT_ENCODING, Fetcher, FetchStatusError
-from monitor.parse import MAX_TITLE_CHARS, parse_feed
-from monitor.parsebudget import ParsePool
+from monitor.feeds.fetch import ACCEPT_ENCODING, Fetcher, FetchStatusError
+from monitor.feeds.parse import MAX_TITLE_CHARS, parse_feed
+from monitor.feeds.workers import ParsePool
 
 MB = 1024 * 1024
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -64,7 +64,7 @@ def test_compression_bombs_are_cut_at_the_cap_without_inflating(server, path):
     probe = textwrap.dedent(f"""
         import tracemalloc
         from monitor.errors import FetchError
-        from monitor.fetch import Fetcher
+        from monitor.feeds.fetch import Fetcher
         tracemalloc.start()
         try:
             Fetcher(allow_private_networks=True, max_body_bytes={MB}).fetch({server.url(path)!r})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import scenario_story_params
 
-from monitor.match import DEFAULT_MIN_SCORE, PreparedClaim, assess, match, normalise, prepare_claim, score
+from monitor.reading.relevance import DEFAULT_MIN_SCORE, PreparedClaim, assess, match, normalise, prepare_claim, score
 from monitor.models import Relevance
 
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"

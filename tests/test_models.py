@@ -10,7 +10,7 @@ import pytest
 
 from monitor.models import Relevance, Story, Verdict
 from monitor.reading import Reading
-from monitor.verdict import VerdictResult
+from monitor.reading.verdict import VerdictResult
 
 
 @pytest.mark.parametrize("value", [

@@ -1,4 +1,4 @@
-"""monitor.opml: reading subscription lists, writing them, and rendering new feeds as config entries."""
+"""monitor.feeds.opml: reading subscription lists, writing them, and rendering new feeds as config entries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from conftest import shared_path
 
 from monitor.errors import ParseError
-from monitor.opml import MAX_OUTLINES, OpmlFeed, feeds_toml, read_opml, write_opml
+from monitor.feeds.opml import MAX_OUTLINES, OpmlFeed, feeds_toml, read_opml, write_opml
 
 FEEDS = shared_path("feeds")
 

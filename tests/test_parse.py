@@ -1,4 +1,4 @@
-"""monitor.parse: feed bytes → Story list. Table-driven unit cases, then the shared feed corpus (``corpus``)."""
+"""monitor.feeds.parse: feed bytes → Story list. Table-driven unit cases, then the shared feed corpus (``corpus``)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import pytest
 from conftest import shared_path
 from hostile import REDOS
 
-from monitor import parse as parse_module
+from monitor.feeds import parse as parse_module
 from monitor.errors import ParseError
-from monitor.parse import (MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed, plain_text,
+from monitor.feeds.parse import (MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed, plain_text,
                            story_id)
-from monitor.parsebudget import ParsePool, parse_feed_with_budget
+from monitor.feeds.workers import ParsePool, parse_feed_with_budget
 
 UTC = timezone.utc
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -628,7 +628,7 @@ def test_fastfeedparser_reference_output(feed, reference):
         datetime.fromisoformat(e["published"]) if e.get("published") else None for e in expected]
 
 
-# --- parse budget (monitor.parsebudget) -----------------------------------------------------------------------
+# --- parse budget (monitor.feeds.workers) -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def pool():

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from conftest import rss, shipped_claims, utc, write_config
-from monitor import outbox
+from monitor.store import outbox
 from monitor.config import load_config
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.delivery import deliver_due
 from monitor.pipeline import Context, poll_feed
 from monitor.store import Store
@@ -325,7 +325,7 @@ def test_id_lists_take_few_statement_shapes_and_lose_no_id():
 def test_of_hits_stored_at_the_same_moment_grouping_prefers_the_last_stored(tmp_path):
     """Two hits of one poll share their stamp; a later headline as close to both joins the later one's group,
     whatever the group ids (an index holding them must not order the tie by group id)."""
-    from monitor import grouping
+    from monitor.reading import grouping
     from monitor.models import Hit, Story, Verdict
 
     store = Store(tmp_path / "ties.db")

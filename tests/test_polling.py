@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 
 from conftest import rss, run_cli, utc, write_config
-from monitor import outbox, polling
+from monitor.store import outbox
+from monitor.feeds import polling
 from monitor.config import load_config
 from monitor.delivery import deliver_due
 from monitor.pipeline import Context, poll_feed
-from monitor.politeness import HostSlots
+from monitor.feeds.politeness import HostSlots
 from monitor.store import Store
 
 NOW = utc(2026, 11, 27, 12, 0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import ParseError
-from monitor.match import prepare_claim
+from monitor.reading.relevance import prepare_claim
 from monitor.models import Story
-from monitor.parsebudget import ParsePool
+from monitor.feeds.workers import ParsePool
 from monitor.reading import Rules, read
-from monitor.verdict import Verdict, prepare_verdict
+from monitor.reading.verdict import Verdict, prepare_verdict
 
 from test_match import IRAQ_ALIASES, IRAQ_CLAIM
 

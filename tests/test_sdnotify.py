@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sdnotify import Notifier
+from monitor.daemon.systemd import Notifier
 
 
 @pytest.fixture

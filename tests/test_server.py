@@ -17,9 +17,11 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics, outbox
+from monitor import metrics
+
+from monitor.store import outbox
 from monitor.models import Alert
-from monitor.server import HealthServer, check_health, database_problem, healthz_url, parse_listen
+from monitor.daemon.health import HealthServer, check_health, database_problem, healthz_url, parse_listen
 from monitor.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,7 +152,7 @@ def test_both_problems_are_reported(serve, tmp_path):
 READ_ONLY_PROBE = """
 import json, sys
 from pathlib import Path
-from monitor.server import HealthServer, check_health
+from monitor.daemon.health import HealthServer, check_health
 db = Path(sys.argv[1])
 server = HealthServer("127.0.0.1:0", database=db, last_tick=lambda: 1e12, max_tick_age_seconds=1e12,
                       clock=lambda: 1e12)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import scenario_story_params
 
-from monitor import cues
-from monitor.claimevent import claim_event
+from monitor.reading import cues
+from monitor.reading.claimevent import claim_event
 from monitor.models import Verdict
-from monitor.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
+from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
 
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
 ARABIC_CUES = {"confirmed": ["وقع", "يوقع", "يوقعان"]}
@@ -196,7 +196,7 @@ def test_table(
 def test_a_text_read_for_one_claim_reads_the_same_for_the_next(prepared: dict[str, PreparedVerdict]) -> None:
     # A sentence is tokenised and scanned once and kept for the next claim judging it: nothing of one claim's
     # reading may carry over. Every claim judges every story, each time first on a fresh cache and after the others.
-    from monitor import verdict
+    from monitor.reading import verdict
 
     stories = sorted({(title, summary) for _, title, summary, _ in CASES})
     claims = list(prepared.values())

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from ..config import ChannelConfig
-from .console import ConsoleNotifier
-from .discord import DiscordNotifier
-from .slack import SlackNotifier
-from .webhook import WebhookNotifier
+from monitor.config import ChannelConfig
+from monitor.notify.console import ConsoleNotifier
+from monitor.notify.discord import DiscordNotifier
+from monitor.notify.slack import SlackNotifier
+from monitor.notify.webhook import WebhookNotifier
 
 _CHAT = {"slack": SlackNotifier, "discord": DiscordNotifier}
 
@@ -44,6 +44,6 @@ def build_notifiers(channels: Iterable[ChannelConfig], *, allow_private_networks
 
 def _chat_notifier(kind: str) -> type:
     if kind == "apprise":  # imported on demand: Apprise loads its plugins, a cost only its users should pay
-        from .apprise import AppriseNotifier
+        from monitor.notify.apprise import AppriseNotifier
         return AppriseNotifier
     return _CHAT[kind]

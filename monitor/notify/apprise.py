@@ -22,10 +22,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apprise
 
-from ..errors import DeliveryError
-from ..netguard import default_policy
-from .chatsafe import alert_headline, clip_payload, fit, plain_safe, truncate
-from .text import format_alert_text
+from monitor.errors import DeliveryError
+from monitor.net.guard import default_policy
+from monitor.notify.chatsafe import alert_headline, clip_payload, fit, plain_safe, truncate
+from monitor.notify.text import format_alert_text
 
 # A service may need several requests (Matrix logs in, then sends), so the whole call gets a few read timeouts.
 DEADLINE_FACTOR = 3.0

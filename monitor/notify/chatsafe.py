@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import DeliveryError
-from .text import test_mark
-from .webhook import post_json
+from monitor.errors import DeliveryError
+from monitor.notify.text import test_mark
+from monitor.notify.webhook import post_json
 
 ZWSP = "\u200b"  # zero-width space: splits a trigger such as "@everyone" without visibly changing the text
 MARKER = "…"

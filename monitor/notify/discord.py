@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from .. import __version__
-from ..netguard import default_policy, guarded_session
-from .chatsafe import alert_headline, clip_payload, discord_escape, fit, one_line, post_chat_json, safe_link
-from .text import format_alert_text, outlets_line
+from monitor import __version__
+from monitor.net.guard import default_policy, guarded_session
+from monitor.notify.chatsafe import alert_headline, clip_payload, discord_escape, fit, one_line, post_chat_json, safe_link
+from monitor.notify.text import format_alert_text, outlets_line
 
 # Limits from https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 CONTENT_MAX = 2000  # message content

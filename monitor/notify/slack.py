@@ -9,11 +9,11 @@ notifications, and Mattermost/Rocket.Chat, which ignore blocks, show it as the m
 
 from __future__ import annotations
 
-from .. import __version__
-from ..netguard import default_policy, guarded_session
-from .chatsafe import (alert_headline, clip_payload, fit, one_line, post_chat_json, safe_link, slack_escape,
+from monitor import __version__
+from monitor.net.guard import default_policy, guarded_session
+from monitor.notify.chatsafe import (alert_headline, clip_payload, fit, one_line, post_chat_json, safe_link, slack_escape,
                        truncate)
-from .text import format_alert_text, outlets_line
+from monitor.notify.text import format_alert_text, outlets_line
 
 HEADER_MAX = 150  # Block Kit: header block text, plain_text, max 150 characters
 BLOCK_TEXT_MAX = 3000  # Block Kit: section text and context element text, max 3000 characters each

@@ -18,11 +18,11 @@ from datetime import datetime, timezone
 
 import requests
 
-from .. import __version__
-from ..errors import DeliveryError
-from ..fetch import connection_failure
-from ..netguard import AddressRefused, default_policy, guarded_session
-from ..retry import parse_retry_after
+from monitor import __version__
+from monitor.errors import DeliveryError
+from monitor.feeds.fetch import connection_failure
+from monitor.net.guard import AddressRefused, default_policy, guarded_session
+from monitor.retry import parse_retry_after
 
 
 def sign(secret: str, alert_id: str, timestamp: int, body: bytes) -> str:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from .match import PreparedClaim, ScoreCeiling, gate_keys, index_postings, story_keys, title_bounds
+from monitor.reading.relevance import PreparedClaim, ScoreCeiling, gate_keys, index_postings, story_keys, title_bounds
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ People write the same claim many ways: a statement ("Iraq and the US sign the ag
 sign ..."), an expectation ("... are expected to sign ..."), a question ("Will Iraq and the US sign the
 agreement?"), or a noun phrase ("Signing of the agreement by Iraq and the US", "Kishida's resignation"). Each is
 the same event: a verb lemma ("sign"), the parties before it and the object after it. ``claim_event`` finds it so
-the verdict compiler (``monitor.verdict.prepare_verdict``) builds the same rules for every form.
+the verdict compiler (``monitor.reading.verdict.prepare_verdict``) builds the same rules for every form.
 
 How each form is read:
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from monitor import cues
-from monitor.cues import match, tokens
+from monitor.reading import cues
+from monitor.reading.cues import match, tokens
 
 
 class EventVerb(NamedTuple):

@@ -9,7 +9,7 @@ Limits hold while streaming: the decoded body is capped (gzip, deflate, brotli i
 inside a socket read (``netguard.deadline``), and redirects are counted. A ``FetchResult`` also carries what the
 scheduler needs: the redirect hops, the permanent new URL, the stated cache lifetime and a hash of the body.
 
-Network safety lives in ``monitor.netguard``: every connection, including each redirect hop, is checked against
+Network safety lives in ``monitor.net.guard``: every connection, including each redirect hop, is checked against
 the address policy on the socket actually connected, so DNS rebinding cannot slip past it.
 """
 
@@ -32,7 +32,9 @@ import requests
 import urllib3.exceptions
 import urllib3.response
 
-from monitor import __version__, netguard
+from monitor import __version__
+
+from monitor.net import guard as netguard
 from monitor.errors import FetchError
 from monitor.retry import parse_retry_after
 

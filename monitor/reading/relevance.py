@@ -15,7 +15,7 @@ Pipeline, the same for claim and story text:
 
 ``match`` adds the gates (``require_any``, ``exclude``), the rule that a story shares at least one term with the
 claim, and the claim's threshold; ``index_postings``, ``story_keys`` and ``ScoreCeiling`` let
-``monitor.claimindex`` skip the claims a story cannot reach. The module knows nothing
+``monitor.reading.index`` skip the claims a story cannot reach. The module knows nothing
 about verdicts (signed / postponed / collapsed): that is the next stage.
 """
 

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import retry
-from .models import Alert
-from .store import Store, from_db_time, to_db_time
+from monitor import retry
+from monitor.models import Alert
+from monitor.store import Store, from_db_time, to_db_time
 
 LEASE_SECONDS = 300
 

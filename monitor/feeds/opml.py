@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from feedparser.encodings import convert_to_utf8
 
-from .errors import ParseError
-from .parse import strip_dtd
+from monitor.errors import ParseError
+from monitor.feeds.parse import strip_dtd
 
 MAX_OUTLINES = 10_000  # a real subscription list has hundreds; more is a hostile or broken file
 _MAX_NAME_CHARS = 60

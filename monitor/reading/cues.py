@@ -1,4 +1,4 @@
-"""The vocabulary of the verdict stage (``monitor.verdict``): word lists, and how a listed word is found in text.
+"""The vocabulary of the verdict stage (``monitor.reading.verdict``): word lists, and how a listed word is found in text.
 
 Lists first. Verbs are written as base forms and inflected here ("sign" -> signs, signed, signing; "finalise" ->
 finalized too). A phrase ("put off") inflects its first word and allows up to two words before its particle ("put
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from monitor.match import normalise
+from monitor.reading.relevance import normalise
 
 
 class Family(NamedTuple):

@@ -1,7 +1,7 @@
 """fastfeedparser as the primary reader of XML feeds, for the documents it reads exactly as feedparser does.
 
-``read(data, url)`` takes a document prepared by ``monitor.parse.prepare_xml`` (decoded to UTF-8, every DOCTYPE
-and ENTITY declaration before the root removed) and returns its entries in the shape ``monitor.parse`` reads
+``read(data, url)`` takes a document prepared by ``monitor.feeds.parse.prepare_xml`` (decoded to UTF-8, every DOCTYPE
+and ENTITY declaration before the root removed) and returns its entries in the shape ``monitor.feeds.parse`` reads
 from feedparser (``id``, ``link``, ``title``, ``summary``, ``content``, ``published[_parsed]``,
 ``updated[_parsed]``), or raises ``Fallback(reason)``: the document must go to feedparser.
 
@@ -120,7 +120,7 @@ def read(data: bytes, url: str | None = None) -> list[dict]:
     try:
         return _read(data, url)
     except (Fallback, MemoryError):
-        raise  # MemoryError: the worker's memory limit (monitor.parsebudget), not a reason to try feedparser too
+        raise  # MemoryError: the worker's memory limit (monitor.feeds.workers), not a reason to try feedparser too
     except Exception as exc:  # noqa: BLE001 - untrusted bytes this module did not foresee: feedparser decides
         raise Fallback(f"unexpected {type(exc).__name__}: {exc}") from exc
 

@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import metrics
-from .logs import kv, log
+from monitor import metrics
+from monitor.logs import kv, log
 
 # How long the write probe waits for a writer holding the lock. Poll transactions are short, so a lock held
 # this long means a stuck writer; it is well under Docker's and systemd's check timeouts.

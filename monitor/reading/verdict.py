@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor import cues
-from monitor.claimevent import claim_event
-from monitor.cues import Entry, Tok, match, tokens
+from monitor.reading import cues
+from monitor.reading.claimevent import claim_event
+from monitor.reading.cues import Entry, Tok, match, tokens
 from monitor.models import Verdict, pickled_by_fields
 
 CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING

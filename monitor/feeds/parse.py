@@ -1,7 +1,7 @@
 """Feed bytes + response headers → list[Story]. Pure: no network, no filesystem, no database.
 
 RSS and Atom 1.0 documents that fastfeedparser reads exactly as feedparser does go through fastfeedparser
-(``monitor.fastparse``: the parser alone is ~20x faster, a whole 50-entry parse_feed ~4x); everything else XML
+(``monitor.feeds.fastparse``: the parser alone is ~20x faster, a whole 50-entry parse_feed ~4x); everything else XML
 (broken XML, RSS 1.0/0.90, Atom 0.3, CDF, shapes it reads differently) goes through feedparser, as before.
 Both paths give the same stories, ids included (``parse_feed_with_feedparser`` is the feedparser-only path;
 tests/test_fastparse.py holds them equal on the shared corpus). JSON Feed 1/1.1 is read here with ``json``
@@ -32,9 +32,9 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
-from . import fastparse
-from .errors import ParseError
-from .models import Story
+from monitor.feeds import fastparse
+from monitor.errors import ParseError
+from monitor.models import Story
 
 MAX_ENTRIES = 500  # entries per feed kept (newest first as the feed lists them)
 MAX_TITLE_CHARS = 1_000
@@ -196,7 +196,7 @@ def _parse_xml_feed(data: bytes, feed_name: str, url: str | None, now: datetime)
 
 
 def _stories(entries: list, feed_name: str, url: str | None, now: datetime) -> list[Story | None]:
-    """Stories from entries in feedparser's shape (feedparser's own, or monitor.fastparse's)."""
+    """Stories from entries in feedparser's shape (feedparser's own, or monitor.feeds.fastparse's)."""
     stories = []
     for entry in entries:
         content = entry.get("content") or [{}]
@@ -258,7 +258,7 @@ def repair_utf8(body: bytes, content_type: str = "") -> bytes:
 
 def strip_dtd(data: bytes) -> bytes:
     """Remove every DOCTYPE (with internal subset) and ENTITY declaration before the root element, from an
-    ASCII-compatible (e.g. UTF-8) document. Linear on hostile input. Also used for OPML (``monitor.opml``)."""
+    ASCII-compatible (e.g. UTF-8) document. Linear on hostile input. Also used for OPML (``monitor.feeds.opml``)."""
     kept, copied_to, pos = [], 0, 0
     missing: set[bytes] = set()  # closers known absent from here on: keeps hostile input linear
     while (m := _PROLOG_ITEM.search(data, pos)) is not None:

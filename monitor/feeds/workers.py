@@ -13,7 +13,7 @@ body and waits at most the budget for the stories. Past the budget it kills that
 in its place and raises ``ParseError("parse budget of 10s exceeded")``; parses running in the other workers are
 not disturbed. Workers are started with ``forkserver`` where available (``spawn`` elsewhere): forking a
 multi-threaded daemon could copy a lock held by another thread into the child. The fork server preloads
-``monitor.parse``, so a replacement worker starts in milliseconds, not the ~0.3 s a fresh interpreter needs.
+``monitor.feeds.parse``, so a replacement worker starts in milliseconds, not the ~0.3 s a fresh interpreter needs.
 
 Each worker also runs under an address-space limit (``memory_limit_bytes``, 1 GiB by default; Unix only), so
 a parse that would exhaust memory fails as a ParseError and takes down its worker, not the daemon.
@@ -38,10 +38,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .errors import ParseError
-from .logs import kv, log
-from .models import Story
-from .reading import Reading, Rules
+from monitor.errors import ParseError
+from monitor.logs import kv, log
+from monitor.models import Story
+from monitor.reading import Reading, Rules
 
 try:
     import resource
@@ -58,8 +58,8 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
     after which the worker exits (out of memory: its heap may be in any state). A request is a parse (the
     arguments of ``parse_feed``) or, with ``op="read"``, stories to read against the claims' rules (sent pickled
     with the first read of each set of rules, named by their token afterwards)."""
-    from . import reading  # already imported in the fork server; imported here under spawn
-    from .parse import parse_feed
+    from monitor import reading  # already imported in the fork server; imported here under spawn
+    from monitor.feeds.parse import parse_feed
 
     if memory_limit_bytes and resource is not None:
         # Address space, not RSS: the only limit the kernel enforces at allocation time, turning a runaway
@@ -121,7 +121,7 @@ class ParsePool:
         self._context = multiprocessing.get_context(method)
         if method == "forkserver":
             # Not "__main__" (the default): `python -m monitor` runs the daemon at import time.
-            self._context.set_forkserver_preload(["monitor.parse", "monitor.reading"])
+            self._context.set_forkserver_preload(["monitor.feeds.parse", "monitor.reading"])
         self.budget_seconds = budget_seconds
         self.memory_limit_bytes = memory_limit_bytes
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()

@@ -30,16 +30,18 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import dblock, metrics, polling
-from .config import Config, FeedConfig
-from .delivery import deliver_due
-from .errors import ConfigError, MonitorError
-from .logs import kv, log
-from .pipeline import Context, check_deadlines, poll_feed, utc_now
-from .politeness import host_of
-from .sdnotify import Notifier
-from .server import HealthCheck, HealthServer
-from .store import FeedState, Store
+from monitor import dblock, metrics
+
+from monitor.feeds import polling
+from monitor.config import Config, FeedConfig
+from monitor.delivery import deliver_due
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import kv, log
+from monitor.pipeline import Context, check_deadlines, poll_feed, utc_now
+from monitor.feeds.politeness import host_of
+from monitor.daemon.systemd import Notifier
+from monitor.daemon.health import HealthCheck, HealthServer
+from monitor.store import FeedState, Store
 
 MAX_JITTER_SECONDS = 60
 HOST_SPREAD_SECONDS = 5
@@ -394,7 +396,7 @@ def _signature(path: Path) -> tuple:
 
 
 def _load_like(current: Config) -> Config:
-    from .config import load_config
+    from monitor.config import load_config
     return _with(load_config(current.path), database=current.database)
 
 

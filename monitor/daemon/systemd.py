@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from .logs import kv, log
+from monitor.logs import kv, log
 
 
 class Notifier:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .errors import NoDatabaseError, StoreError
-from .models import Hit, Story
+from monitor.errors import NoDatabaseError, StoreError
+from monitor.models import Hit, Story
 
 
 def to_db_time(moment: datetime | None) -> str | None:

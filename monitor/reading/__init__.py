@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from . import grouping, match
-from .claimindex import ClaimIndex
-from .models import Relevance, Story, pickled_by_fields
-from .verdict import PreparedVerdict, VerdictResult, judge
+from monitor.reading import grouping
+
+from monitor.reading import relevance as match
+from monitor.reading.index import ClaimIndex
+from monitor.models import Relevance, Story, pickled_by_fields
+from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge
 
 
 @dataclass(frozen=True, slots=True)

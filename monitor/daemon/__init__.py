@@ -1,0 +1,1 @@
+"""The long-running process: APScheduler wiring, reload, /healthz and /metrics, systemd notifications."""

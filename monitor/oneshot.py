@@ -113,8 +113,11 @@ def interruptible(ctx: Context) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        # Once stopped, the process is on its way out: a signal from here to the exit is a second one, so the
+        # handler stays (restored, the default would raise KeyboardInterrupt during wind-down).
+        if not ctx.stop.is_set():
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 class Progress:

@@ -68,16 +68,16 @@ class App:
         return source
 
 
-def _when(stamp: str | None) -> str:
+def short_time(stamp: str | None) -> str:
     """A stored UTC timestamp, shortened for people: ``2026-11-27 04:16:37Z``."""
     return f"{stamp[:19].replace('T', ' ')}Z" if stamp else "-"
 
 
-def _count(n: int, noun: str, plural: str | None = None) -> str:
+def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
-def _echo_json(document: object) -> None:
+def echo_json(document: object) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
 
 

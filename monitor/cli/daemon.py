@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor import alerts
-from monitor.cli import App, _count, cli
+from monitor.cli import App, counted, cli
 from monitor.delivery import DeliveryResult, deliver_due
 from monitor.errors import DeliveryError
 from monitor.logs import configure
@@ -96,7 +96,7 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
         except Interrupted as stopped:
             for r in stopped.results:
                 click.echo(_poll_line(r))
-            click.echo(f"interrupted: {stopped.total - len(stopped.results)} of {_count(stopped.total, 'feed')} "
+            click.echo(f"interrupted: {stopped.total - len(stopped.results)} of {counted(stopped.total, 'feed')} "
                        "not polled (polls in flight were dropped; nothing was recorded for them)", err=True)
             sys.exit(INTERRUPTED_EXIT)
         except KeyboardInterrupt:
@@ -114,11 +114,11 @@ def _poll_line(r) -> str:
     """``wire: ok (2 stories, 1 new, 1 hit, 1 alert (2 deliveries))``: an alert to two channels is one alert."""
     if r.error:
         return f"{r.feed}: {r.status.replace('_', ' ')} ({r.error})"
-    alerts = _count(r.alerts, "alert")
+    alerts = counted(r.alerts, "alert")
     if r.deliveries != r.alerts:
-        alerts += f" ({_count(r.deliveries, 'delivery', 'deliveries')})"
-    return (f"{r.feed}: {r.status.replace('_', ' ')} ({_count(r.stories, 'story', 'stories')}, {r.new_stories} new, "
-            f"{_count(r.hits, 'hit')}, {alerts})")
+        alerts += f" ({counted(r.deliveries, 'delivery', 'deliveries')})"
+    return (f"{r.feed}: {r.status.replace('_', ' ')} ({counted(r.stories, 'story', 'stories')}, {r.new_stories} new, "
+            f"{counted(r.hits, 'hit')}, {alerts})")
 
 
 def _delivery_line(result: DeliveryResult) -> str:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 
 from monitor import views
-from monitor.cli import App, Duration, _echo_json, _when, cli
+from monitor.cli import App, Duration, echo_json, short_time, cli
 from monitor.pipeline import utc_now
 from monitor.store import outbox, to_db_time
 
@@ -16,7 +16,7 @@ from monitor.store import outbox, to_db_time
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
 def status(app: App, as_json: bool) -> None:
-    """Show each feed's last success, last error and error streak, and the outbox counts.
+    """Show each feed's health (as `feeds` does), the channels disabled or paused, and the outbox counts.
 
     \b
     Example:
@@ -28,19 +28,17 @@ def status(app: App, as_json: bool) -> None:
         counts = outbox.counts(store)
         channels = views.channel_rows(source, outbox.channel_states(store))
     if as_json:
-        _echo_json({"feeds": feeds, "channels": channels, "outbox": counts})
+        echo_json({"feeds": feeds, "channels": channels, "outbox": counts})
         return
-    for f in feeds:
-        health = {"new": "never polled", "ok": "ok", "disabled": f"DISABLED: {f['disabled_reason']}",
-                  "failing": f"failing x{f['error_count']}: {f['last_error']}"}[f["state"]]
-        click.echo(f"{f['name']}: {health}; last ok {_when(f['last_ok_at'])}")
+    for row in feeds:
+        click.echo(feed_line(row))
     now = to_db_time(utc_now())
     for c in channels:
         if c["disabled_reason"]:
-            click.echo(f"channel {c['name']}: DISABLED since {_when(c['disabled_at'])}: {c['disabled_reason']} "
+            click.echo(f"channel {c['name']}: DISABLED since {short_time(c['disabled_at'])}: {c['disabled_reason']} "
                        "(its alerts are kept; change its URL in the config to enable it)")
         elif c["paused_until"] and c["paused_until"] > now:
-            click.echo(f"channel {c['name']}: paused until {_when(c['paused_until'])}: {c['pause_reason']}")
+            click.echo(f"channel {c['name']}: paused until {short_time(c['paused_until'])}: {c['pause_reason']}")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
@@ -58,15 +56,24 @@ def feeds(app: App, as_json: bool) -> None:
     with source.open() as store:
         rows = views.feed_rows(source, store)
     if as_json:
-        _echo_json({"feeds": rows})
+        echo_json({"feeds": rows})
         return
-    for r in rows:
-        line = f"{r['name']}: {r['state'].upper()}; last ok {_when(r['last_ok_at'])}; next poll {_when(r['next_poll_at'])}"
-        if r["error_count"]:
-            line += f"; {r['error_count']} errors since {_when(r['failing_since'])}: {r['last_error']}"
-        if r["polled_url"] != r["url"]:
-            line += f"; moved to {r['polled_url']}"
-        click.echo(line)
+    for row in rows:
+        click.echo(feed_line(row))
+
+
+def feed_line(row: dict) -> str:
+    """One feed's health, as ``feeds`` and ``status`` both print it: ``wire: FAILING; last ok …; next poll …;
+    3 errors since …: HTTP 404 Not Found``, with the reason a feed was disabled and where a moved one is polled."""
+    state = row["state"].upper()
+    if row["state"] == "disabled" and row["disabled_reason"]:
+        state += f" ({row['disabled_reason']})"
+    line = f"{row['name']}: {state}; last ok {short_time(row['last_ok_at'])}; next poll {short_time(row['next_poll_at'])}"
+    if row["error_count"]:
+        line += f"; {row['error_count']} errors since {short_time(row['failing_since'])}: {row['last_error']}"
+    if row["polled_url"] != row["url"]:
+        line += f"; moved to {row['polled_url']}"
+    return line
 
 
 @cli.command()
@@ -87,12 +94,12 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
             views.check_claim_known(source, store, claim_id)
         rows = store.hits(since=utc_now() - since, claim_id=claim_id)
     if as_json:
-        _echo_json({"hits": rows})
+        echo_json({"hits": rows})
         return
     if not rows:
         click.echo("no hits")
     for row in rows:
-        click.echo(f"{_when(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  {row['verdict']:<9}  [{row['feed']}] "
+        click.echo(f"{short_time(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  {row['verdict']:<9}  [{row['feed']}] "
                    f"{row['title']}\n    {row['link'] or ''}")
 
 
@@ -110,14 +117,14 @@ def claims_command(app: App, as_json: bool) -> None:
     with source.open() as store:
         rows = views.claim_rows(source, store)
     if as_json:
-        _echo_json({"claims": rows})
+        echo_json({"claims": rows})
         return
     for row in rows:
         counts = ", ".join(f"{n} {v}" for v, n in sorted(row["hits"].items())) or "no hits"
-        since = f" since {_when(row['since_at'])}" if row["since_at"] else ""
-        click.echo(f"{row['id']}: {row['state'].upper()}{since}; {counts}; last hit {_when(row['last_hit_at'])}")
+        since = f" since {short_time(row['since_at'])}" if row["since_at"] else ""
+        click.echo(f"{row['id']}: {row['state'].upper()}{since}; {counts}; last hit {short_time(row['last_hit_at'])}")
         for change in row["history"]:
-            click.echo(f"    {_when(change['at'])}  {change['previous_state']} → {change['state']}")
+            click.echo(f"    {short_time(change['at'])}  {change['previous_state']} → {change['state']}")
 
 
 @cli.command()
@@ -138,10 +145,10 @@ def explain(app: App, story: str, as_json: bool) -> None:
     with source.open() as store:
         stories = views.explain(source, store, story)
     if as_json:
-        _echo_json({"stories": stories})
+        echo_json({"stories": stories})
         return
     for row in stories:
-        click.echo(f"{row['title']}\n  id {row['id']}, outlet {row['feed']}, seen {_when(row['seen_at'])}")
+        click.echo(f"{row['title']}\n  id {row['id']}, outlet {row['feed']}, seen {short_time(row['seen_at'])}")
         if row["link"]:
             click.echo(f"  {row['link']}")
         checks = {c["claim_id"]: c for c in row["checks"]}
@@ -191,16 +198,16 @@ def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: 
         found = outbox.rows(store, status=status, limit=limit)
         channels = outbox.channel_states(store)
     if as_json:
-        _echo_json({"outbox": found, "channels": list(channels.values())})
+        echo_json({"outbox": found, "channels": list(channels.values())})
         return
     for r in found:
         detail = f"; {r['attempts']} attempts, last error: {r['last_error']}" if r["last_error"] else ""
-        retry = f", next {_when(r['next_attempt_at'])}" if r["status"] == "pending" else ""
+        retry = f", next {short_time(r['next_attempt_at'])}" if r["status"] == "pending" else ""
         click.echo(f"{r['id']}  {r['status']:<7} {r['kind']} {r['claim_id'] or ''} → {r['state'] or ''}"
                    f"  [{r['title'] or ''}]{retry}{detail}")
     for name, state in channels.items():
         if state["disabled_reason"]:
-            click.echo(f"channel {name} DISABLED since {_when(state['disabled_at'])}: {state['disabled_reason']}")
+            click.echo(f"channel {name} DISABLED since {short_time(state['disabled_at'])}: {state['disabled_reason']}")
     if not found:
         click.echo("outbox is empty" if status is None else f"no {status} alerts")
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import click
 
 from monitor import views
-from monitor.cli import App, Duration, _count, _echo_json, cli
+from monitor.cli import App, Duration, counted, echo_json, cli
 from monitor.config import describe
 from monitor.pipeline import utc_now
 
@@ -27,9 +27,9 @@ def check_config(app: App, show: bool) -> None:
     for warning in config.warnings:
         click.echo(f"warning: {warning}", err=True)
     if show:
-        _echo_json(describe(config, redact=True))
-    click.echo(f"{config.path}: OK ({_count(len(config.feeds), 'feed')}, {_count(len(config.claims), 'claim')}, "
-               f"{_count(len(config.channels), 'channel')})", err=show)
+        echo_json(describe(config, redact=True))
+    click.echo(f"{config.path}: OK ({counted(len(config.feeds), 'feed')}, {counted(len(config.claims), 'claim')}, "
+               f"{counted(len(config.channels), 'channel')})", err=show)
 
 
 @cli.command("import-opml")
@@ -109,7 +109,7 @@ def eval_command(app: App, file: str, claim_id: str | None, threshold: float | N
         claim = (claim_id, tracked.relevance, tracked.verdict)
     report = evaluate_file(file, threshold=threshold, claim=claim, errors=list_errors)
     if as_json:
-        _echo_json(report)
+        echo_json(report)
     else:
         click.echo(format_report(report))
 
@@ -136,7 +136,7 @@ def backtest(app: App, claim_id: str, since: timedelta, near_misses: int, as_jso
         result = views.backtest(claim, store, utc_now() - since, near_misses=near_misses)
     min_score = claim.config.min_score
     if as_json:
-        _echo_json({"claim": claim_id, "min_score": min_score, **result})
+        echo_json({"claim": claim_id, "min_score": min_score, **result})
         return
     for hit in result["hits"]:
         click.echo(f"{hit['score']:5.1f}  {hit['verdict']:<9}  [{hit['outlet']}] {hit['title']}")

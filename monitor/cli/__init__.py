@@ -67,6 +67,16 @@ class App:
             click.echo(f"news-monitor: {warning}", err=True)
         return source
 
+    def read(self, view):
+        """What ``view(source, store)`` returns, for a command that only reads (see ``reading``)."""
+        source = self.reading()
+        with source.open() as store:
+            return view(source, store)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+"""The ``--json`` flag of the commands that can print their answer as one JSON document."""
+
 
 def short_time(stamp: str | None) -> str:
     """A stored UTC timestamp, shortened for people: ``2026-11-27 04:16:37Z``."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor import alerts
-from monitor.cli import App, counted, cli
+from monitor.cli import App, cli, counted
 from monitor.delivery import DeliveryResult, deliver_due
 from monitor.errors import DeliveryError
 from monitor.logs import configure

@@ -7,13 +7,13 @@ from datetime import timedelta
 import click
 
 from monitor import views
-from monitor.cli import App, Duration, echo_json, short_time, cli
+from monitor.cli import App, Duration, cli, echo_json, json_option, short_time
 from monitor.pipeline import utc_now
 from monitor.store import outbox, to_db_time
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 def status(app: App, as_json: bool) -> None:
     """Show each feed's health (as `feeds` does), the channels disabled or paused, and the outbox counts.
@@ -43,7 +43,7 @@ def status(app: App, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 def feeds(app: App, as_json: bool) -> None:
     """Each feed's health: state, last success, last error, error streak, next poll, where it is polled.
@@ -52,9 +52,7 @@ def feeds(app: App, as_json: bool) -> None:
     Example:
       news-monitor feeds --json
     """
-    source = app.reading()
-    with source.open() as store:
-        rows = views.feed_rows(source, store)
+    rows = app.read(views.feed_rows)
     if as_json:
         echo_json({"feeds": rows})
         return
@@ -79,7 +77,7 @@ def feed_line(row: dict) -> str:
 @cli.command()
 @click.option("--since", type=Duration(), default="24h", show_default=True, help="How far back: 90m, 24h, 30d, 2w.")
 @click.option("--claim", "claim_id", metavar="ID", help="Only hits for this claim.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> None:
     """List stories that matched a claim, newest first.
@@ -104,7 +102,7 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
 
 
 @cli.command("claims")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 def claims_command(app: App, as_json: bool) -> None:
     """Show each claim's state, since when, its evidence counts by verdict and its last hit.
@@ -113,9 +111,7 @@ def claims_command(app: App, as_json: bool) -> None:
     Example:
       news-monitor claims --json
     """
-    source = app.reading()
-    with source.open() as store:
-        rows = views.claim_rows(source, store)
+    rows = app.read(views.claim_rows)
     if as_json:
         echo_json({"claims": rows})
         return
@@ -129,7 +125,7 @@ def claims_command(app: App, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("story")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 def explain(app: App, story: str, as_json: bool) -> None:
     """Why a story matched or missed: its hits (score, matched terms, verdict and cue sentence, story group),
@@ -141,9 +137,7 @@ def explain(app: App, story: str, as_json: bool) -> None:
     Example:
       news-monitor explain https://www.example.com/news/iraq-us-sign-agreement
     """
-    source = app.reading()
-    with source.open() as store:
-        stories = views.explain(source, store, story)
+    stories = app.read(lambda source, store: views.explain(source, store, story))
     if as_json:
         echo_json({"stories": stories})
         return
@@ -181,7 +175,7 @@ def explain(app: App, story: str, as_json: bool) -> None:
 @cli.group("outbox", invoke_without_command=True)
 @click.option("--status", type=click.Choice(["pending", "dead", "sent"]), help="Only rows with this status.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
     """List queued alerts (newest first), or put failed ones back in line with `outbox retry`.

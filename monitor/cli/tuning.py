@@ -8,7 +8,7 @@ from datetime import timedelta
 import click
 
 from monitor import views
-from monitor.cli import App, Duration, counted, echo_json, cli
+from monitor.cli import App, Duration, cli, counted, echo_json, json_option
 from monitor.config import describe
 from monitor.pipeline import utc_now
 
@@ -119,7 +119,7 @@ def eval_command(app: App, file: str, claim_id: str | None, threshold: float | N
 @click.option("--since", type=Duration(), default="30d", show_default=True, help="How far back: 24h, 30d, 2w.")
 @click.option("--near-misses", type=click.IntRange(0, 10_000), default=0, metavar="N",
               help="Also list the N highest-scoring stories that did not hit, and why.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 def backtest(app: App, claim_id: str, since: timedelta, near_misses: int, as_json: bool) -> None:
     """Run a claim, as now configured, over the stories already stored: which would have hit, and what verdict.

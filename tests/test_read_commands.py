@@ -246,3 +246,28 @@ def test_eval_errors_lists_the_rows_it_got_wrong_and_the_text_has_no_rate(tmp_pa
     assert [(e["line"], e["gold"], e["predicted"]) for e in verdicts] == [(5, "confirmed", "pending")]
     assert "line 5      verdict confirmed, predicted pending" in result.stdout
     assert "errors" not in json.loads(run_cli("eval", str(path), "--json").stdout)
+
+
+# ---------------------------------------------------------------- status and feeds: one feed-health rendering
+
+
+def test_status_prints_each_feed_as_feeds_does(tmp_path, httpserver):
+    """``status`` is ``feeds`` plus channels and outbox: a feed's health reads the same in both."""
+    item = {"guid": "cup", "title": STORIES["cup"], "link": "https://wire.example.com/cup",
+            "published": datetime(2026, 1, 5, tzinfo=timezone.utc)}
+    httpserver.expect_request("/wire.xml").respond_with_data(rss([item]), content_type="application/rss+xml")
+    httpserver.expect_request("/gone.xml").respond_with_data("not here", status=404)
+    config_document = document(httpserver)
+    config_document["feeds"].append({"name": "broken", "url": httpserver.url_for("/gone.xml")})
+    config = write_config(tmp_path, config_document)
+    env = {HOOK_ENV: SECRET_URL}
+    assert run_cli("poll-once", "--no-deliver", config=config, env=env).returncode == 1  # one feed failed
+
+    feeds = run_cli("feeds", config=config, env=env)
+    status = run_cli("status", config=config, env=env)
+    assert feeds.returncode == status.returncode == 0, feeds.stderr + status.stderr
+    feed_lines = feeds.stdout.splitlines()
+    assert [line.split(":")[0] for line in feed_lines] == ["wire", "broken"]
+    assert feed_lines[1].startswith("broken: FAILING") and "HTTP 404" in feed_lines[1]
+    assert status.stdout.splitlines()[:2] == feed_lines
+    assert status.stdout.splitlines()[-1] == "outbox: 0 pending, 0 sent, 0 dead"

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from monitor.config import ClaimConfig
-from monitor.feeds.fetch import redact_url
+from monitor.net.urls import redact_url
 from monitor.models import Alert, Hit, Story
 
 VERSION = 1

@@ -30,7 +30,8 @@ from monitor.feeds import polling
 from monitor import reading
 from monitor.config import ClaimConfig, Config, FeedConfig
 from monitor.errors import FetchError, MonitorError
-from monitor.feeds.fetch import Fetcher, redact_url
+from monitor.feeds.fetch import Fetcher
+from monitor.net.urls import redact_url
 from monitor.logs import kv, log
 from monitor.models import Alert, Hit, Relevance, Story, Verdict
 from monitor.notify import Notifier, build_notifiers

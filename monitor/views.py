@@ -20,7 +20,7 @@ from pathlib import Path
 from monitor.reading import relevance as match
 from monitor.config import ClaimConfig, Config, load_config_leniently
 from monitor.errors import ConfigError, NotFoundError
-from monitor.feeds.fetch import redact_url
+from monitor.net.urls import redact_url
 from monitor.pipeline import TrackedClaim, run_backtest
 from monitor.store import Store, to_db_time
 

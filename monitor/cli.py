@@ -15,14 +15,15 @@ from pathlib import Path
 
 import click
 
-from monitor import __version__, alerts, views
+from monitor import __version__, alerts, runtime, views
 
 from monitor.store import outbox
-from monitor.config import Config, describe, load_config
+from monitor.config import Config, describe
 from monitor.errors import DeliveryError, MonitorError
 from monitor.logs import FORMATS, configure
 from monitor.delivery import DeliveryResult, deliver_due
-from monitor.pipeline import Context, check_deadlines, poll_feed, utc_now
+from monitor.pipeline import check_deadlines, poll_feed
+from monitor.runtime import utc_now
 from monitor.store import Store, to_db_time
 
 DEFAULT_CONFIG = "config/monitor.toml"
@@ -50,9 +51,13 @@ class App:
         self.config_path = config_path
         self.db_path = db_path
 
+    def load(self) -> runtime.Loaded:
+        """The config, every claim compiled (``runtime.load``), with ``--db`` in place of its database."""
+        loaded = runtime.load(self.config_path)
+        return replace(loaded, config=replace(loaded.config, database=Path(self.db_path))) if self.db_path else loaded
+
     def config(self) -> Config:
-        config = load_config(self.config_path)
-        return replace(config, database=Path(self.db_path)) if self.db_path else config
+        return self.load().config
 
     def store(self, config: Config) -> Store:
         return Store(config.database)
@@ -111,10 +116,10 @@ def run(app: App) -> None:
     """
     from monitor.daemon.scheduler import Daemon  # imported here: only the daemon needs APScheduler
 
-    config = app.config()
+    loaded = app.load()
     root = click.get_current_context().find_root().params
-    configure(max(1, root.get("verbose", 0)), root.get("log_format") or config.log_format)
-    Daemon(config, load=app.config).run()
+    configure(max(1, root.get("verbose", 0)), root.get("log_format") or loaded.config.log_format)
+    Daemon(loaded.config, claims=loaded.claims, load=app.load).run()
 
 
 @cli.command()
@@ -155,7 +160,8 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
     from monitor.dblock import hold
     from monitor.oneshot import INTERRUPTED_EXIT, Interrupted, Progress, interruptible, poll_all
 
-    config = app.config()
+    loaded = app.load()
+    config = loaded.config
     feeds = config.feeds
     if feed_names:
         unknown = [n for n in feed_names if config.feed(n) is None]
@@ -163,7 +169,7 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
             raise click.UsageError(f"no feed named {', '.join(unknown)} in {config.path}")
         feeds = tuple(f for f in feeds if f.name in feed_names)
     with hold(config.database, "poll-once"):
-        context = Context.build(config)
+        context = loaded.context()
         progress = Progress(sys.stderr)
         delivery = None
         try:
@@ -516,8 +522,8 @@ def deliver(app: App, ignore_backoff: bool) -> None:
     Example:
       news-monitor deliver --now
     """
-    config = app.config()
-    context = Context.build(config)
+    loaded = app.load()
+    config, context = loaded.config, loaded.context()
     try:
         with app.store(config) as store:
             result = deliver_due(context, store, ignore_backoff=ignore_backoff)
@@ -592,12 +598,13 @@ def test_alert(app: App, channel: str) -> None:
     Example:
       news-monitor test-alert team-webhook
     """
-    config = app.config()
+    loaded = app.load()
+    config = loaded.config
     if config.channel(channel) is None:
         raise click.UsageError(f"no channel named {channel!r} in {config.path}")
     claim = config.claims[0] if config.claims else None
     sample = alerts.sample(claim.id if claim else "test", claim.text if claim else "A test claim", utc_now())
-    context = Context.build(config)
+    context = loaded.context()
     try:
         context.notifiers[channel].send(sample.id, sample.payload)
     except DeliveryError as exc:

@@ -23,7 +23,7 @@ from monitor.store import outbox
 from monitor.config import load_config
 from monitor.models import Alert
 from monitor.delivery import deliver_due
-from monitor.pipeline import Context
+from monitor.runtime import Context
 from monitor.ratelimit import RateLimiter
 from monitor.store import Store, from_db_time
 

@@ -66,7 +66,7 @@ def main() -> int:
 
     from monitor.reading import relevance as match
     from monitor.models import Story
-    from monitor.pipeline import TrackedClaim
+    from monitor.runtime import TrackedClaim
     from monitor.reading import Rules, relevant
     from monitor.reading.verdict import judge
 

@@ -153,7 +153,8 @@ def worker_pipeline(config_path: str, threads: int, farm_base: str, churn_share:
     from urllib.request import Request, urlopen
 
     from monitor.config import load_config
-    from monitor.pipeline import Context, poll_feed, utc_now
+    from monitor.pipeline import poll_feed
+    from monitor.runtime import Context, utc_now
     from monitor.store import Store
 
     rss_start = _rss_mb()
@@ -201,10 +202,11 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
     import monitor.pipeline as pipeline
     from monitor.store import outbox
     from monitor.config import load_config
+    from monitor.runtime import Context, utc_now
     from monitor.store import Store
 
     config = load_config(config_path)
-    ctx = pipeline.Context.build(config)
+    ctx = Context.build(config)
     stages: dict[str, list[float]] = {}
     lock = threading.Lock()
 
@@ -278,7 +280,7 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
     def job(feed):
         c, w = time.thread_time(), time.perf_counter()
         try:
-            return pipeline.poll_feed(ctx, store(), feed, pipeline.utc_now(), **force)
+            return pipeline.poll_feed(ctx, store(), feed, utc_now(), **force)
         finally:
             add("poll_feed (whole job)", time.thread_time() - c, time.perf_counter() - w)
 
@@ -297,7 +299,8 @@ def worker_cprofile(config_path: str, threads: int, top: int) -> dict:
     import pstats
 
     from monitor.config import load_config
-    from monitor.pipeline import Context, poll_feed, utc_now
+    from monitor.pipeline import poll_feed
+    from monitor.runtime import Context, utc_now
     from monitor.store import Store
 
     config = load_config(config_path)

@@ -62,7 +62,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from monitor.config import load_config
-    from monitor.pipeline import Context, poll_feed, utc_now
+    from monitor.pipeline import poll_feed
+    from monitor.runtime import Context, utc_now
     from monitor.store import Store
 
     tmp = Path(tempfile.mkdtemp(prefix="nm-bench-soak-", dir=args.tmp))

@@ -1,4 +1,5 @@
-"""Alert payloads: what a channel is told, built from a claim, its hits and its state. Pure.
+"""Alert payloads: what a channel is told, built from a claim, its hits and its state. Pure: it
+depends on ``models`` only; what it shows of a feed URL is redacted by the caller.
 
 Every alert has a content-derived id (the same inputs give the same id, so re-creating an alert is a no-op in
 the outbox) and a versioned JSON body:
@@ -21,13 +22,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
+from typing import Protocol
 
-from monitor.config import ClaimConfig
-from monitor.feeds.fetch import redact_url
 from monitor.models import Alert, Hit, Story
 
 VERSION = 1
 MAX_EVIDENCE = 25
+
+
+class Claim(Protocol):
+    """What an alert says of its claim (a ``config.ClaimConfig`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 def timestamp(moment: datetime | str | None) -> str | None:
@@ -57,12 +67,12 @@ def story_ref(story: Story | dict, verdict: str | None = None) -> dict:
     return ref
 
 
-def _base(kind: str, ident: str, claim: ClaimConfig, now: datetime) -> dict:
+def _base(kind: str, ident: str, claim: Claim, now: datetime) -> dict:
     return {"type": kind, "version": VERSION, "id": ident, "created_at": timestamp(now),
             "claim": {"id": claim.id, "text": claim.text}}
 
 
-def state_changed(claim: ClaimConfig, previous: str, state: str, hit: Hit, story: Story,
+def state_changed(claim: Claim, previous: str, state: str, hit: Hit, story: Story,
                   evidence: Iterable[dict], evidence_since: datetime | None, now: datetime) -> Alert:
     """The claim moved to ``state``; ``evidence`` supports it and ``hit`` on ``story`` is the report quoted.
     ``evidence_since``: when the claim entered ``previous`` (None: it never changed state before)."""
@@ -75,7 +85,7 @@ def state_changed(claim: ClaimConfig, previous: str, state: str, hit: Hit, story
     return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.state_changed", payload=payload)
 
 
-def new_story(claim: ClaimConfig, state: str, hit: Hit, story: Story, now: datetime) -> Alert:
+def new_story(claim: Claim, state: str, hit: Hit, story: Story, now: datetime) -> Alert:
     """A new relevant story group for a claim that asked for every one (``notify = "all"``)."""
     ident = alert_id("claim.hit", claim.id, hit.group_id or hit.story_id)
     payload = {**_base("claim.hit", ident, claim, now),
@@ -85,7 +95,7 @@ def new_story(claim: ClaimConfig, state: str, hit: Hit, story: Story, now: datet
     return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.hit", payload=payload)
 
 
-def overdue(claim: ClaimConfig, state: str, expect_by: date, now: datetime) -> Alert:
+def overdue(claim: Claim, state: str, expect_by: date, now: datetime) -> Alert:
     """The claim was expected by ``expect_by`` and is still ``state`` (pending or delayed)."""
     ident = alert_id("claim.overdue", claim.id, expect_by.isoformat())
     payload = {**_base("claim.overdue", ident, claim, now), "state": state, "previous_state": state,
@@ -126,23 +136,24 @@ def digest(payloads: list[dict]) -> dict:
             "alerts": payloads}
 
 
-def _feed(name: str, state, kind: str, headline: str, now: datetime, *parts: str) -> Alert:
+def _feed(name: str, url: str, state, kind: str, headline: str, now: datetime, *parts: str) -> Alert:
     ident = alert_id(kind, name, *parts)
     payload = {"type": kind, "version": VERSION, "id": ident, "created_at": timestamp(now), "headline": headline,
-               "feed": {"name": name, "url": redact_url(state.fetch_url or state.url), "last_error": state.last_error,
+               "feed": {"name": name, "url": url, "last_error": state.last_error,
                         "error_count": state.error_count, "disabled_reason": state.disabled_reason,
                         "failing_since": timestamp(state.failing_since)}}
     return Alert(id=ident, claim_id=None, story_id=None, kind=kind, payload=payload)
 
 
-def feed_failing(name: str, state, now: datetime) -> Alert:
-    """A source is sick: failing for longer than ``alert_after_hours``, or gone (410)."""
+def feed_failing(name: str, state, now: datetime, *, url: str) -> Alert:
+    """A source is sick: failing for longer than ``alert_after_hours``, or gone (410). ``url``: the one it is
+    polled at, as it may be shown (redacted)."""
     what = "DISABLED" if state.disabled_reason else f"failing since {state.failing_since:%Y-%m-%d %H:%M} UTC"
     headline = f"feed {name}: {what} ({state.error_count} errors): {state.last_error}"
-    return _feed(name, state, "feed.failing", headline, now, state.failing_since.isoformat())
+    return _feed(name, url, state, "feed.failing", headline, now, state.failing_since.isoformat())
 
 
-def feed_recovered(name: str, before, now: datetime) -> Alert:
-    """A source reported as failing serves its feed again."""
+def feed_recovered(name: str, before, now: datetime, *, url: str) -> Alert:
+    """A source reported as failing serves its feed again. ``url``: as for ``feed_failing``."""
     headline = f"feed {name}: recovered after {before.error_count} failed polls"
-    return _feed(name, before, "feed.recovered", headline, now, before.failing_since.isoformat(), "recovered")
+    return _feed(name, url, before, "feed.recovered", headline, now, before.failing_since.isoformat(), "recovered")

@@ -22,7 +22,7 @@ from monitor.store import outbox
 from monitor.errors import DeliveryError
 from monitor.logs import kv, log
 from monitor.notify import Notifier
-from monitor.pipeline import Context, utc_now
+from monitor.runtime import Context, utc_now
 from monitor.store import Store, from_db_time
 
 

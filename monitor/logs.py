@@ -2,7 +2,7 @@
 
 Call sites write ``log.info("poll ok %s", kv(feed=name, new=3))``: ``kv`` keeps the fields as data, so the text
 format renders them as ``key=value`` and the JSON format as object members. Nothing logged carries a secret:
-URLs are redacted where they are logged (``fetch.redact_url``: user info and query values hidden) and channel
+URLs are redacted where they are logged (``net.urls.redact_url``: user info and query values hidden) and channel
 URLs are never logged at all.
 """
 

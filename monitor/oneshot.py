@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from monitor.config import FeedConfig
-from monitor.pipeline import Context, PollResult, poll_feed
+from monitor.pipeline import PollResult, poll_feed
+from monitor.runtime import Context
 from monitor.store import Store
 
 STOP_GRACE_SECONDS = 1.5  # with the signal's own handling, within the 2 s a Ctrl-C may take

@@ -10,11 +10,9 @@ attempt) where an unexpected exception is caught, logged and recorded instead of
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from monitor import alerts, claims
@@ -27,79 +25,17 @@ from monitor.store import outbox
 
 from monitor.feeds import polling
 
-from monitor import reading
-from monitor.config import ClaimConfig, Config, FeedConfig
+from monitor.config import Config, FeedConfig
 from monitor.errors import FetchError, MonitorError
-from monitor.feeds.fetch import Fetcher, redact_url
+from monitor.net.urls import redact_url
 from monitor.logs import kv, log
 from monitor.models import Alert, Hit, Relevance, Story, Verdict
-from monitor.notify import Notifier, build_notifiers
 from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
-from monitor.ratelimit import RateLimiter
-from monitor.feeds.politeness import HostSlots
+from monitor.runtime import Context, TrackedClaim
 from monitor.store import FeedState, Store, from_db_time
-from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
+from monitor.reading.verdict import VerdictResult, judge
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True, slots=True)
-class TrackedClaim:
-    """A claim as configured, with its relevance and verdict rules prepared."""
-
-    config: ClaimConfig
-    relevance: match.PreparedClaim
-    verdict: PreparedVerdict
-
-    @property
-    def id(self) -> str:
-        return self.config.id
-
-    @classmethod
-    def prepare(cls, claim: ClaimConfig) -> TrackedClaim:
-        relevance = match.prepare_claim(claim.id, claim.text, aliases=claim.aliases, require_any=claim.require_any,
-                                        exclude=claim.exclude, min_score=claim.min_score)
-        return cls(config=claim, relevance=relevance,
-                   verdict=prepare_verdict(claim.text, outcomes=claim.outcomes, replace=claim.replace_outcomes))
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """Everything prepared once per config load and shared by all jobs (thread-safe to read)."""
-
-    config: Config
-    claims: tuple[TrackedClaim, ...]
-    fetcher: Fetcher
-    notifiers: Mapping[str, Notifier]
-    limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
-    hosts: HostSlots = field(default_factory=HostSlots)
-    stop: threading.Event = field(default_factory=threading.Event)  # set: polls give up before writing
-    rules: reading.Rules = field(init=False, repr=False, compare=False)  # the claims as the parse workers read
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", reading.Rules(tuple((c.relevance, c.verdict) for c in self.claims)))
-
-    @classmethod
-    def build(cls, config: Config, *, stop: threading.Event | None = None) -> Context:
-        fetcher = Fetcher(allow_private_networks=config.allow_private_networks)
-        notifiers = build_notifiers(config.channels, allow_private_networks=config.allow_private_networks)
-        limiters = {c.name: RateLimiter(min_interval_seconds=c.min_interval_seconds, max_per_minute=c.max_per_minute)
-                    for c in config.channels if c.min_interval_seconds or c.max_per_minute}
-        return cls(config=config, claims=tuple(TrackedClaim.prepare(c) for c in config.claims), fetcher=fetcher,
-                   notifiers=notifiers, limiters=limiters, hosts=HostSlots(config.max_per_host),
-                   stop=stop or threading.Event())
-
-    @property
-    def fingerprints(self) -> dict[str, str]:
-        """Per channel, a digest of its destination: a channel disabled for one URL is enabled by a new one."""
-        return {c.name: hashlib.sha256((c.url or c.kind).encode()).hexdigest()[:16] for c in self.config.channels}
-
-    def close(self) -> None:
-        self.fetcher.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,13 +192,14 @@ def operator_alerts(ctx: Context, store: Store, feed_name: str, now: datetime, *
     before = state or store.feed_state(feed_name)
     after = store.feed_state(feed_name)
     if before and before.failing_alerted_at and after and after.error_count == 0:
-        alert = alerts.feed_recovered(feed_name, before, now)
+        alert = alerts.feed_recovered(feed_name, before, now, url=redact_url(before.fetch_url or before.url))
         return outbox.enqueue(store, alert, channels, now)
     if after is None or after.failing_since is None or after.failing_alerted_at is not None:
         return 0
     if after.disabled_reason or now - after.failing_since >= timedelta(hours=ctx.config.alert_after_hours):
         store.mark_feed_failing_alerted(feed_name, now)
-        return outbox.enqueue(store, alerts.feed_failing(feed_name, after, now), channels, now)
+        alert = alerts.feed_failing(feed_name, after, now, url=redact_url(after.fetch_url or after.url))
+        return outbox.enqueue(store, alert, channels, now)
     return 0
 
 

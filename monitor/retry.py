@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 FIRST_RETRY_SECONDS = 10.0
 GROWTH = 3.0
@@ -51,21 +50,3 @@ def decide(*, attempts: int, transient: bool, retry_after: float | None, created
     if attempts >= PERMANENT_ATTEMPTS:
         return Decision("dead", now)
     return Decision("pending", now + timedelta(seconds=backoff_seconds(attempts, rng)))
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; None when absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())

@@ -2,7 +2,7 @@
 and as much of the config as can be read.
 
 These commands only read: they must work while the config file holds an edit the daemon refused or names an
-environment variable that is unset here, so they load it leniently (``config.load_config_leniently``) and
+environment variable that is unset here, so they load it leniently (``runtime.load_leniently``) and
 report its problem once as a warning. They open an existing database only: a mistyped ``--db`` is an error,
 never a new empty file. ``backtest`` and ``explain`` need the claims' definitions: a claim whose own entry is
 broken is refused (``backtest``) or reported as not checked (``explain``), never run with a default in place
@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.reading import relevance as match
-from monitor.config import ClaimConfig, Config, load_config_leniently
+from monitor.config import ClaimConfig, Config
 from monitor.errors import ConfigError, NotFoundError
-from monitor.feeds.fetch import redact_url
-from monitor.pipeline import TrackedClaim, run_backtest
+from monitor.net.urls import redact_url
+from monitor.pipeline import run_backtest
+from monitor.runtime import TrackedClaim, load_leniently
 from monitor.store import Store, to_db_time
 
 _CLAIM_KEY = re.compile(r"claims\[(\d+)\][.:]")
@@ -41,7 +42,7 @@ class ReadSource:
              environ: Mapping[str, str] | None = None) -> ReadSource:
         """The database is ``db_path`` when given, else the config's ``[monitor] database``; raises the config's
         ConfigError when that cannot be known (the file unreadable or not TOML, or its database key invalid)."""
-        config, problem = load_config_leniently(config_path, environ=environ)
+        config, problem = load_leniently(config_path, environ=environ)
         if db_path:
             return cls(Path(db_path), config, problem)
         if config is None or (problem and any(p.startswith("monitor.database") for p in problem.problems)):
@@ -104,7 +105,7 @@ def load_claim(config_path: str | Path, claim_id: str, *,
                environ: Mapping[str, str] | None = None) -> tuple[TrackedClaim, str | None]:
     """A configured claim, prepared, for a command that needs only it (``eval --claim``), and the warning
     about the rest of the config, if any."""
-    config, problem = load_config_leniently(config_path, environ=environ)
+    config, problem = load_leniently(config_path, environ=environ)
     return configured_claim(config, problem, claim_id), config_warning(problem)
 
 

@@ -20,7 +20,8 @@ from monitor.notify.apprise import AppriseNotifier
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.discord import discord_message
 from monitor.notify.slack import slack_message
-from monitor.pipeline import Context, poll_feed
+from monitor.pipeline import poll_feed
+from monitor.runtime import Context
 from monitor.store import Store
 
 NOW = utc(2026, 11, 27, 12, 0)

@@ -175,18 +175,3 @@ confirmed = ["ink", "seal"]
     claim = load_config(path).claims[0]
     assert (claim.notify, claim.expect_by.isoformat(), claim.trusted_outlets) == ("all", "2026-12-31", ("wire",))
     assert claim.confirm_after_outlets == 2 and claim.replace_outcomes and claim.outcomes["confirmed"] == ("ink", "seal")
-
-
-def test_check_config_warns_only_where_it_cannot_find_the_claims_event(tmp_path):
-    claims = [{"id": "question", "text": "Will Iraq and the United States sign the withdrawal agreement?"},
-              {"id": "noun", "text": "Signing of the withdrawal agreement by Iraq and the United States"},
-              {"id": "expected", "text": "Iraq and the US are expected to sign the withdrawal agreement"},
-              {"id": "eventless", "text": "Two office workers in an epic battle over a stolen sandwich"},
-              {"id": "cued", "text": "Two office workers in an epic battle over a stolen sandwich",
-               "outcomes": {"confirmed": ["feud"]}}]
-    config = write_config(tmp_path, {**VALID, "claims": claims})
-    result = run_cli("check-config", config=config, env={"TEST_HOOK_URL": "https://h.example.com/x"})
-    assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
-    assert len(warnings) == 1 and warnings[0].startswith("warning: claims[3].text: no event found"), result.stderr
-    assert load_config(config, environ={"TEST_HOOK_URL": "https://h.example.com/x"}).warnings == (warnings[0][9:],)

@@ -23,7 +23,7 @@ from monitor.store import outbox
 from monitor.config import load_config
 from monitor.models import Alert
 from monitor.delivery import deliver_due
-from monitor.pipeline import Context
+from monitor.runtime import Context
 from monitor.ratelimit import RateLimiter
 from monitor.store import Store, from_db_time
 
@@ -334,12 +334,6 @@ def test_retry_decisions(attempts, transient, retry_after, age, status, min_s, m
     assert min_s <= (decision.next_attempt_at - NOW).total_seconds() <= max_s
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("120", 120.0), (" 5 ", 5.0), ("-3", 0.0), ("Fri, 27 Nov 2026 12:10:00 GMT", 600.0),
-    ("Fri, 27 Nov 2026 11:00:00 GMT", 0.0), ("soon", None), (None, None), ("", None),
-])
-def test_parse_retry_after(value, expected):
-    assert retry.parse_retry_after(value, NOW) == expected
 
 
 def test_bad_webhook_secret_is_a_config_error(tmp_path):

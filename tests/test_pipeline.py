@@ -12,7 +12,8 @@ from monitor.store import outbox
 from monitor.config import load_config
 from monitor.feeds.fetch import Fetcher
 from monitor.delivery import deliver_due
-from monitor.pipeline import Context, poll_feed
+from monitor.pipeline import poll_feed
+from monitor.runtime import Context
 from monitor.store import Store
 
 NOW = utc(2026, 11, 27, 12, 0)

@@ -15,7 +15,8 @@ from monitor.store import outbox
 from monitor.feeds import polling
 from monitor.config import load_config
 from monitor.delivery import deliver_due
-from monitor.pipeline import Context, poll_feed
+from monitor.pipeline import poll_feed
+from monitor.runtime import Context
 from monitor.feeds.politeness import HostSlots
 from monitor.store import Store
 

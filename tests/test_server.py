@@ -21,7 +21,7 @@ from monitor import metrics
 
 from monitor.store import outbox
 from monitor.models import Alert
-from monitor.daemon.health import HealthServer, check_health, database_problem, healthz_url, parse_listen
+from monitor.daemon.health import HealthServer, check_health, database_problem, healthz_url
 from monitor.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -373,21 +373,6 @@ def test_check_health_from_the_database(database, tmp_path):
     assert check_health(None, tmp_path / "nope.db") == (False, f"database {tmp_path / 'nope.db'} does not exist")
 
 
-@pytest.mark.parametrize(("listen", "expected"), [
-    ("127.0.0.1:9464", ("127.0.0.1", 9464)),
-    ("localhost:80", ("localhost", 80)),
-    (":9464", ("0.0.0.0", 9464)),
-    ("[::1]:9464", ("::1", 9464)),
-    ("0.0.0.0:0", ("0.0.0.0", 0)),
-])
-def test_parse_listen(listen, expected):
-    assert parse_listen(listen) == expected
-
-
-@pytest.mark.parametrize("listen", ["9464", "127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000", "::1:9464"])
-def test_parse_listen_rejects(listen):
-    with pytest.raises(ValueError):
-        parse_listen(listen)
 
 
 @pytest.mark.parametrize(("listen", "url"), [

@@ -11,7 +11,8 @@ from conftest import rss, shipped_claims, utc, write_config
 from monitor.config import load_config
 from monitor.notify.console import ConsoleNotifier
 from monitor.delivery import deliver_due
-from monitor.pipeline import Context, check_deadlines, poll_feed
+from monitor.pipeline import check_deadlines, poll_feed
+from monitor.runtime import Context
 from monitor.store import Store
 
 NOW = utc(2026, 11, 27, 12, 0)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import click
 
-from monitor import __version__, views
+from monitor import __version__, runtime, views
 
-from monitor.config import Config, load_config
+from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.logs import FORMATS, configure
 from monitor.store import Store
@@ -51,9 +51,13 @@ class App:
         self.config_path = config_path
         self.db_path = db_path
 
+    def load(self) -> runtime.Loaded:
+        """The config, every claim compiled (``runtime.load``), with ``--db`` in place of its database."""
+        loaded = runtime.load(self.config_path)
+        return replace(loaded, config=replace(loaded.config, database=Path(self.db_path))) if self.db_path else loaded
+
     def config(self) -> Config:
-        config = load_config(self.config_path)
-        return replace(config, database=Path(self.db_path)) if self.db_path else config
+        return self.load().config
 
     def store(self, config: Config) -> Store:
         return Store(config.database)

@@ -12,7 +12,8 @@ from monitor.cli import App, cli, counted
 from monitor.delivery import DeliveryResult, deliver_due
 from monitor.errors import DeliveryError
 from monitor.logs import configure
-from monitor.pipeline import Context, check_deadlines, utc_now
+from monitor.pipeline import check_deadlines
+from monitor.runtime import utc_now
 
 
 @cli.command()
@@ -26,10 +27,10 @@ def run(app: App) -> None:
     """
     from monitor.daemon.scheduler import Daemon  # imported here: only the daemon needs APScheduler
 
-    config = app.config()
+    loaded = app.load()
     root = click.get_current_context().find_root().params
-    configure(max(1, root.get("verbose", 0)), root.get("log_format") or config.log_format)
-    Daemon(config, load=app.config).run()
+    configure(max(1, root.get("verbose", 0)), root.get("log_format") or loaded.config.log_format)
+    Daemon(loaded.config, claims=loaded.claims, load=app.load).run()
 
 
 @cli.command()
@@ -70,7 +71,8 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
     from monitor.dblock import hold
     from monitor.oneshot import INTERRUPTED_EXIT, Interrupted, Progress, interruptible, poll_all
 
-    config = app.config()
+    loaded = app.load()
+    config = loaded.config
     feeds = config.feeds
     if feed_names:
         unknown = [n for n in feed_names if config.feed(n) is None]
@@ -78,7 +80,7 @@ def poll_once(app: App, feed_names: tuple[str, ...], no_deliver: bool) -> None:
             raise click.UsageError(f"no feed named {', '.join(unknown)} in {config.path}")
         feeds = tuple(f for f in feeds if f.name in feed_names)
     with hold(config.database, "poll-once"):
-        context = Context.build(config)
+        context = loaded.context()
         progress = Progress(sys.stderr)
         delivery = None
         try:
@@ -136,8 +138,8 @@ def deliver(app: App, ignore_backoff: bool) -> None:
     Example:
       news-monitor deliver --now
     """
-    config = app.config()
-    context = Context.build(config)
+    loaded = app.load()
+    config, context = loaded.config, loaded.context()
     try:
         with app.store(config) as store:
             result = deliver_due(context, store, ignore_backoff=ignore_backoff)
@@ -160,12 +162,13 @@ def test_alert(app: App, channel: str) -> None:
     Example:
       news-monitor test-alert team-webhook
     """
-    config = app.config()
+    loaded = app.load()
+    config = loaded.config
     if config.channel(channel) is None:
         raise click.UsageError(f"no channel named {channel!r} in {config.path}")
     claim = config.claims[0] if config.claims else None
     sample = alerts.sample(claim.id if claim else "test", claim.text if claim else "A test claim", utc_now())
-    context = Context.build(config)
+    context = loaded.context()
     try:
         context.notifiers[channel].send(sample.id, sample.payload)
     except DeliveryError as exc:

@@ -8,7 +8,7 @@ import click
 
 from monitor import views
 from monitor.cli import App, Duration, cli, echo_json, json_option, short_time
-from monitor.pipeline import utc_now
+from monitor.runtime import utc_now
 from monitor.store import outbox, to_db_time
 
 

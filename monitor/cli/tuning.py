@@ -10,7 +10,7 @@ import click
 from monitor import views
 from monitor.cli import App, Duration, cli, counted, echo_json, json_option
 from monitor.config import describe
-from monitor.pipeline import utc_now
+from monitor.runtime import utc_now
 
 
 @cli.command("check-config")

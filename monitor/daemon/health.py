@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from monitor import metrics
 from monitor.logs import kv, log
+from monitor.net.urls import parse_listen
 
 # How long the write probe waits for a writer holding the lock. Poll transactions are short, so a lock held
 # this long means a stuck writer; it is well under Docker's and systemd's check timeouts.
@@ -33,19 +34,6 @@ LOCK_TIMEOUT_SECONDS = 5.0
 CLIENT_TIMEOUT_SECONDS = 5.0
 # How often the serving thread looks for a stop request: stop() waits up to this long.
 STOP_POLL_SECONDS = 0.1
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"127.0.0.1:9464"``, ``"[::1]:9464"``, ``"localhost:9464"`` or ``":9464"`` (all addresses) → (host,
-    port). Raises ValueError with a readable message for anything else."""
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"expected HOST:PORT, got {listen!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"put an IPv6 address in brackets, e.g. [::1]:{port_text}; got {listen!r}")
-    return host or "0.0.0.0", int(port_text)
 
 
 def database_problem(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> str | None:

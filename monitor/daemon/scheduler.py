@@ -20,7 +20,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,7 +37,9 @@ from monitor.config import Config, FeedConfig
 from monitor.delivery import deliver_due
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import kv, log
-from monitor.pipeline import Context, check_deadlines, poll_feed, utc_now
+from monitor.pipeline import check_deadlines, poll_feed
+from monitor import runtime
+from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.feeds.politeness import host_of
 from monitor.daemon.systemd import Notifier
 from monitor.daemon.health import HealthCheck, HealthServer
@@ -62,14 +64,16 @@ def feed_job_id(name: str) -> str:
 class Daemon:
     """The running monitor: a scheduler plus the prepared config it polls and delivers with.
 
-    ``load`` re-reads the config for a reload (by default from ``config.path``).
+    ``claims``: the config's claims as ``runtime.load`` compiled them (compiled here when not given). ``load``
+    re-reads the config, claims compiled, for a reload (by default ``runtime.load`` of ``config.path``).
     """
 
-    def __init__(self, config: Config, *, scheduler: BaseScheduler | None = None,
-                 clock: Callable[[], datetime] = utc_now, load: Callable[[], Config] | None = None) -> None:
+    def __init__(self, config: Config, *, claims: Sequence[TrackedClaim] | None = None,
+                 scheduler: BaseScheduler | None = None, clock: Callable[[], datetime] = utc_now,
+                 load: Callable[[], Loaded] | None = None) -> None:
         self.stopping = threading.Event()
         self.config = config
-        self.ctx = Context.build(config, stop=self.stopping)
+        self.ctx = Context.build(config, claims=claims, stop=self.stopping)
         self.clock = clock
         self.reload_error: str | None = None
         self.notifier = Notifier()
@@ -238,7 +242,7 @@ class Daemon:
             self.notifier.reloading()
             signature = _signature(self.config.path)
             try:
-                config = self._load()
+                loaded = self._load()
             except ConfigError as exc:
                 self._watched, self._pending_change = signature, None  # report a broken file once, not every 2 s
                 self.reload_error = str(exc)
@@ -249,12 +253,13 @@ class Daemon:
                     log.error("config problem %s", kv(problem=problem))
                 self.notifier.ready("running the previous config: the new one is invalid")
                 return False
+            config = loaded.config
             fixed = [k for k in RESTART_KEYS if getattr(config, k) != getattr(self.config, k)]
             if fixed:
                 log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
                 config = _with(config, **{k: getattr(self.config, k) for k in RESTART_KEYS})
             old, old_ctx = self.config, self.ctx
-            new_ctx = Context.build(config, stop=self.stopping)
+            new_ctx = Context.build(config, claims=loaded.claims, stop=self.stopping)
             # Politeness and rate limits span reloads: polls and sends of the old config may still be running.
             limiters = {name: old_ctx.limiters[name] if name in old_ctx.limiters and old.channel(name) == config.channel(name)
                         else limiter for name, limiter in new_ctx.limiters.items()}
@@ -395,9 +400,9 @@ def _signature(path: Path) -> tuple:
     return (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _load_like(current: Config) -> Config:
-    from monitor.config import load_config
-    return _with(load_config(current.path), database=current.database)
+def _load_like(current: Config) -> Loaded:
+    loaded = runtime.load(current.path)
+    return replace(loaded, config=_with(loaded.config, database=current.database))
 
 
 def _with(config: Config, **changes: object) -> Config:

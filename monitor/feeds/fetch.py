@@ -6,7 +6,7 @@ error is a ``FetchStatusError``: ``status``, ``retry_after`` (the raw header) an
 
 Limits hold while streaming: the decoded body is capped (gzip, deflate, brotli if installed, and chains such as
 ``gzip, gzip``, inflated one read's worth at a time), the fetch has a deadline that a watchdog enforces even
-inside a socket read (``netguard.deadline``), and redirects are counted. A ``FetchResult`` also carries what the
+inside a socket read (``net.deadline``), and redirects are counted. A ``FetchResult`` also carries what the
 scheduler needs: the redirect hops, the permanent new URL, the stated cache lifetime and a hash of the body.
 
 Network safety lives in ``monitor.net.guard``: every connection, including each redirect hop, is checked against
@@ -18,14 +18,12 @@ from __future__ import annotations
 import hashlib
 import http
 import math
-import re
 import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -35,8 +33,10 @@ import urllib3.response
 from monitor import __version__
 
 from monitor.net import guard as netguard
+from monitor.net.deadline import Deadline, deadline
+from monitor.net.urls import redact_url
 from monitor.errors import FetchError
-from monitor.retry import parse_retry_after
+from monitor.net.headers import cache_seconds, parse_retry_after
 
 USER_AGENT = f"news-monitor/{__version__} (+https://github.com/news-monitor/news-monitor)"
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -48,10 +48,6 @@ ACCEPT = (
 _CHUNK_BYTES = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
-_MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*\"?(\d+)", re.I)
-_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:[,=]|$)", re.I)
-_DELTA_SECONDS_CAP = 2**31  # RFC 9111 §1.2.2: a larger delta-seconds means this many
 
 
 def _brotli_is_bounded() -> bool:
@@ -115,59 +111,12 @@ class FetchStatusError(FetchError):
         self.retry_after_seconds = retry_after_seconds
 
 
-def cache_seconds(headers: Mapping[str, str], now: datetime) -> float | None:
-    """How long a response with these (lowercase-keyed) headers says it stays fresh; see ``FetchResult``."""
-    control = headers.get("cache-control", "")
-    if _NO_CACHE.search(control):
-        return None
-    ages = {name.lower(): int(value.lstrip("0")[:12] or 0) for name, value in _MAX_AGE.findall(control)}
-    age = ages.get("max-age", ages.get("s-maxage"))
-    if age is not None:
-        return float(min(age, _DELTA_SECONDS_CAP))
-    expires = headers.get("expires")
-    if expires is None:
-        return None
-    when = _http_date(expires)
-    if when is None:
-        return 0.0  # RFC 9111 §5.3: an invalid Expires (often "0" or "-1") means already expired
-    # Against the server's own Date when it sent one: both stamps come from its clock, so skew cancels out.
-    base = _http_date(headers.get("date", "")) or now
-    return min(max(0.0, (when - base).total_seconds()), float(_DELTA_SECONDS_CAP))
-
-
-def _http_date(value: str) -> datetime | None:
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return when if when.tzinfo is not None else None
-
-
-def redact_url(url: str) -> str:
-    """``url`` with what can be a secret hidden, fit for messages, logs and status output: the user info
-    (``user:password@``) and every query and fragment value become ``***``; scheme, host, path and the
-    parameter names stay, so a reader can still tell feeds apart and see which parameter is set
-    (``https://***@example.com/rss?key=***&page=***``). Never raises, whatever the text."""
-    url = _USERINFO.sub(r"\1***@", url)
-    rest, hash_, fragment = url.partition("#")
-    base, mark, query = rest.partition("?")
-    return base + (mark + _redact_values(query) if mark else "") + (hash_ + _redact_values(fragment) if hash_ else "")
-
-
-def _redact_values(pairs: str) -> str:
-    """``a=1&b&c=`` → ``a=***&***&c=***``: names kept, values (and bare tokens, which may be keys) hidden."""
-    def one(pair: str) -> str:
-        name, equals, _ = pair.partition("=")
-        return f"{name}=***" if equals else "***" if pair else ""
-    return "&".join(one(p) for p in pairs.split("&"))
-
-
 @dataclass(slots=True)
 class _Attempt:
     """Per-fetch bookkeeping: when it started, its deadline watchdog, and the redirect hops so far."""
 
     start: float
-    watch: netguard.Deadline
+    watch: Deadline
     hops: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -197,7 +146,7 @@ class Fetcher:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
-        self._in_flight: set[netguard.Deadline] = set()
+        self._in_flight: set[Deadline] = set()
         self._closed = False
 
     def __enter__(self) -> Fetcher:
@@ -227,7 +176,7 @@ class Fetcher:
         FetchStatusError for any other status and FetchError for everything else. ``now`` (default: the current
         UTC time) is the moment HTTP dates in Retry-After and Expires are measured from.
         """
-        with netguard.deadline(self.deadline_seconds) as watch:
+        with deadline(self.deadline_seconds) as watch:
             with self._lock:
                 if self._closed:
                     raise RuntimeError("Fetcher is closed")

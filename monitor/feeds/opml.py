@@ -22,6 +22,7 @@ from feedparser.encodings import convert_to_utf8
 
 from monitor.errors import ParseError
 from monitor.feeds.parse import strip_dtd
+from monitor.net.urls import is_http_url
 
 MAX_OUTLINES = 10_000  # a real subscription list has hundreds; more is a hostile or broken file
 _MAX_NAME_CHARS = 60
@@ -135,13 +136,7 @@ def _feed_url(value: str | None) -> str | None:
     lowered = url.lower()
     if lowered.startswith("feed:"):  # feed://host/x and feed:https://host/x, from old desktop readers
         url = url[5:].lstrip("/") if lowered.startswith(("feed:http:", "feed:https:")) else "http:" + url[5:]
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        return None
-    return url
+    return url if is_http_url(url) and not any(c.isspace() for c in url) else None
 
 
 def _url_key(url: str) -> str:

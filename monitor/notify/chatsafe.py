@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import requests
 
 from monitor.errors import DeliveryError
+from monitor.net.urls import is_http_url
 from monitor.notify.text import test_mark
 from monitor.notify.webhook import post_json
 
@@ -131,11 +131,7 @@ def safe_link(url: object) -> str | None:
     a bad one), else None."""
     if not isinstance(url, str) or len(url) > MAX_LINK or any(c.isspace() or ord(c) < 32 for c in url):
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
+    return url if is_http_url(url) else None
 
 
 class _KeepResponse:

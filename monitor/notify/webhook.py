@@ -22,7 +22,7 @@ from monitor import __version__
 from monitor.errors import DeliveryError
 from monitor.feeds.fetch import connection_failure
 from monitor.net.guard import AddressRefused, default_policy, guarded_session
-from monitor.retry import parse_retry_after
+from monitor.net.headers import parse_retry_after
 
 
 def sign(secret: str, alert_id: str, timestamp: int, body: bytes) -> str:

@@ -1,0 +1,152 @@
+"""The ``[[feeds]]``, ``[[claims]]`` and ``[[channels]]`` entries: each parsed into its settings dataclass by a
+``Validator`` that records what is wrong with it. A claim is checked here as settings only; whether its text
+and cues compile for the matcher is ``runtime``'s check.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import date
+from types import MappingProxyType
+
+from monitor.config.settings import (CHANNEL_KINDS, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES,
+                                     RATE_DEFAULTS, ChannelConfig, ClaimConfig, FeedConfig)
+from monitor.config.validator import Validator
+from monitor.net.urls import channel_url_shown
+
+
+def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
+    """A ``[[feeds]]`` entry; ``interval`` and ``max_age`` are the ``[defaults]`` it inherits."""
+    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours"})
+    return FeedConfig(
+        name=v.string(item, where, "name", required=True),
+        url=v.url(item, where, "url", required=True),
+        interval_seconds=int(v.number(item, where, "interval_seconds", default=interval,
+                                      minimum=10, maximum=7 * 86400, integer=True)),
+        max_age_hours=float(v.number(item, where, "max_age_hours", default=max_age, minimum=0, maximum=24 * 365)),
+    )
+
+
+def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_names: list[str],
+           feed_names: list[str]) -> ClaimConfig:
+    """A ``[[claims]]`` entry, its channels and trusted outlets checked against those defined."""
+    v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score", "outcomes",
+                         "replace_outcomes", "confirm_after_outlets", "trusted_outlets", "notify", "expect_by"})
+    aliases: dict[str, tuple[str, ...]] = {}
+    raw_aliases = item.get("aliases", {})
+    if not isinstance(raw_aliases, Mapping):
+        v.problem(f"{where}.aliases", "must be a table of canonical term = [variants]")
+    else:
+        for canonical, variants in raw_aliases.items():
+            if isinstance(variants, str):
+                variants = [variants]
+            if not isinstance(variants, list) or not all(isinstance(x, str) and x.strip() for x in variants):
+                v.problem(f"{where}.aliases.{canonical}", "must be a list of non-empty strings")
+                continue
+            aliases[canonical] = tuple(variants)
+    outcomes: dict[str, tuple[str, ...]] = {}
+    raw_outcomes = v.table(item, "outcomes", where=where)
+    v.keys(raw_outcomes, f"{where}.outcomes", set(OUTCOMES))
+    for outcome in OUTCOMES:
+        cues = v.string_list(raw_outcomes, f"{where}.outcomes", outcome, default=None)
+        if cues is not None:
+            outcomes[outcome] = tuple(cues)
+    trusted = v.string_list(item, where, "trusted_outlets", default=[])
+    for name in trusted:
+        if name not in feed_names:
+            v.problem(f"{where}.trusted_outlets", f"names feed {name!r}, which is not defined in [[feeds]]")
+    notify = v.string(item, where, "notify", default="changes")
+    if notify not in NOTIFY_MODES:
+        v.problem(f"{where}.notify", f"must be one of {', '.join(NOTIFY_MODES)}, got {notify!r}")
+    expect_by = item.get("expect_by")
+    if expect_by is not None and (not isinstance(expect_by, date) or hasattr(expect_by, "hour")):
+        v.problem(f"{where}.expect_by", "must be a date such as 2024-09-15 (no quotes)")
+        expect_by = None
+    channels = v.string_list(item, where, "channels", default=None)
+    for name in channels or ():
+        if name not in channel_names:
+            v.problem(f"{where}.channels", f"names channel {name!r}, which is not defined in [[channels]]")
+    return ClaimConfig(
+        id=v.string(item, where, "id", required=True),
+        text=v.string(item, where, "text", required=True),
+        aliases=MappingProxyType(aliases),
+        require_any=tuple(v.string_list(item, where, "require_any", default=[])),
+        exclude=tuple(v.string_list(item, where, "exclude", default=[])),
+        channels=tuple(channels) if channels is not None else tuple(channel_names),
+        min_score=float(v.number(item, where, "min_score", default=min_score, minimum=0, maximum=100)),
+        outcomes=MappingProxyType(outcomes),
+        replace_outcomes=v.boolean(item, where, "replace_outcomes", default=False),
+        confirm_after_outlets=int(v.number(item, where, "confirm_after_outlets", default=1, minimum=1, maximum=100,
+                                           integer=True)),
+        trusted_outlets=tuple(trusted),
+        notify=notify,
+        expect_by=expect_by,
+    )
+
+
+def channel(v: Validator, item: Mapping, where: str, environ: Mapping[str, str]) -> ChannelConfig:
+    """A ``[[channels]]`` entry, its URL and secrets resolved from ``environ`` where it names a variable."""
+    v.keys(item, where, {"name", "kind", "url", "url_env", "secret_env", "timeout_seconds", "min_interval_seconds",
+                         "max_per_minute", "group_wait_seconds"})
+    name = v.string(item, where, "name", required=True)
+    kind = v.string(item, where, "kind", required=True)
+    if kind and kind not in CHANNEL_KINDS:
+        v.problem(f"{where}.kind", f"unknown kind {kind!r}; expected one of {', '.join(CHANNEL_KINDS)}")
+    url, url_env = None, None
+    if kind == "apprise":
+        # An Apprise URL is not http(s) (tgram://, mailto://, …) and always holds credentials.
+        if "url" in item:
+            v.problem(f"{where}.url", "an apprise channel takes its URL from the environment: use url_env")
+        url_env = v.env_name(item, where, "url_env", required=True)
+        url = environ.get(url_env, "").strip() or None if url_env else None
+        if url_env and not url:
+            v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
+    elif kind in ("webhook", "slack", "discord"):
+        if ("url" in item) == ("url_env" in item):
+            v.problem(where, f"a {kind} channel needs exactly one of url or url_env")
+        elif "url" in item:
+            url = v.url(item, where, "url", required=True, shown=channel_url_shown)
+        else:
+            url_env = v.env_name(item, where, "url_env", required=True)
+            value = environ.get(url_env, "").strip() if url_env else ""
+            if url_env and not value:
+                v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
+            elif value:
+                url = v.check_url(value, f"{where}.url_env", shown=f"${url_env}")
+    elif kind == "console":
+        for key in ("url", "url_env"):
+            if key in item:
+                v.problem(f"{where}.{key}", "a console channel takes no URL")
+    secret_env, secrets = None, ()
+    if "secret_env" in item:
+        if kind != "webhook":
+            v.problem(f"{where}.secret_env", "only webhook channels are signed")
+        secret_env = v.env_name(item, where, "secret_env", required=True)
+        secrets = tuple(environ.get(secret_env, "").split()) if secret_env else ()
+        if secret_env and not secrets:
+            v.problem(f"{where}.secret_env", f"environment variable {secret_env} is not set")
+        bad = [i for i, secret in enumerate(secrets) if not _is_webhook_secret(secret)]
+        if bad:
+            v.problem(f"{where}.secret_env", f"secret {bad[0] + 1} in ${secret_env} is not whsec_<base64>")
+    interval, per_minute = RATE_DEFAULTS.get(kind, (0.0, 0))
+    return ChannelConfig(name=name, kind=kind, url=url, url_env=url_env, secret_env=secret_env, secrets=secrets,
+                         timeout_seconds=float(v.number(item, where, "timeout_seconds",
+                                                        default=DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+                                                        minimum=1, maximum=600)),
+                         min_interval_seconds=float(v.number(item, where, "min_interval_seconds", default=interval,
+                                                             minimum=0, maximum=3600)),
+                         max_per_minute=int(v.number(item, where, "max_per_minute", default=per_minute, minimum=0,
+                                                     maximum=10_000, integer=True)),
+                         group_wait_seconds=float(v.number(item, where, "group_wait_seconds", default=0, minimum=0,
+                                                           maximum=86400)))
+
+
+def _is_webhook_secret(secret: str) -> bool:
+    """Standard Webhooks secrets are ``whsec_`` followed by base64 of at least 24 random bytes."""
+    if not secret.startswith("whsec_"):
+        return False
+    try:
+        return len(base64.b64decode(secret[len("whsec_"):], validate=True)) >= 24
+    except ValueError:
+        return False

@@ -1,0 +1,101 @@
+"""The settings table: every key of ``monitor.toml`` as a frozen dataclass field, with its default. Pure data.
+
+``Config.warnings`` holds what loads but may not work as meant (filled by ``runtime.load``, which compiles the
+claims). Secrets (a channel's resolved URL and signing secrets) are fields kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+CHANNEL_KINDS = ("console", "webhook", "slack", "discord", "apprise")
+# Sending pace per kind: (min_interval_seconds, max_per_minute). Slack allows about one message a second per
+# webhook; Discord 30 a minute per webhook; Apprise's busiest common target, Telegram, one a second per chat and
+# twenty a minute per group.
+RATE_DEFAULTS = {"console": (0.0, 0), "webhook": (0.0, 0), "slack": (1.0, 0), "discord": (0.5, 30),
+                 "apprise": (1.0, 20)}
+NOTIFY_MODES = ("changes", "all")
+OUTCOMES = ("confirmed", "delayed", "rejected")
+DEFAULT_GROUP_SIMILARITY = 80.0
+DEFAULT_GROUP_WINDOW_HOURS = 48.0
+DEFAULT_INTERVAL_SECONDS = 300
+DEFAULT_MAX_AGE_HOURS = 48.0
+DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10.0
+DEFAULT_DELIVER_INTERVAL_SECONDS = 30
+# The relevance threshold a claim gets when neither it nor [defaults] sets one: the matcher's own
+# ``reading.relevance.DEFAULT_MIN_SCORE`` (tests/test_runtime.py checks that they agree).
+DEFAULT_MIN_SCORE = 43.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    name: str
+    url: str
+    interval_seconds: int
+    max_age_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimConfig:
+    id: str
+    text: str
+    aliases: Mapping[str, tuple[str, ...]]
+    require_any: tuple[str, ...]
+    exclude: tuple[str, ...]
+    channels: tuple[str, ...]
+    min_score: float
+    outcomes: Mapping[str, tuple[str, ...]]  # extra (or, with replace_outcomes, replacing) verdict cues
+    replace_outcomes: bool
+    confirm_after_outlets: int
+    trusted_outlets: tuple[str, ...]
+    notify: str  # "changes": state changes only; "all": also every new relevant story group
+    expect_by: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    name: str
+    kind: str
+    timeout_seconds: float
+    url_env: str | None = None
+    # The resolved destination URL and signing secrets; kept out of repr so they never reach a log line.
+    url: str | None = field(default=None, repr=False)
+    secret_env: str | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    min_interval_seconds: float = 0.0
+    max_per_minute: int = 0
+    group_wait_seconds: float = 0.0  # > 0: alerts raised within this window go out as one digest message
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    database: Path
+    allow_private_networks: bool
+    deliver_interval_seconds: int
+    group_similarity: float
+    group_window_hours: float
+    feeds: tuple[FeedConfig, ...]
+    claims: tuple[ClaimConfig, ...]
+    channels: tuple[ChannelConfig, ...]
+    operator_channels: tuple[str, ...] = ()  # where "feed failing / recovered" alerts go
+    alert_after_hours: float = 24.0  # a feed failing this long raises one operator alert
+    max_per_host: int = 1  # requests in flight to one host
+    workers: int = 8  # poll and delivery threads
+    listen: str | None = None  # host:port of /healthz and /metrics; None: no HTTP server
+    log_format: str = "text"
+    retention_days: float = 30.0  # stories without hits are pruned after this long
+    max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
+    warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+    def claim(self, claim_id: str) -> ClaimConfig | None:
+        return next((c for c in self.claims if c.id == claim_id), None)
+
+    def channel(self, name: str) -> ChannelConfig | None:
+        return next((c for c in self.channels if c.name == name), None)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from monitor.reading.relevance import normalise
+from monitor.reading.text import normalise
 
 
 class Family(NamedTuple):

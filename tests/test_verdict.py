@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import scenario_story_params
 
-from monitor.reading import cues
+from monitor.reading import cues, forms
 from monitor.reading.claimevent import claim_event
 from monitor.models import Verdict
 from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
@@ -385,7 +385,7 @@ def test_every_claim_form_compiles_the_same_rules() -> None:
         for form, p in compiled.items():
             assert (p.fact, p.decisive, p.negated, p.plan) == (False, statement.decisive, False, False), form
             confirming = {w for w, entries in p.lexicon.items() if any(e.outcome == C for e in entries)}
-            assert set(cues.inflect(lemma)) <= confirming, form
+            assert set(forms.inflect(lemma)) <= confirming, form
 
 
 @pytest.mark.parametrize(("claim", "form", "lemma", "parties", "obj", "fact"), [

@@ -42,11 +42,11 @@ DEFAULT_MIN_SCORE: float = 43.0
 class PreparedClaim:
     """A claim with everything the matcher needs, computed once per config load by ``prepare_claim``.
 
-    ``terms`` are the claim's distinct content terms (stems or alias canonical forms), ``weights`` and
-    ``surfaces`` (the word as written, normalised, reported in ``Relevance.matched_terms``) run parallel to it.
-    ``require_any`` and ``exclude`` hold each gate phrase as its terms. ``weigher`` gives every term its weight
-    (the shipped table of ``monitor.reading.text`` unless ``prepare_claim`` was given ``idf``); ``probe`` and ``numbers`` are
-    derived from the rest for speed.
+    ``terms`` are the claim's distinct content terms (stems or alias canonical forms), ``weights`` and ``surfaces``
+    (the word as written, normalised, reported in ``Relevance.matched_terms``) run parallel to it. ``require_any``
+    and ``exclude`` hold each gate phrase as its terms. ``weigher`` gives every term its weight (the shipped table
+    of ``monitor.reading.text`` unless ``prepare_claim`` was given ``idf``); ``probe`` and ``numbers`` are derived
+    from the rest for speed.
     """
 
     id: str
@@ -167,8 +167,8 @@ def _story(aliases: Aliases, weigher: Weigher, title: str, summary: str) -> _Sto
                   {k: tuple(v) for k, v in by_prefix.items()})
 
 
-# Logistic weights for the seven _features, fitted with the shipped term weights (``monitor.reading.text``) on dev_pairs.tsv: a
-# log-loss with classes balanced and each of the four macro sets (stsb_headlines, ecbplus, checkthat2020, mrpc)
+# Logistic weights for the seven _features, fitted with the shipped term weights (``monitor.reading.text``) on
+# dev_pairs.tsv: a log-loss with classes balanced and each of the four macro sets (stsb_headlines, ecbplus, checkthat2020, mrpc)
 # weighing the same, so one threshold suits every set, plus an equal share of pairwise log-loss between a positive
 # and a negative pair of the same set, so that the ranking within a set counts as well. Fitted on one half of the
 # rows (split by md5 of the claim) and scored on the other, both ways: macro AUC 0.831 and F1 0.726 (0.821 / 0.722

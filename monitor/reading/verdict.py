@@ -46,9 +46,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import cues
+from monitor.reading import cues, forms
 from monitor.reading.claimevent import claim_event
-from monitor.reading.cues import Entry, Tok, match, tokens
+from monitor.reading.cues import Entry, match
+from monitor.reading.tokens import Tok, headline_parts, sentences, tokens
 from monitor.models import Verdict, pickled_by_fields
 
 CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING
@@ -120,7 +121,7 @@ def prepare_verdict(
     # A built-in delay or rejection word that is also a confirming cue of this claim, or a word of the claim itself
     # ("An abandoned dog was found"), is part of the claim's event, not news about it.
     keys = event.keys
-    own = {f for k in keys if k not in cues.FUNCTION_WORDS for lemma in cues.lemmas(k) for f in cues.inflect(lemma)}
+    own = {f for k in keys if k not in cues.FUNCTION_WORDS for lemma in forms.lemmas(k) for f in forms.inflect(lemma)}
     for form in confirmed_forms | (own & set(lex)):
         lex[form] = [e for e in lex[form] if e.outcome == CONFIRMED or e.rest]
     for key, values in outcomes.items():
@@ -445,7 +446,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
 def _title_parts(title: str) -> tuple[tuple[str, ...], str | None]:
     """Headline parts, and the attribution when a part is only that: "... - reports", "Sources: ...",
     "Congressman: ...", "...: South Korea paper" (not "It's official: ..."). Cached, like ``_sentences``."""
-    parts = cues.headline_parts(title)
+    parts = headline_parts(title)
     content, hedge = [], None
     for part in parts:
         words = [k for k in _text(part).keys if k not in cues.PUNCT]
@@ -460,8 +461,8 @@ def _title_parts(title: str) -> tuple[tuple[str, ...], str | None]:
 
 @lru_cache(maxsize=16)
 def _sentences(summary: str) -> tuple[str, ...]:
-    """``cues.sentences(summary)``. Cached: a story relevant to several claims is judged once per claim."""
-    return tuple(cues.sentences(summary))
+    """``sentences(summary)``. Cached: a story relevant to several claims is judged once per claim."""
+    return tuple(sentences(summary))
 
 
 def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:

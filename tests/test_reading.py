@@ -11,7 +11,7 @@ from monitor.feeds.workers import ParsePool
 from monitor.reading import Rules, read
 from monitor.reading.verdict import Verdict, prepare_verdict
 
-from test_match import IRAQ_ALIASES, IRAQ_CLAIM
+from test_relevance import IRAQ_ALIASES, IRAQ_CLAIM
 
 def _story(story_id: str, title: str) -> Story:
     return Story(id=story_id, feed="wire", title=title, summary="")

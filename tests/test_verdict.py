@@ -1,12 +1,11 @@
-"""Verdict rules: a table of claims and stories across event types, the Iraq-US scenarios, and configured cues."""
+"""Verdict rules: a table of claims and stories across event types, the Iraq-US scenarios, every claim form, and
+nominalised cues in headlines."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import scenario_story_params
 
-from monitor.reading import cues
-from monitor.reading.claimevent import claim_event
 from monitor.models import Verdict
 from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge, prepare_verdict
 
@@ -246,60 +245,6 @@ def test_known_limits() -> None:
     assert judge(prepare_verdict(ELECTION), "Lula edges past Bolsonaro to win presidency", "").verdict == P  # want C
 
 
-def test_claim_analysis() -> None:
-    event = prepare_verdict(IRAQ_CLAIM)
-    assert (event.verb, event.fact, event.decisive) == ("sign", False, False)
-    assert prepare_verdict("Two Australian men kept a McDonald's Quarter Pounder for 20 years").verb == "kept"
-    assert prepare_verdict("Fidel Castro has died").fact
-    assert prepare_verdict("The Senate will pass the bill").decisive
-    resign = prepare_verdict("The minister will resign")
-    assert judge(resign, "Minister tenders resignation", "").verdict == C
-    kept = prepare_verdict("Two men kept a burger for 20 years")
-    assert judge(kept, "Men keep burger for two decades", "").cue == "keep"
-
-
-def test_configured_cues_add_to_the_built_ins() -> None:
-    p = prepare_verdict(IRAQ_CLAIM, outcomes={"confirmed": ["finalise"], "delayed": ["put off"]})
-    assert judge(p, "Iraq and US finalized the withdrawal agreement", "").verdict == C
-    assert judge(p, "Iraq and US sign the withdrawal agreement", "").verdict == C  # the built-in still counts
-    assert judge(p, "Iraq and US put off the signing again", "").verdict == D
-    assert judge(p, "Iraq-US withdrawal signing was put off", "").cue == "put off"
-    assert judge(p, "Iraq and US have not finalised the agreement", "").verdict == P
-
-
-def test_configured_cues_replace_the_built_ins() -> None:
-    outcomes = {"confirmed": ["ink"], "rejected": ["torn up"]}
-    p = prepare_verdict(IRAQ_CLAIM, outcomes=outcomes, replace=True)
-    assert judge(p, "Iraq and US ink the withdrawal agreement", "").verdict == C
-    assert judge(p, "Iraq and US sign the withdrawal agreement", "").verdict == P  # "sign" replaced
-    assert judge(p, "Iraq-US withdrawal deal torn up", "").verdict == R
-    assert judge(p, "Iraq-US withdrawal talks collapse", "").verdict == P  # built-in rejected cues replaced
-    assert judge(p, "Iraq-US withdrawal signing postponed", "").verdict == D  # delayed was not given: kept
-
-
-def test_arabic_needs_configured_cues() -> None:
-    title = "العراق والولايات المتحدة يوقعان اتفاقا لانسحاب التحالف الدولي"
-    assert judge(prepare_verdict(IRAQ_CLAIM), title, "").verdict == P
-    assert judge(prepare_verdict(IRAQ_CLAIM, outcomes=ARABIC_CUES), title, "").verdict == C
-    # Arabic negation before the cue: "did not sign".
-    arabic = prepare_verdict(IRAQ_CLAIM, outcomes=ARABIC_CUES)
-    assert judge(arabic, "العراق لم يوقع الاتفاق", "").verdict == P
-
-
-@pytest.mark.parametrize(
-    ("outcomes", "message"),
-    [
-        ({"signed": ["sign"]}, "unknown outcome 'signed'"),
-        ({"confirmed": ["sign", "  "]}, "empty cue"),
-        ({"delayed": [""]}, "empty cue"),
-        ({"rejected": "collapse"}, "list of strings"),
-    ],
-)
-def test_bad_outcomes_are_rejected(outcomes: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        prepare_verdict(IRAQ_CLAIM, outcomes=outcomes)
-
-
 # ---------------------------------------------------------------- one event, every claim form
 
 
@@ -378,60 +323,6 @@ def test_every_claim_form_reads_stories_alike(event, form, claim, title, summary
     assert judge(prepare_verdict(claim), title, summary).verdict == expected, (form, claim)
 
 
-def test_every_claim_form_compiles_the_same_rules() -> None:
-    for lemma, (claims, _) in CLAIM_FORMS.items():
-        compiled = {form: prepare_verdict(text) for form, text in claims.items()}
-        statement = compiled["statement"]
-        for form, p in compiled.items():
-            assert (p.fact, p.decisive, p.negated, p.plan) == (False, statement.decisive, False, False), form
-            confirming = {w for w, entries in p.lexicon.items() if any(e.outcome == C for e in entries)}
-            assert set(cues.inflect(lemma)) <= confirming, form
-
-
-@pytest.mark.parametrize(("claim", "form", "lemma", "parties", "obj", "fact"), [
-    ("Iraq and the US sign the withdrawal agreement", "statement", "sign", ("iraq", "us"),
-     ("withdrawal", "agreement"), False),
-    ("Will Iraq and the US sign the withdrawal agreement?", "question", "sign", ("iraq", "us"),
-     ("withdrawal", "agreement"), False),
-    ("When will the Senate ratify the treaty?", "question", "ratify", ("senate",), ("treaty",), False),
-    ("Will the Fed raise rates", "question", "raise", ("fed",), ("rates",), False),
-    ("Has the pope died?", "question", "die", ("pope",), (), True),
-    ("Is Fidel Castro dead?", "question", "dead", ("fidel", "castro"), (), True),
-    ("Did two men keep a burger for 20 years?", "question", "keep", ("two", "men"), ("burger", "20", "years"),
-     True),
-    ("Iran is expected to release the aid worker", "statement", "release", ("iran",), ("aid", "worker"), False),
-    ("Signing of the withdrawal agreement by Iraq and the US", "noun", "sign", (),
-     ("withdrawal", "agreement", "iraq", "us"), False),
-    ("Iraq-US signing of the withdrawal agreement", "noun", "sign", ("iraq", "us"), ("withdrawal", "agreement"),
-     False),
-    ("Kishida's resignation", "noun", "resign", ("kishida",), (), False),
-    ("Ratification of the treaty by the Senate", "noun", "ratify", (), ("treaty", "senate"), False),
-    ("Election of Lula as president", "noun", "elect", (), ("lula", "president"), False),
-    ("Boeing's delivery of the 777X to Emirates", "noun", "deliver", ("boeing",), ("777x", "emirates"), False),
-    ("Approval of the merger by regulators", "noun", "approve", (), ("merger", "regulators"), False),
-    ("The signing of the accord is expected in May", "statement", "sign", (), ("accord",), False),
-    ("The vote will take place on Sunday", "statement", "vote", (), (), False),
-])
-def test_claim_event(claim, form, lemma, parties, obj, fact) -> None:
-    event = claim_event(claim)
-    assert (event.form, event.parties, event.object, event.fact) == (form, parties, obj, fact)
-    assert event.found and (lemma in event.verbs[0].lemmas or lemma in cues.FAMILIES[event.verbs[0].family].verbs
-                            or lemma in cues.FAMILIES[event.verbs[0].family].states)
-
-
-@pytest.mark.parametrize("claim", [
-    "Will Smith slaps Chris Rock",  # a name, not a question: no "?" and no determiner after "Will"
-    "A jurisdiction of Texas is now under Sharia law",  # a state, not a noun phrase
-    "There's an audio recording of the shooting",
-    "Two office workers in an epic battle over a stolen sandwich",
-])
-def test_claim_event_is_not_read_into_other_forms(claim) -> None:
-    assert claim_event(claim).form == "statement"
-
-
-def test_claim_event_not_found() -> None:
-    event = claim_event("Two office workers in an epic battle over a stolen sandwich")
-    assert (event.found, event.word, event.fact) == (False, None, True)
 
 
 # ---------------------------------------------------------------- nominalised cues in headlines

@@ -1,7 +1,7 @@
 """What new stories say about the tracked claims: which claims each one is about (relevance), what it says about
 each (verdict), and its headline as grouping compares it. Pure, and picklable: the polling process hands this work
-to its parse worker processes (``parsebudget.ParsePool.read``), so it runs on another core while the poll threads
-fetch and write.
+to its parse worker processes (``monitor.feeds.workers.ParsePool.read``), so it runs on another core while the
+poll threads fetch and write.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from monitor.reading import cues
-from monitor.reading.cues import match, tokens
+from monitor.reading import cues, forms
+from monitor.reading.cues import match
+from monitor.reading.tokens import tokens
 
 
 class EventVerb(NamedTuple):
@@ -91,7 +92,7 @@ def event_noun(word: str) -> EventVerb | None:
     family = _FAMILY_NOUNS.get(word)
     candidates: set[str] = set()
     if word.endswith("ing") and len(word) > 5:
-        candidates = cues.lemmas(word)
+        candidates = forms.lemmas(word)
     else:
         for suffix, endings in _SUFFIXES:
             stem = word[: -len(suffix)]
@@ -145,7 +146,7 @@ def _claim_verbs(keys: Sequence[str], compound: Sequence[bool]) -> _ClaimVerbs:
             verbish = (
                 (ctx is not None and k not in cues.DETERMINERS and k not in cues.PREPOSITIONS and not k.isdigit())
                 or (family is not None and plain and not verbs)
-                or (k in cues.IRREGULAR_BASE and plain and (not verbs or cues.form_of(k) == "ed"))
+                or (k in forms.IRREGULAR_BASE and plain and (not verbs or forms.form_of(k) == "ed"))
                 or (k.endswith("ed") and len(k) > 4 and plain)
             )
             if ctx is not None and not verbish and not verbs:
@@ -177,7 +178,7 @@ def _question_order(keys: list[str], written: list[str], question: bool) -> list
         if k in cues.AUX or k in cues.CLAIM_MODALS or k in cues.NEGATORS or k == "to":
             end = j
             break
-        if k in cues.FAMILY_LEXICON or k in cues.IRREGULAR_BASE or k in cues.IRREGULAR:
+        if k in cues.FAMILY_LEXICON or k in forms.IRREGULAR_BASE or k in forms.IRREGULAR:
             end = j
             break
     if end is None:  # no known verb: the first word written in lower case after the subject's first word
@@ -200,7 +201,7 @@ def _head_noun(keys: Sequence[str], written: Sequence[str], stop: int) -> int | 
         j -= 1  # "signing ceremony": the event is the signing
     if j < 0 or keys[j] in cues.FUNCTION_WORDS:
         return None
-    if any(k in _CATENATIVE or k in cues.IRREGULAR for k in keys[:j]):
+    if any(k in _CATENATIVE or k in forms.IRREGULAR for k in keys[:j]):
         return None  # "shares begin trading", "men keep burger": a clause whose verb is not in a family
     if keys[j].endswith("ing") and j > 0 and not written[j][:1].islower() and keys[j] not in _FAMILY_NOUNS:
         return None  # "... Boeing": a name
@@ -225,7 +226,7 @@ def claim_event(claim_text: str) -> ClaimEvent:
     skeys, scompound = [keys[o] for o in order], [compound[o] for o in order]
     found = _claim_verbs(skeys, scompound)
     main = found.verbs[0] if found.verbs else None
-    lemma_of = lambda i: frozenset(cues.lemmas(skeys[i]))  # noqa: E731
+    lemma_of = lambda i: frozenset(forms.lemmas(skeys[i]))  # noqa: E731
     verbs = [EventVerb(lemma_of(i), f) for i, f in found.verbs]
     main_lemmas = verbs[0].lemmas if verbs else frozenset()
     occurrence = bool(main_lemmas & (OCCURRENCE | EXPECTATION)) and main is not None and main[1] is None
@@ -238,7 +239,7 @@ def claim_event(claim_text: str) -> ClaimEvent:
         # stated as past ("The signing took place").
         noun_verb = event_noun(skeys[head])
         assert noun_verb is not None
-        past = main is not None and not found.future and cues.form_of(skeys[main[0]]) == "ed" \
+        past = main is not None and not found.future and forms.form_of(skeys[main[0]]) == "ed" \
             and not main_lemmas & EXPECTATION
         # The object runs to the predicate ("The signing of the accord | is expected in May").
         predicate = next((j for j in range(head + 1, len(skeys)) if skeys[j] in cues.AUX
@@ -249,7 +250,7 @@ def claim_event(claim_text: str) -> ClaimEvent:
             fact=past, future=not past,
             negated=found.negated, plan=found.plan, keys=tuple(skeys),
         )
-    past = main is not None and cues.form_of(skeys[main[0]]) in ("ed", "ing")
+    past = main is not None and forms.form_of(skeys[main[0]]) in ("ed", "ing")
     # A fact: no verb at all (a state: "There's an audio recording of ..."), or a main verb that is not future and
     # is past, perfect, passive, progressive, or outside the event families.
     fact = main is None or (not found.future and (found.aux or past or main[1] is None))

@@ -1,23 +1,23 @@
 """The vocabulary of the verdict stage (``monitor.reading.verdict``): word lists, and how a listed word is found in text.
 
-Lists first. Verbs are written as base forms and inflected here ("sign" -> signs, signed, signing; "finalise" ->
-finalized too). A phrase ("put off") inflects its first word and allows up to two words before its particle ("put
-the vote off"). Every list is general English news usage: how journalists phrase outcomes, hedges and denials.
-Some words were added after reading misjudged headlines of the tuning half of shared/eval/emergent_dev.tsv (claims
-with an even CRC-32; see bench/verdict_quality.py), always as general words, never phrases lifted from a row.
+Lists first. Verbs are written as base forms and inflected by ``monitor.reading.forms`` ("sign" -> signs, signed,
+signing; "finalise" -> finalized too). A phrase ("put off") inflects its first word and allows up to two words
+before its particle ("put the vote off"). Every list is general English news usage: how journalists phrase outcomes,
+hedges and denials. Some words were added after reading misjudged headlines of the tuning half of
+shared/eval/emergent_dev.tsv (claims with an even CRC-32; see bench/verdict_quality.py), always as general words,
+never phrases lifted from a row.
 
-Then the machinery the verdict rules share: ``tokens`` (words with their offsets, folded, contractions expanded),
-``sentences`` and ``headline_parts`` (how a story is cut up), ``inflect`` / ``lemmas`` (English verb forms), and
-``Lexicon`` entries found by ``match`` (longest phrase first).
+Then the lexicons built from them: ``Lexicon`` entries added by ``add`` (a verb in all its forms, from
+``monitor.reading.forms``; words read by ``monitor.reading.tokens``) and found by ``match`` (longest phrase first).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from monitor.reading.relevance import normalise
+from monitor.reading.forms import inflect
+from monitor.reading.tokens import tokens
 
 
 class Family(NamedTuple):
@@ -226,40 +226,6 @@ OVERCOME = frozenset("after despite following long much since".split())
 # Month-name "May" is not a modal: "in May", "May 2015".
 MONTH_CONTEXT = frozenset("in on by since until from early late mid last next this".split())
 
-# Irregular verbs: base -> past, past participle (alternatives with "/").
-IRREGULAR = {
-    "be": ("was/were", "been"), "have": ("had", "had"), "do": ("did", "done"), "go": ("went", "gone"),
-    "get": ("got", "got/gotten"), "make": ("made", "made"), "take": ("took", "taken"), "give": ("gave", "given"),
-    "keep": ("kept", "kept"), "find": ("found", "found"), "break": ("broke", "broken"), "shoot": ("shot", "shot"),
-    "catch": ("caught", "caught"), "steal": ("stole", "stolen"), "send": ("sent", "sent"),
-    "draw": ("drew", "drawn"), "leave": ("left", "left"), "eat": ("ate", "eaten"), "win": ("won", "won"),
-    "run": ("ran", "run"), "sell": ("sold", "sold"), "buy": ("bought", "bought"), "hold": ("held", "held"),
-    "tell": ("told", "told"), "say": ("said", "said"), "pay": ("paid", "paid"), "meet": ("met", "met"),
-    "lead": ("led", "led"), "flee": ("fled", "fled"), "hit": ("hit", "hit"), "cut": ("cut", "cut"),
-    "put": ("put", "put"), "set": ("set", "set"), "quit": ("quit", "quit"), "become": ("became", "become"),
-    "begin": ("began", "begun"), "bring": ("brought", "brought"), "build": ("built", "built"),
-    "come": ("came", "come"), "fall": ("fell", "fallen"), "feel": ("felt", "felt"), "fly": ("flew", "flown"),
-    "grow": ("grew", "grown"), "hide": ("hid", "hidden"), "know": ("knew", "known"), "lose": ("lost", "lost"),
-    "rise": ("rose", "risen"), "see": ("saw", "seen"), "shut": ("shut", "shut"), "sit": ("sat", "sat"),
-    "spend": ("spent", "spent"), "speak": ("spoke", "spoken"), "stand": ("stood", "stood"),
-    "strike": ("struck", "struck"), "throw": ("threw", "thrown"), "tear": ("tore", "torn"),
-    "wear": ("wore", "worn"), "write": ("wrote", "written"), "bite": ("bit", "bitten"), "dig": ("dug", "dug"),
-    "drive": ("drove", "driven"), "drink": ("drank", "drunk"), "feed": ("fed", "fed"), "fight": ("fought", "fought"),
-    "hear": ("heard", "heard"), "lay": ("laid", "laid"), "lend": ("lent", "lent"), "light": ("lit", "lit"),
-    "mean": ("meant", "meant"), "seek": ("sought", "sought"), "sink": ("sank", "sunk"), "slay": ("slew", "slain"),
-    "spread": ("spread", "spread"), "stick": ("stuck", "stuck"), "sting": ("stung", "stung"),
-    "swear": ("swore", "sworn"), "teach": ("taught", "taught"), "think": ("thought", "thought"),
-    "wake": ("woke", "woken"), "withdraw": ("withdrew", "withdrawn"), "undertake": ("undertook", "undertaken"),
-    "overtake": ("overtook", "overtaken"), "forbid": ("forbade", "forbidden"), "freeze": ("froze", "frozen"),
-    "ride": ("rode", "ridden"), "shake": ("shook", "shaken"), "split": ("split", "split"), "bet": ("bet", "bet"),
-    "bid": ("bid", "bid"), "let": ("let", "let"), "read": ("read", "read"), "sleep": ("slept", "slept"),
-    "swim": ("swam", "swum"), "sweep": ("swept", "swept"), "wed": ("wed/wedded", "wed/wedded"),
-    "understand": ("understood", "understood"), "bear": ("bore", "born/borne"), "blow": ("blew", "blown"),
-    "forget": ("forgot", "forgotten"), "forgive": ("forgave", "forgiven"), "hang": ("hung/hanged", "hung/hanged"),
-    "sing": ("sang", "sung"), "ring": ("rang", "rung"), "choose": ("chose", "chosen"), "deal": ("dealt", "dealt"),
-    "show": ("showed", "shown"), "burn": ("burnt/burned", "burnt/burned"), "spin": ("spun", "spun"),
-}
-
 # Function words: never claim vocabulary, never a verb.
 PREPOSITIONS = frozenset("in on at of for from with by to into under over about after before near as than".split())
 PUNCT = frozenset(",;:?!\"“”()")
@@ -269,143 +235,9 @@ CLAIM_MODALS = frozenset("will shall would could may might can should must".spli
 TO_MODALS = frozenset("going set expected expects plans planning plan due about poised ready likely".split())
 CONDITIONAL = frozenset("if whether unless".split())
 SUBORDINATORS = frozenset("so that because if when while who which whose where but although though as".split())
-ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st gen sen rep gov lt col sgt capt no vs etc inc ltd co corp jan feb mar apr jun jul aug sep "
-    "sept oct nov dec u.s u.k e.g i.e a.m p.m".split()
-)
 
-# ---------------------------------------------------------------- tokens
-
-_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"  # Arabic diacritics and tatweel: inside a word
-_TOKEN = re.compile(rf"(?:[^\W_]|[{_MARKS}])+(?:['’](?:[^\W_]|[{_MARKS}])+)*|[?!;:,\"“”()]")
-_NT = {"wo": "will", "ca": "can", "sha": "shall", "ai": "is"}
-_CLITIC = {"ll": "will", "ve": "have", "re": "are", "d": "would", "m": "am"}
-_IS_AFTER = frozenset("it there that what who he she here where".split())
-
-
-class Tok(NamedTuple):
-    key: str  # casefolded, Arabic folded (``match.normalise``), contractions expanded
-    start: int
-    end: int
-
-
-def tokens(text: str) -> list[Tok]:
-    """Words and the punctuation that matters (``PUNCT``), with their offsets in ``text``. "hasn't" -> has + not,
-    "won't" -> will + not, "it's" -> it + is; a possessive "'s" is dropped."""
-    out: list[Tok] = []
-    for m in _TOKEN.finditer(text):
-        word, s, e = m.group(), m.start(), m.end()
-        low = word.casefold().replace("’", "'")
-        if not low.isascii():
-            low = normalise(low) or low
-        head, _, tail = low.rpartition("'")
-        if not head:
-            out.append(Tok(low, s, e))
-        elif low.endswith("n't"):
-            out += [Tok(_NT.get(low[:-3], low[:-3]), s, e - 3), Tok("not", e - 3, e)]
-        elif tail == "s":
-            out.append(Tok(head, s, e - 2))
-            if head in _IS_AFTER:
-                out.append(Tok("is", e - 2, e))
-        elif tail in _CLITIC:
-            out += [Tok(head, s, e - len(tail) - 1), Tok(_CLITIC[tail], e - len(tail) - 1, e)]
-        else:
-            out.append(Tok(low, s, e))
-    return out
-
-
-# Summary sentences end at . ! ? ; before a space; headline parts at ; - : ? and a full stop.
-_TITLE_SPLIT = re.compile(r"\s*;\s*|\s+[-–—|]+\s+|(?<=\S):\s+|(?<=[?!])[\"”’']?\s+|(?<=[a-z0-9])\.\s+(?=[A-Z])")
-_SENTENCE_END = re.compile(r"[.!?;][\"”’')\]]*\s+")
-
-
-def sentences(summary: str) -> Iterator[str]:
-    """Summary sentences, as written; no split after an abbreviation or initial ("U.S. Army", "Mr. Abbasi") or
-    before a lowercase word."""
-    start = 0
-    for m in _SENTENCE_END.finditer(summary):
-        before = summary[start : m.start()].rsplit(None, 1)
-        last = before[-1].casefold().rstrip(".") if before else ""
-        after = summary[m.end() : m.end() + 1]
-        if summary[m.start()] == "." and (last in ABBREVIATIONS or len(last) == 1 or after.islower()):
-            continue
-        yield summary[start : m.end()].strip()
-        start = m.end()
-    if summary[start:].strip():
-        yield summary[start:].strip()
-
-
-def headline_parts(title: str) -> list[str]:
-    """A headline's parts, as written: "A; B", "A - B", "A: B", "A? B", "A. B"."""
-    return [s.strip() for s in _TITLE_SPLIT.split(title) if s and s.strip()]
-
-
-# ---------------------------------------------------------------- verb forms
-
-_VOWELS = frozenset("aeiou")
-_IRREGULAR_FORMS = {b: tuple(f for part in pp for f in part.split("/")) for b, pp in IRREGULAR.items()}
-IRREGULAR_BASE = {f: b for b, forms in _IRREGULAR_FORMS.items() for f in forms}  # past forms -> base
 # Phrases whose first word is a function word are matched literally ("not true", "no date", "according to").
 _LITERAL_FIRST = frozenset("not no on behind what if according said may might could believed thought fact".split())
-
-
-def inflect(base: str, *, spelling: bool = True) -> dict[str, str]:
-    """Every form of an English verb -> "base", "s", "ed" or "ing". Unsure spellings give both variants ("open"
-    -> opening and openning): a form that never occurs costs nothing. -ise and -ize both count."""
-    if not (base.isascii() and base.isalpha()) or len(base) < 2:
-        return {base: "base"}
-    b, out = base, {base: "base"}
-    if spelling and b.endswith(("ise", "ize")) and len(b) > 5:
-        alt = b[:-3] + ("ize" if b.endswith("ise") else "ise")
-        out.update({k: v for k, v in inflect(alt, spelling=False).items() if k not in out})
-    cons_y = b.endswith("y") and b[-2] not in _VOWELS
-    out[b[:-1] + "ies" if cons_y else b + "es" if b.endswith(("s", "x", "z", "ch", "sh", "o")) else b + "s"] = "s"
-    if b.endswith("ie"):
-        ing, ed = [b[:-2] + "ying"], [b + "d"]
-    elif b.endswith("e"):
-        ing, ed = [b + "ing" if b.endswith(("ee", "ye", "oe")) else b[:-1] + "ing"], [b + "d"]
-    elif cons_y:
-        ing, ed = [b + "ing"], [b[:-1] + "ied"]
-    else:
-        ing, ed = [b + "ing"], [b + "ed"]
-        if len(b) >= 3 and b[-1] not in "aeiouwxy" and b[-2] in _VOWELS and b[-3] not in _VOWELS:
-            ing.append(b + b[-1] + "ing")
-            ed.append(b + b[-1] + "ed")  # "ban" -> banned; "cancel" -> cancelled and canceled
-    if b in _IRREGULAR_FORMS:
-        ed = list(_IRREGULAR_FORMS[b])
-    out.update(dict.fromkeys(ing, "ing"))
-    out.update({f: "ed" for f in ed if f not in out or f != b})
-    return out
-
-
-def form_of(word: str) -> str:
-    """The form a claim's verb is in: "ed" (past, participle), "ing", "s" or "base"."""
-    if (word in IRREGULAR_BASE and word not in _IRREGULAR_FORMS) or (word.endswith("ed") and len(word) > 3):
-        return "ed"
-    if word.endswith("ing") and len(word) > 5:
-        return "ing"
-    return "s" if word.endswith("s") and not word.endswith(("ss", "us", "is")) else "base"
-
-
-def lemmas(word: str) -> set[str]:
-    """Candidate base forms of a claim's word; extra candidates only add forms that never occur. An inflected
-    word is not its own candidate (else "signed" would also count as a base form)."""
-    if word in IRREGULAR_BASE:
-        return {IRREGULAR_BASE[word]}
-    w, out = word, set()
-    if w.endswith("ied"):
-        out.add(w[:-3] + "y")
-    elif w.endswith("ed") and len(w) > 4:
-        out |= {w[:-2], w[:-1]} | ({w[:-3]} if w[-3] == w[-4] else set())
-    elif w.endswith("ing") and len(w) > 5:
-        out |= {w[:-3], w[:-3] + "e"} | ({w[:-4]} if w[-4] == w[-5] else set())
-    elif w.endswith("ies"):
-        out.add(w[:-3] + "y")
-    elif w.endswith("es"):
-        out |= {w[:-2], w[:-1]}
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        out.add(w[:-1])
-    return out or {word}
 
 
 # ---------------------------------------------------------------- lexicons

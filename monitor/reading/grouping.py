@@ -1,7 +1,7 @@
 """Near-duplicate stories: wire copy, reprints and reworded headlines of one report form one story group.
 
 Pure. Two stories about a claim belong to one group when they carry the same verdict, were seen within the
-grouping window of each other, and their headlines, read as the claim reads them (``match.content_terms``:
+grouping window of each other, and their headlines, read as the claim reads them (``relevance.content_terms``:
 stemmed, stop words dropped, aliases applied), are at least ``similarity`` alike by rapidfuzz
 ``token_set_ratio`` — so "Iraq, United States sign deal on coalition withdrawal" joins "Iraq and US sign
 agreement on withdrawal of US-led coalition - reports". A group counts once toward corroboration and raises at

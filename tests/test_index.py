@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.reading.index import ClaimIndex
-from monitor.reading.relevance import (PreparedClaim, ScoreCeiling, index_postings, match, prepare_claim, story_keys, title_bound,
-                           title_bounds)
+from monitor.reading.index import ClaimIndex, ScoreCeiling, index_postings, story_keys, title_bound, title_bounds
+from monitor.reading.relevance import PreparedClaim, match, prepare_claim
 
 from conftest import FIXTURES, OWN_SCENARIO, SHARED_SCENARIO, shared_path
-from test_match import IRAQ_ALIASES, IRAQ_CLAIM
+from test_relevance import IRAQ_ALIASES, IRAQ_CLAIM
 
 DEV_PAIRS = shared_path("eval", "dev_pairs.tsv")
 OWN_PAIRS = FIXTURES / "labelled_pairs.tsv"

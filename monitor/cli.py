@@ -545,8 +545,8 @@ def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: 
         return
     app: App = ctx.obj
     with app.reading().open() as store:
-        found = outbox.rows(store, status=status, limit=limit)
-        channels = outbox.channel_states(store)
+        found = views.outbox_rows(outbox.rows(store, status=status, limit=limit))
+        channels = views.stored_channels(outbox.channel_states(store))
     if as_json:
         _echo_json({"outbox": found, "channels": list(channels.values())})
         return

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlite_utils
 
 from conftest import utc
 from monitor.errors import StoreError
-from monitor.models import Hit, Story, Verdict
+from monitor.models import Alert, Hit, Story, Verdict
 from monitor.reading import grouping
-from monitor.store import MIGRATIONS, Store
+from monitor.retry import Decision
+from monitor.store import MIGRATIONS, ClaimRecord, EvidenceRecord, Store, from_db_time, outbox, to_db_time
 from monitor.store.sql import in_lists
 
 
@@ -89,3 +90,92 @@ def test_of_hits_stored_at_the_same_moment_grouping_prefers_the_last_stored(tmp_
     rows = store.group_candidates("c", "confirmed", at - timedelta(hours=1))
     assert [group for group, _ in rows] == ["aaa", "zzz"]
     assert grouping.find_group("iraq us sign troop deal", grouping.Candidates(rows), 80.0) == "aaa"
+
+
+def test_claim_state_history_and_evidence_come_back_typed(tmp_path):
+    """Stored text is the store's business: callers get Verdicts, aware datetimes, dates and tuples."""
+    store = Store(tmp_path / "typed.db")
+    at, published = utc(2026, 11, 27, 12), utc(2026, 11, 27, 10, 30)
+    with store.transaction():
+        store.insert_stories([Story("s1", "wire", "Deal signed", "body", "https://w.example/s1", published),
+                              Story("s2", "desk", "Deal signed, again", "", None, None)], at)
+        store.insert_hits([Hit("s1", "deal", 81.5, ("deal", "sign"), Verdict.CONFIRMED, "signed", "It was signed.",
+                               "s1", "deal signed"),
+                           Hit("s2", "deal", 60.0, ("deal",), Verdict.PENDING, None, None, "s1", "deal signed",
+                               fresh=False)], at)
+        store.record_transition("deal", Verdict.PENDING, Verdict.CONFIRMED, at, "s1", published, [{"id": "s1"}])
+        store.mark_overdue_alerted("deal", utc(2026, 12, 1).date(), at + timedelta(days=5))
+
+    record = store.claim_state("deal")
+    assert record == ClaimRecord(id="deal", state=Verdict.CONFIRMED, since_at=at, reported_at=published,
+                                 updated_at=at, overdue_alerted_for=utc(2026, 12, 1).date())
+    assert type(record.state) is Verdict and record.since_at.tzinfo is not None
+    assert store.claim_states(["deal", "other"]) == {"deal": record}
+    [change] = store.claim_history("deal")
+    assert (change.previous_state, change.state, change.at, change.story_id, change.evidence) == \
+        (Verdict.PENDING, Verdict.CONFIRMED, at, "s1", ({"id": "s1"},))
+
+    second, first = store.claim_evidence("deal")  # stored at the same moment: by publication, undated first
+    assert isinstance(first, EvidenceRecord)
+    assert (first.verdict, first.matched_terms, first.created_at, first.published_at, first.fresh) == \
+        (Verdict.CONFIRMED, ("deal", "sign"), at, published, True)
+    assert first.reported_at == published and second.reported_at == at  # undated: when it was first seen
+    assert first.story == Story("s1", "wire", "Deal signed", "", "https://w.example/s1", published)
+    assert first.hit == Hit("s1", "deal", 81.5, ("deal", "sign"), Verdict.CONFIRMED, "signed", "It was signed.",
+                            "s1", None, True)
+    assert (second.verdict, second.fresh, second.link) == (Verdict.PENDING, False, None)
+    assert store.claim_evidence("deal", decisive_only=True) == [first]
+    assert store.claim_evidence("deal", verdict=Verdict.PENDING) == [second]
+    assert store.claim_evidence("deal", fresh_only=True, since=at + timedelta(seconds=1)) == []
+
+    summary = store.claim_summaries()["deal"]
+    assert summary.hits == {Verdict.CONFIRMED: 1, Verdict.PENDING: 1} and summary.last_hit_at == at
+
+
+def test_outbox_rows_and_channels_come_back_typed(tmp_path):
+    store = Store(tmp_path / "outbox.db")
+    at = utc(2026, 11, 27, 12)
+    outbox.enqueue(store, Alert("a1", "deal", "s1", "claim.state_changed",
+                                {"state": "confirmed", "story": {"title": "Deal signed"}}), ["hook"], at)
+    [row] = outbox.claim_due(store, at)
+    assert isinstance(row, outbox.OutboxRow) and row.created_at == at and row.budget_since == at
+    assert row.payload == {"state": "confirmed", "story": {"title": "Deal signed"}}
+    outbox.pause_channel(store, "hook", at + timedelta(hours=1), "HTTP 429")
+    [entry] = outbox.rows(store)
+    assert entry == outbox.OutboxEntry(
+        id="a1/hook", alert_id="a1", channel="hook", claim_id="deal", story_id="s1", kind="claim.state_changed",
+        status="pending", attempts=0, created_at=at, next_attempt_at=at + timedelta(seconds=outbox.LEASE_SECONDS),
+        last_attempt_at=None, last_error=None, sent_at=None, requeued_at=None, title="Deal signed", state="confirmed")
+    assert outbox.channel_states(store) == {"hook": outbox.ChannelState(
+        name="hook", url_fingerprint=None, disabled_reason=None, disabled_at=None,
+        paused_until=at + timedelta(hours=1), pause_reason="HTTP 429")}
+
+    later = at + timedelta(hours=2)
+    assert outbox.requeue(store, later, row_ids=["a1"]) == 1
+    [requeued] = outbox.claim_due(store, later)
+    assert requeued.requeued_at == later and requeued.budget_since == later  # a fresh retry budget
+
+
+def test_the_outbox_records_the_retry_decision_it_is_given(tmp_path):
+    """Delivery decides (retry.decide); the store writes down exactly that, whatever the attempt count."""
+    store = Store(tmp_path / "decided.db")
+    at = utc(2026, 11, 27, 12)
+    outbox.enqueue(store, Alert("a1", "deal", None, "claim.overdue", {}), ["hook"], at)
+    [row] = outbox.claim_due(store, at)
+    retry_at = at + timedelta(days=30)  # far past anything retry.decide would choose
+    outbox.record_failure(store, row, at, "HTTP 503", Decision(status="pending", next_attempt_at=retry_at))
+    [entry] = outbox.rows(store)
+    assert (entry.status, entry.attempts, entry.next_attempt_at, entry.last_error) == \
+        ("pending", 1, retry_at, "HTTP 503")
+    [again] = outbox.claim_due(store, retry_at)
+    outbox.record_failure(store, again, retry_at, "HTTP 400", Decision(status="dead", next_attempt_at=retry_at))
+    assert outbox.counts(store) == {"pending": 0, "sent": 0, "dead": 1}
+
+
+def test_stored_moments_are_utc_text_in_time_order_and_read_back_equal():
+    from datetime import timezone as tz
+
+    east = datetime(2026, 11, 27, 14, 0, 0, 5, tzinfo=tz(timedelta(hours=2)))
+    assert to_db_time(east) == "2026-11-27T12:00:00.000005+00:00"
+    assert from_db_time(to_db_time(east)) == east and to_db_time(None) is None and from_db_time(None) is None
+    assert to_db_time(east) < to_db_time(east + timedelta(microseconds=1))

@@ -341,7 +341,7 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
     with source.open() as store:
         if claim_id is not None:
             views.check_claim_known(source, store, claim_id)
-        rows = store.hits(since=utc_now() - since, claim_id=claim_id)
+        rows = views.hit_rows(store.hits(since=utc_now() - since, claim_id=claim_id))
     if as_json:
         _echo_json({"hits": rows})
         return

@@ -23,7 +23,7 @@ from monitor.config import ClaimConfig, Config, load_config_leniently
 from monitor.errors import ConfigError, NotFoundError
 from monitor.feeds.fetch import redact_url
 from monitor.pipeline import TrackedClaim, run_backtest
-from monitor.store import ClaimSummary, Store, to_db_time
+from monitor.store import ClaimSummary, HitRecord, Store, to_db_time
 from monitor.store.outbox import ChannelState, OutboxEntry
 
 _CLAIM_KEY = re.compile(r"claims\[(\d+)\][.:]")
@@ -136,11 +136,13 @@ def feed_rows(source: ReadSource, store: Store) -> list[dict]:
 
 def stored_text(value: object) -> object:
     """A record's value as the commands print it: a moment as stored (``store.to_db_time``), an enum as its
-    text; anything else as it is."""
+    text, a tuple as a list; anything else as it is."""
     if isinstance(value, datetime):
         return to_db_time(value)
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
@@ -233,21 +235,26 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
         broken = source.claim_problems(position)
         prepared.append((claim, None if broken else TrackedClaim.prepare(claim), broken))
     stories = []
-    for row in found:
-        hits = store.hits(story_id=row["id"])
-        for hit in hits:
-            hit["group"] = [record_fields(m, ("outlet", "title", "link", "story_id"))
-                            for m in store.claim_evidence(hit["claim_id"], group_id=hit["group_id"])]
+    for story in found:
+        hits = store.hits(story_id=story.id)
+        shown = [{**record_fields(hit), "group": [record_fields(m, ("outlet", "title", "link", "story_id"))
+                                                  for m in store.claim_evidence(hit.claim_id, group_id=hit.group_id)]}
+                 for hit in hits]
         checks = []
         for claim, tracked, broken in prepared:
-            check: dict = {"claim_id": claim.id, "hit": any(h["claim_id"] == claim.id for h in hits)}
+            check: dict = {"claim_id": claim.id, "hit": any(h.claim_id == claim.id for h in hits)}
             if tracked is None:
                 check["problem"] = "; ".join(broken)
             else:
-                check.update(_assessment(claim, match.assess(tracked.relevance, row["title"], row["summary"] or "")))
+                check.update(_assessment(claim, match.assess(tracked.relevance, story.title, story.summary or "")))
             checks.append(check)
-        stories.append({**row, "hits": hits, "checks": checks})
+        stories.append({**record_fields(story), "hits": shown, "checks": checks})
     return stories
+
+
+def hit_rows(hits: Iterable[HitRecord]) -> list[dict]:
+    """The ``hits`` listing's rows: each hit's columns, then its story's."""
+    return [record_fields(hit) for hit in hits]
 
 
 def backtest(claim: TrackedClaim, store: Store, since: datetime, *, near_misses: int = 0) -> dict:

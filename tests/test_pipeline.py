@@ -54,7 +54,7 @@ def test_new_relevant_story_is_stored_matched_queued_and_delivered_once(setup, h
     serve(httpserver, "/wire.xml", [SIGNED, UNRELATED])
     result = poll_feed(ctx, store, config.feed("wire"), NOW)
     assert (result.status, result.stories, result.new_stories, result.hits, result.alerts) == ("ok", 2, 2, 1, 1)
-    assert [h["title"] for h in store.hits()] == [SIGNED["title"]]
+    assert [h.title for h in store.hits()] == [SIGNED["title"]]
 
     assert deliver_due(ctx, store, NOW).sent == 1
     body = receiver.received[0].body

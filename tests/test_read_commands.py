@@ -320,3 +320,21 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
         {"name": "chat", "kind": "webhook", "disabled_reason": None, "disabled_at": None,
          "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429"}]
     assert json.loads(status.stdout)["outbox"] == {"pending": 1, "sent": 1, "dead": 0}
+
+    explained = run_cli("--db", str(database), "explain", "s1", "--json", config=config, env={HOOK_ENV: SECRET_URL})
+    assert explained.returncode == 0, explained.stderr
+    [story] = json.loads(explained.stdout)["stories"]
+    assert {key: story[key] for key in list(story)[:7]} == {
+        "id": "s1", "feed": "wire", "title": "Deal signed", "summary": "", "link": "https://wire.example.com/s1",
+        "published_at": "2026-11-27T11:00:00.000000+00:00", "seen_at": stamp}
+    assert list(story)[7:] == ["hits", "checks"]
+    assert story["hits"] == [{
+        "claim_id": "deal", "story_id": "s1", "score": 80.0, "matched_terms": ["deal"], "verdict": "confirmed",
+        "cue": "signed", "sentence": "It was signed.", "group_id": "s1", "fresh": True, "created_at": stamp,
+        "feed": "wire", "title": "Deal signed", "link": "https://wire.example.com/s1",
+        "published_at": "2026-11-27T11:00:00.000000+00:00",
+        "group": [{"outlet": "wire", "title": "Deal signed", "link": "https://wire.example.com/s1",
+                   "story_id": "s1"}]}]
+    assert list(story["hits"][0]) == ["claim_id", "story_id", "score", "matched_terms", "verdict", "cue",
+                                      "sentence", "group_id", "fresh", "created_at", "feed", "title", "link",
+                                      "published_at", "group"]

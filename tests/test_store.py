@@ -12,7 +12,8 @@ from monitor.errors import StoreError
 from monitor.models import Alert, Hit, Story, Verdict
 from monitor.reading import grouping
 from monitor.retry import Decision
-from monitor.store import MIGRATIONS, ClaimRecord, EvidenceRecord, Store, from_db_time, outbox, to_db_time
+from monitor.store import (MIGRATIONS, ClaimRecord, EvidenceRecord, HitRecord, Store, StoredStory, from_db_time,
+                           outbox, to_db_time)
 from monitor.store.sql import in_lists
 
 
@@ -130,6 +131,14 @@ def test_claim_state_history_and_evidence_come_back_typed(tmp_path):
 
     summary = store.claim_summaries()["deal"]
     assert summary.hits == {Verdict.CONFIRMED: 1, Verdict.PENDING: 1} and summary.last_hit_at == at
+
+    stored = store.story("s1")
+    assert stored == StoredStory("s1", "wire", "Deal signed", "body", "https://w.example/s1", published, at)
+    assert store.stories_by_link("https://w.example/s1") == [stored] and store.story("nope") is None
+    listed = store.hits(claim_id="deal")
+    assert [type(h) for h in listed] == [HitRecord, HitRecord]
+    assert [(h.story_id, h.verdict, h.fresh, h.created_at, h.published_at) for h in listed] == \
+        [("s1", Verdict.CONFIRMED, True, at, published), ("s2", Verdict.PENDING, False, at, None)]
 
 
 def test_outbox_rows_and_channels_come_back_typed(tmp_path):

@@ -83,8 +83,8 @@ def test_two_outlets_required_and_reprints_count_once(monitor, httpserver, recei
     assert (alert["previous_state"], alert["state"], alert["verdict"]) == ("pending", "confirmed", "confirmed")
     assert {e["outlet"] for e in alert["evidence"]} == {"a", "b", "c"}
     # The alert quotes the strongest report, not the one that happened to tip the claim over (c's).
-    strongest = max(store.hits(claim_id=config.claims[0].id), key=lambda h: h["score"])
-    assert alert["story"]["id"] == strongest["story_id"] and alert["story"]["outlet"] == "a" and alert["sentence"]
+    strongest = max(store.hits(claim_id=config.claims[0].id), key=lambda h: h.score)
+    assert alert["story"]["id"] == strongest.story_id and alert["story"]["outlet"] == "a" and alert["sentence"]
 
 
 def test_a_trusted_outlet_is_enough(monitor, httpserver, receiver):
@@ -114,7 +114,7 @@ def test_stale_stories_are_recorded_but_neither_alert_nor_move_the_claim(monitor
     poll_all(config, ctx, store, NOW)
     deliver_due(ctx, store, NOW)
     [hit] = store.hits()
-    assert hit["verdict"] == "confirmed"
+    assert hit.verdict == "confirmed"
     assert store.claim_state(config.claims[0].id) is None and receiver.received == []
 
 

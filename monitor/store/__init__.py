@@ -27,11 +27,11 @@ from monitor.errors import NoDatabaseError, StoreError
 from monitor.store.claims import ClaimChange, ClaimQueries, ClaimRecord, ClaimSummary, EvidenceRecord
 from monitor.store.feeds import FeedQueries, FeedState
 from monitor.store.schema import MIGRATIONS, from_db_time, to_db_time, upgrade
-from monitor.store.stories import GROUP_CANDIDATES_LIMIT, StoryQueries
+from monitor.store.stories import GROUP_CANDIDATES_LIMIT, HitRecord, StoredStory, StoryQueries
 
 __all__ = ["GROUP_CANDIDATES_LIMIT", "MIGRATIONS", "PAGE_CACHE_KIB", "WRITE_WAIT_SECONDS", "ClaimChange",
-           "ClaimRecord", "ClaimSummary", "EvidenceRecord", "FeedState", "Store", "from_db_time", "read_only",
-           "to_db_time"]
+           "ClaimRecord", "ClaimSummary", "EvidenceRecord", "FeedState", "HitRecord", "Store", "StoredStory",
+           "from_db_time", "read_only", "to_db_time"]
 
 PAGE_CACHE_KIB = 256  # SQLite page cache per connection
 

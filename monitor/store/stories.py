@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 
@@ -14,6 +15,40 @@ from monitor.store.sql import Queries, in_lists
 GROUP_CANDIDATES_LIMIT = 2000  # the newest hits a story is compared with for grouping, per claim and verdict
 _moment_and_row = itemgetter(0, 1)  # (created_at, rowid) of a group_candidates row
 _group_and_key = itemgetter(2, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStory:
+    """A stored story with when it was first seen (``summary`` None: the feed gave none)."""
+
+    id: str
+    feed: str
+    title: str
+    summary: str | None
+    link: str | None
+    published_at: datetime | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HitRecord:
+    """A stored hit joined with its story. ``fresh`` is False for a story too old to alert when it was seen
+    (``max_age_hours``)."""
+
+    claim_id: str
+    story_id: str
+    score: float
+    matched_terms: tuple[str, ...]
+    verdict: Verdict
+    cue: str | None
+    sentence: str | None
+    group_id: str | None
+    fresh: bool
+    created_at: datetime
+    feed: str
+    title: str
+    link: str | None
+    published_at: datetime | None
 
 
 class StoryQueries(Queries):
@@ -81,13 +116,13 @@ class StoryQueries(Queries):
                                  [to_db_time(before)])
         return cursor.rowcount
 
-    def stories_by_link(self, link: str) -> list[dict]:
-        return list(self._dicts("SELECT * FROM stories WHERE link = ? ORDER BY seen_at", [link]))
+    def stories_by_link(self, link: str) -> list[StoredStory]:
+        return [_stored_story(row) for row in self._dicts("SELECT * FROM stories WHERE link = ? ORDER BY seen_at",
+                                                          [link])]
 
     def hits(self, *, since: datetime | None = None, claim_id: str | None = None,
-             story_id: str | None = None) -> list[dict]:
-        """Hits joined with their stories, newest first. ``fresh`` is False for a story too old to alert when it
-        was seen (``max_age_hours``)."""
+             story_id: str | None = None) -> list[HitRecord]:
+        """Hits joined with their stories, newest first."""
         where, params = ["1 = 1"], []
         if story_id is not None:
             where.append("h.story_id = ?")
@@ -103,9 +138,17 @@ class StoryQueries(Queries):
                        h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
-        return [{**row, "matched_terms": json.loads(row["matched_terms"] or "[]"), "fresh": bool(row["fresh"])}
+        return [HitRecord(**{**row, "matched_terms": tuple(json.loads(row["matched_terms"] or "[]")),
+                             "verdict": Verdict(row["verdict"]), "fresh": bool(row["fresh"]),
+                             "created_at": from_db_time(row["created_at"]),
+                             "published_at": from_db_time(row["published_at"])})
                 for row in rows]
 
-    def story(self, story_id: str) -> dict | None:
+    def story(self, story_id: str) -> StoredStory | None:
         rows = list(self._dicts("SELECT * FROM stories WHERE id = ?", [story_id]))
-        return rows[0] if rows else None
+        return _stored_story(rows[0]) if rows else None
+
+
+def _stored_story(row: dict) -> StoredStory:
+    return StoredStory(**{**row, "published_at": from_db_time(row["published_at"]),
+                          "seen_at": from_db_time(row["seen_at"])})

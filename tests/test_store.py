@@ -38,6 +38,21 @@ def test_claim_states_reads_every_asked_claim_across_parameter_chunks(tmp_path):
     assert all(row.state == "confirmed" and row.id == claim_id for claim_id, row in states.items())
 
 
+def test_a_new_database_gets_every_migration_once_and_a_newer_one_is_refused(tmp_path):
+    path = tmp_path / "fresh.db"
+    Store(path).close()
+    db = sqlite_utils.Database(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert {"feeds", "stories", "hits", "outbox", "claims", "claim_history", "channels"} <= set(db.table_names())
+    db.close()
+    Store(path).close()  # reopening migrates nothing (a re-run of migration 1 would fail: its tables exist)
+    db = sqlite_utils.Database(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreError, match=f"schema version {len(MIGRATIONS) + 1}, newer than this news-monitor"):
+        Store(path)
+
+
 def test_an_upgraded_database_answers_grouping_from_an_index_alone(tmp_path):
     """Migration 6 replaces the (claim, verdict, time) index with one that also holds the group and headline, and
     drops the unused (feed, seen_at) index on stories."""

@@ -24,7 +24,7 @@ from monitor.errors import ConfigError, NotFoundError
 from monitor.feeds.fetch import redact_url
 from monitor.pipeline import TrackedClaim, run_backtest
 from monitor.store import ClaimSummary, HitRecord, Store, to_db_time
-from monitor.store.outbox import ChannelState, OutboxEntry
+from monitor.store.outbox import ChannelState, OutboxRow
 
 _CLAIM_KEY = re.compile(r"claims\[(\d+)\][.:]")
 
@@ -167,9 +167,11 @@ def stored_channels(states: Mapping[str, ChannelState]) -> dict[str, dict]:
     return {name: record_fields(state) for name, state in states.items()}
 
 
-def outbox_rows(entries: Iterable[OutboxEntry]) -> list[dict]:
+def outbox_rows(rows: Iterable[OutboxRow]) -> list[dict]:
     """The ``outbox`` listing's rows: every stored column but the payload, then the story title and claim state."""
-    return [record_fields(entry) for entry in entries]
+    return [{**record_fields(row, (f.name for f in fields(row) if f.name != "payload")),
+             "title": (row.payload.get("story") or {}).get("title"), "state": row.payload.get("state")}
+            for row in rows]
 
 
 def claim_rows(source: ReadSource, store: Store) -> list[dict]:

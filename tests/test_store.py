@@ -166,10 +166,11 @@ def test_outbox_rows_and_channels_come_back_typed(tmp_path):
     assert row.payload == {"state": "confirmed", "story": {"title": "Deal signed"}}
     outbox.pause_channel(store, "hook", at + timedelta(hours=1), "HTTP 429")
     [entry] = outbox.rows(store)
-    assert entry == outbox.OutboxEntry(
+    assert entry == outbox.OutboxRow(
         id="a1/hook", alert_id="a1", channel="hook", claim_id="deal", story_id="s1", kind="claim.state_changed",
-        status="pending", attempts=0, created_at=at, next_attempt_at=at + timedelta(seconds=outbox.LEASE_SECONDS),
-        last_attempt_at=None, last_error=None, sent_at=None, requeued_at=None, title="Deal signed", state="confirmed")
+        payload={"state": "confirmed", "story": {"title": "Deal signed"}}, status="pending", attempts=0,
+        created_at=at, next_attempt_at=at + timedelta(seconds=outbox.LEASE_SECONDS), last_attempt_at=None,
+        last_error=None, sent_at=None, requeued_at=None)
     assert outbox.channel_states(store) == {"hook": outbox.ChannelState(
         name="hook", url_fingerprint=None, disabled_reason=None, disabled_at=None,
         paused_until=at + timedelta(hours=1), pause_reason="HTTP 429")}

@@ -32,6 +32,8 @@ LEASE_SECONDS = 300
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
+    """One alert for one channel, every stored column (in table order). ``status``: pending, sent or dead."""
+
     id: str
     alert_id: str
     channel: str
@@ -39,8 +41,13 @@ class OutboxRow:
     story_id: str | None
     kind: str
     payload: dict
+    status: str
     attempts: int
     created_at: datetime
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
     requeued_at: datetime | None = None
 
     @property
@@ -49,27 +56,13 @@ class OutboxRow:
         return max(self.created_at, self.requeued_at or self.created_at)
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """An outbox row as the ``outbox`` listing shows it: its delivery state, and of its payload only the story
-    title and the claim state."""
-
-    id: str
-    alert_id: str
-    channel: str
-    claim_id: str | None
-    story_id: str | None
-    kind: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    last_attempt_at: datetime | None
-    last_error: str | None
-    sent_at: datetime | None
-    requeued_at: datetime | None
-    title: str | None
-    state: str | None
+def _outbox_row(r: dict) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"], alert_id=r["alert_id"], channel=r["channel"], claim_id=r["claim_id"], story_id=r["story_id"],
+        kind=r["kind"], payload=json.loads(r["payload"]), status=r["status"], attempts=r["attempts"],
+        created_at=from_db_time(r["created_at"]), next_attempt_at=from_db_time(r["next_attempt_at"]),
+        last_attempt_at=from_db_time(r["last_attempt_at"]), last_error=r["last_error"],
+        sent_at=from_db_time(r["sent_at"]), requeued_at=from_db_time(r["requeued_at"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +118,7 @@ def claim_due(store: Store, now: datetime, *, limit: int = 100, ignore_backoff: 
         lease_until = to_db_time(now + timedelta(seconds=LEASE_SECONDS))
         store.db.conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
                              [(lease_until, r["id"]) for r in rows])
-    return [OutboxRow(id=r["id"], alert_id=r["alert_id"], channel=r["channel"], claim_id=r["claim_id"],
-                      story_id=r["story_id"], kind=r["kind"], payload=json.loads(r["payload"]),
-                      attempts=r["attempts"], created_at=from_db_time(r["created_at"]),
-                      requeued_at=from_db_time(r["requeued_at"])) for r in rows]
+    return [_outbox_row(r) for r in rows]  # as read: next_attempt_at is when the row was due, not the lease
 
 
 def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
@@ -167,20 +157,11 @@ def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dea
         return store.db.conn.total_changes - before
 
 
-def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[OutboxEntry]:
-    """Outbox rows, newest first, without their payloads' bulk (claim, type, story title kept)."""
+def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    """Outbox rows, newest first."""
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    found = []
-    for r in store.db.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?", [*params, limit]):
-        payload = json.loads(r["payload"])
-        found.append(OutboxEntry(
-            id=r["id"], alert_id=r["alert_id"], channel=r["channel"], claim_id=r["claim_id"],
-            story_id=r["story_id"], kind=r["kind"], status=r["status"], attempts=r["attempts"],
-            created_at=from_db_time(r["created_at"]), next_attempt_at=from_db_time(r["next_attempt_at"]),
-            last_attempt_at=from_db_time(r["last_attempt_at"]), last_error=r["last_error"],
-            sent_at=from_db_time(r["sent_at"]), requeued_at=from_db_time(r["requeued_at"]),
-            title=(payload.get("story") or {}).get("title"), state=payload.get("state")))
-    return found
+    return [_outbox_row(r) for r in store.db.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?",
+                                                   [*params, limit])]
 
 
 # --- channels ----------------------------------------------------------------------------------------------

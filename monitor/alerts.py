@@ -40,13 +40,10 @@ class Claim(Protocol):
     def text(self) -> str: ...
 
 
-def timestamp(moment: datetime | str | None) -> str | None:
-    """The payload format of a moment (an aware datetime, or a stored ISO 8601 text): RFC 3339, UTC, whole
-    seconds, ``Z``. None stays None."""
+def timestamp(moment: datetime | None) -> str | None:
+    """The payload format of an aware moment: RFC 3339, UTC, whole seconds, ``Z``. None stays None."""
     if moment is None:
         return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -54,14 +51,10 @@ def alert_id(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def story_ref(story: Story | dict, verdict: str | None = None) -> dict:
+def story_ref(story: Story, verdict: str | None = None) -> dict:
     """How a story appears in an alert's ``story`` and ``evidence`` fields."""
-    if isinstance(story, Story):
-        ref = {"id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
-               "published_at": timestamp(story.published_at)}
-    else:
-        ref = {"id": story["story_id"], "outlet": story["outlet"], "title": story["title"], "link": story["link"],
-               "published_at": timestamp(story["published_at"])}
+    ref = {"id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
+           "published_at": timestamp(story.published_at)}
     if verdict is not None:
         ref["verdict"] = verdict
     return ref

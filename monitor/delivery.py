@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor import alerts, metrics
+from monitor import alerts, metrics, retry
 
 from monitor.store import outbox
 from monitor.errors import DeliveryError
 from monitor.logs import kv, log
+from monitor.models import Verdict
 from monitor.notify import Notifier
 from monitor.runtime import Context, utc_now
 from monitor.store import Store, from_db_time
@@ -117,8 +118,9 @@ def _record_failure(ctx: Context, store: Store, rows: Sequence[outbox.OutboxRow]
         return at
     next_at = at
     for row in rows:
-        decision = outbox.mark_failed(store, row, at, str(error), transient=error.transient,
-                                      retry_after=error.retry_after)
+        decision = retry.decide(attempts=row.attempts + 1, transient=error.transient, retry_after=error.retry_after,
+                                created_at=row.budget_since, now=at)
+        outbox.record_failure(store, row, at, str(error), decision)
         next_at = max(next_at, decision.next_attempt_at)
         metrics.delivery("dead" if decision.status == "dead" else "failed")
         if decision.status == "dead":
@@ -162,12 +164,12 @@ def _current_payload(store: Store, row: outbox.OutboxRow) -> dict:
         # evidence_since is to the whole second (null: since the claim was first tracked). A report of this state
         # stamped earlier in that second is listed too: harmless, it did report this state.
         more = store.claim_evidence(row.claim_id, since=from_db_time(payload.get("evidence_since")),
-                                    verdict=payload["state"], fresh_only=True)
+                                    verdict=Verdict(payload["state"]), fresh_only=True)
     elif row.kind == "claim.hit" and payload.get("group_id"):
         more = store.claim_evidence(row.claim_id, group_id=payload["group_id"], fresh_only=True)
     else:
         return payload
-    return alerts.with_evidence(payload, (alerts.story_ref(r, r["verdict"]) for r in more))
+    return alerts.with_evidence(payload, (alerts.story_ref(r.story, str(r.verdict)) for r in more))
 
 
 def _send(notifier: Notifier | None, channel: str, alert_id: str, payload: dict) -> DeliveryError | None:

@@ -19,14 +19,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from monitor import store
 from monitor.logs import kv, log
+from monitor.store import outbox
+from monitor.store.feeds import feed_health
+from monitor.store.outbox import OUTBOX_STATUSES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -35,7 +38,6 @@ VERDICTS = ("confirmed", "delayed", "rejected", "pending")
 CLAIM_STATES = VERDICTS
 DELIVERY_RESULTS = ("sent", "failed", "dead", "disabled")
 RELOAD_RESULTS = ("success", "failure")
-OUTBOX_STATUSES = ("pending", "sent", "dead")
 
 FETCHES = Counter("news_monitor_fetches_total", "Feed polls, by result: ok (new stories), unchanged (a body with "
                   "no new story), not_modified (HTTP 304), error.", ["result"], registry=REGISTRY)
@@ -158,14 +160,10 @@ class DatabaseCollector(Collector):
         yield from families
 
     def _read(self) -> list[Metric]:
-        # mode=ro: a scrape must never create, migrate or lock the database for writing.
-        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            by_status = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
-            (oldest,) = conn.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
-            feed_rows = conn.execute("SELECT name, error_count, last_ok_at FROM feeds").fetchall()
-        finally:
-            conn.close()
+        with store.read_only(self.path) as conn:  # a scrape must never create, migrate or lock the database
+            by_status = outbox.status_counts(conn)
+            oldest = outbox.oldest_pending_at(conn)
+            feed_rows = feed_health(conn)
 
         depth = GaugeMetricFamily("news_monitor_outbox_alerts", "Alerts in the outbox, by status (one per alert "
                                   "and channel).", labels=["status"])
@@ -173,7 +171,7 @@ class DatabaseCollector(Collector):
             depth.add_metric([status], by_status.get(status, 0))
         age = GaugeMetricFamily("news_monitor_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest alert not yet delivered; 0 when none is waiting.")
-        age.add_metric([], max(0.0, self.clock() - datetime.fromisoformat(oldest).timestamp()) if oldest else 0.0)
+        age.add_metric([], max(0.0, self.clock() - oldest.timestamp()) if oldest else 0.0)
 
         if self.feeds is not None:  # feeds removed from the config keep their rows; don't report them forever
             feed_rows = [r for r in feed_rows if r[0] in self.feeds]
@@ -184,9 +182,9 @@ class DatabaseCollector(Collector):
         last_ok = GaugeMetricFamily("news_monitor_feed_last_success_timestamp_seconds",
                                     "When this feed was last polled successfully (Unix time).", labels=["feed"])
         for name, errors, ok_at in sorted(feed_rows):
-            streak.add_metric([name], errors or 0)
+            streak.add_metric([name], errors)
             if ok_at:
-                last_ok.add_metric([name], datetime.fromisoformat(ok_at).timestamp())
+                last_ok.add_metric([name], ok_at.timestamp())
         return [depth, age, failing, streak, last_ok]
 
 

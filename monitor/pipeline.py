@@ -32,7 +32,7 @@ from monitor.logs import kv, log
 from monitor.models import Alert, Hit, Relevance, Story, Verdict
 from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
 from monitor.runtime import Context, TrackedClaim
-from monitor.store import FeedState, Store, from_db_time
+from monitor.store import ClaimRecord, FeedState, Store
 from monitor.reading.verdict import VerdictResult, judge
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -238,8 +238,8 @@ class Tracked:
 
 
 def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequence[Finding], now: datetime,
-                record: Mapping | None) -> Tracked:
-    """Give a claim's new hits their story group, move the claim's state (``record``: its stored row, None
+                record: ClaimRecord | None) -> Tracked:
+    """Give a claim's new hits their story group, move the claim's state (``record``: its stored state, None
     before its first hit) and return the hits to store and the alerts to queue.
 
     Runs inside the poll's transaction, so the claim state it reads is current even with other feeds being
@@ -247,9 +247,9 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     that transaction too, after tracking (the claim's evidence is read before they are in the table), stamped
     ``recorded_at``: never before the claim's current state, see below.
     """
-    state = Verdict(record["state"]) if record else Verdict.PENDING
-    since = from_db_time(record["since_at"]) if record else EPOCH
-    state_reported_at = from_db_time(record["reported_at"]) if record else None
+    state = record.state if record else Verdict.PENDING
+    since = record.since_at if record else EPOCH
+    state_reported_at = record.reported_at if record else None
     # ``now`` was taken when this poll started; a poll that started later may have committed first. Stamps
     # never go back before the claim's current state, so this poll's hits count as evidence for it.
     now = max(now, since)
@@ -275,25 +275,25 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     # claim's whole history.
     movers = any(h.fresh and h.verdict not in (Verdict.PENDING, state) for h, _ in new_hits)
     earlier = store.claim_evidence(claim.id, since=since, fresh_only=True, decisive_only=True) if movers else []
-    refs = {r["story_id"]: alerts.story_ref(r, r["verdict"]) for r in earlier}
+    refs = {r.story_id: alerts.story_ref(r.story, str(r.verdict)) for r in earlier}
     refs.update((hit.story_id, alerts.story_ref(story, hit.verdict)) for hit, story in new_hits)
     policy = claims.Policy(confirm_after_outlets=claim.config.confirm_after_outlets,
                            trusted_outlets=frozenset(claim.config.trusted_outlets))
     transitions = claims.advance(
         state,
-        [claims.Evidence(r["story_id"], r["group_id"] or r["story_id"], r["outlet"], Verdict(r["verdict"]),
-                         from_db_time(r["published_at"] or r["created_at"]), r["score"]) for r in earlier],
+        [claims.Evidence(r.story_id, r.group_id or r.story_id, r.outlet, r.verdict, r.reported_at, r.score)
+         for r in earlier],
         [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict, s.published_at or now, h.score)
          for h, s in new_hits if h.fresh],
         policy, state_reported_at=state_reported_at) if movers else []
 
     queued: list[Alert] = []
     by_story = {hit.story_id: (hit, story) for hit, story in new_hits}
-    by_story.update((r["story_id"], _stored_hit(claim.id, r)) for r in earlier if r["story_id"] not in by_story)
+    by_story.update((r.story_id, (r.hit, r.story)) for r in earlier if r.story_id not in by_story)
     for change in transitions:
         hit, story = by_story[change.quoted.story_id]  # the strongest report, whichever poll committed first
         evidence = [refs[e.story_id] for e in change.supporting]
-        store.record_transition(claim.id, str(change.previous), str(change.state), now, hit.story_id,
+        store.record_transition(claim.id, change.previous, change.state, now, hit.story_id,
                                 change.decided_by.reported_at, evidence)
         queued.append(alerts.state_changed(claim.config, str(change.previous), str(change.state), hit, story,
                                            evidence, evidence_since=None if since == EPOCH else since, now=now))
@@ -308,16 +308,6 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
     return Tracked(hits=[hit for hit, _ in new_hits], recorded_at=now, alerts=queued,
                    verdicts=tuple(str(h.verdict) for h, _ in new_hits),
                    state_changes=tuple(str(c.state) for c in transitions))
-
-
-def _stored_hit(claim_id: str, row: Mapping) -> tuple[Hit, Story]:
-    """A stored hit (a ``Store.claim_evidence`` row) as the hit and story an alert quotes."""
-    hit = Hit(story_id=row["story_id"], claim_id=claim_id, score=row["score"],
-              matched_terms=tuple(row["matched_terms"]), verdict=Verdict(row["verdict"]), cue=row["cue"],
-              sentence=row["sentence"], group_id=row["group_id"], fresh=bool(row["fresh"]))
-    story = Story(id=row["story_id"], feed=row["outlet"], title=row["title"], summary="", link=row["link"],
-                  published_at=from_db_time(row["published_at"]))
-    return hit, story
 
 
 def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: int = 0) -> dict:
@@ -361,18 +351,18 @@ def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
     for claim in ctx.claims:
         expect_by = claim.config.expect_by
         record = store.claim_state(claim.id)
-        state = Verdict(record["state"]) if record else Verdict.PENDING
+        state = record.state if record else Verdict.PENDING
         if not claims.is_overdue(state, expect_by, now):
             continue
-        if record and record["overdue_alerted_for"] == expect_by.isoformat():
+        if record and record.overdue_alerted_for == expect_by:
             continue
         with store.transaction():
             record = store.claim_state(claim.id)  # again, under the write lock: a poll may just have moved it
-            state = Verdict(record["state"]) if record else Verdict.PENDING
+            state = record.state if record else Verdict.PENDING
             if not claims.is_overdue(state, expect_by, now):
                 continue
             alert = alerts.overdue(claim.config, str(state), expect_by, now)
             queued += outbox.enqueue(store, alert, claim.config.channels, now)
-            store.mark_overdue_alerted(claim.id, expect_by.isoformat(), now)
+            store.mark_overdue_alerted(claim.id, expect_by, now)
         log.info("claim overdue %s", kv(claim=claim.id, expect_by=expect_by, state=state))
     return queued

@@ -12,9 +12,10 @@ of the value written.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
 from monitor.reading import relevance as match
@@ -23,7 +24,8 @@ from monitor.errors import ConfigError, NotFoundError
 from monitor.net.urls import redact_url
 from monitor.pipeline import run_backtest
 from monitor.runtime import TrackedClaim, load_leniently
-from monitor.store import Store, to_db_time
+from monitor.store import ClaimSummary, HitRecord, Store, to_db_time
+from monitor.store.outbox import ChannelState, OutboxRow
 
 _CLAIM_KEY = re.compile(r"claims\[(\d+)\][.:]")
 
@@ -133,13 +135,44 @@ def feed_rows(source: ReadSource, store: Store) -> list[dict]:
     return rows
 
 
-def channel_rows(source: ReadSource, states: Mapping[str, dict]) -> list[dict]:
+def stored_text(value: object) -> object:
+    """A record's value as the commands print it: a moment as stored (``store.to_db_time``), an enum as its
+    text, a tuple as a list; anything else as it is."""
+    if isinstance(value, datetime):
+        return to_db_time(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def record_fields(record: object, names: Iterable[str] | None = None) -> dict:
+    """A store record (a dataclass) as a dict of ``stored_text`` values, in field order (or ``names``' order)."""
+    return {name: stored_text(getattr(record, name))
+            for name in (names if names is not None else (f.name for f in fields(record)))}
+
+
+def channel_rows(source: ReadSource, states: Mapping[str, ChannelState]) -> list[dict]:
     """Each configured channel (each stored one when the config could not be read) with its delivery state."""
     channels = ([(c.name, c.kind) for c in source.config.channels] if source.config is not None
                 else [(name, None) for name in states])
-    return [{"name": name, "kind": kind, **{key: states.get(name, {}).get(key) for key in
-                                            ("disabled_reason", "disabled_at", "paused_until", "pause_reason")}}
+    keys = ("disabled_reason", "disabled_at", "paused_until", "pause_reason")
+    return [{"name": name, "kind": kind,
+             **(record_fields(states[name], keys) if name in states else dict.fromkeys(keys))}
             for name, kind in channels]
+
+
+def stored_channels(states: Mapping[str, ChannelState]) -> dict[str, dict]:
+    """Each stored channel's state row, by name, for the ``outbox`` command."""
+    return {name: record_fields(state) for name, state in states.items()}
+
+
+def outbox_rows(rows: Iterable[OutboxRow]) -> list[dict]:
+    """The ``outbox`` listing's rows: every stored column but the payload, then the story title and claim state."""
+    return [{**record_fields(row, (f.name for f in fields(row) if f.name != "payload")),
+             "title": (row.payload.get("story") or {}).get("title"), "state": row.payload.get("state")}
+            for row in rows]
 
 
 def claim_rows(source: ReadSource, store: Store) -> list[dict]:
@@ -150,13 +183,14 @@ def claim_rows(source: ReadSource, store: Store) -> list[dict]:
               else [(claim_id, None, None) for claim_id in sorted(store.claim_ids())])
     rows = []
     for claim_id, text, expect_by in claims:
-        record = store.claim_state(claim_id) or {}
-        summary = summaries.get(claim_id, {"hits": {}, "last_hit_at": None})
-        rows.append({"id": claim_id, "text": text, "state": record.get("state", "pending"),
-                     "since_at": record.get("since_at"), "hits": summary["hits"],
-                     "last_hit_at": summary["last_hit_at"],
+        record = store.claim_state(claim_id)
+        summary = summaries.get(claim_id, ClaimSummary())
+        rows.append({"id": claim_id, "text": text, "state": str(record.state) if record else "pending",
+                     "since_at": to_db_time(record.since_at) if record else None,
+                     "hits": {str(verdict): count for verdict, count in summary.hits.items()},
+                     "last_hit_at": to_db_time(summary.last_hit_at),
                      "expect_by": expect_by.isoformat() if expect_by else None,
-                     "history": [{k: h[k] for k in ("previous_state", "state", "at", "story_id")}
+                     "history": [record_fields(h, ("previous_state", "state", "at", "story_id"))
                                  for h in store.claim_history(claim_id)]})
     return rows
 
@@ -204,22 +238,26 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
         broken = source.claim_problems(position)
         prepared.append((claim, None if broken else TrackedClaim.prepare(claim), broken))
     stories = []
-    for row in found:
-        hits = store.hits(story_id=row["id"])
-        for hit in hits:
-            hit["group"] = [{"outlet": m["outlet"], "title": m["title"], "link": m["link"],
-                             "story_id": m["story_id"]}
-                            for m in store.claim_evidence(hit["claim_id"], group_id=hit["group_id"])]
+    for story in found:
+        hits = store.hits(story_id=story.id)
+        shown = [{**record_fields(hit), "group": [record_fields(m, ("outlet", "title", "link", "story_id"))
+                                                  for m in store.claim_evidence(hit.claim_id, group_id=hit.group_id)]}
+                 for hit in hits]
         checks = []
         for claim, tracked, broken in prepared:
-            check: dict = {"claim_id": claim.id, "hit": any(h["claim_id"] == claim.id for h in hits)}
+            check: dict = {"claim_id": claim.id, "hit": any(h.claim_id == claim.id for h in hits)}
             if tracked is None:
                 check["problem"] = "; ".join(broken)
             else:
-                check.update(_assessment(claim, match.assess(tracked.relevance, row["title"], row["summary"] or "")))
+                check.update(_assessment(claim, match.assess(tracked.relevance, story.title, story.summary or "")))
             checks.append(check)
-        stories.append({**row, "hits": hits, "checks": checks})
+        stories.append({**record_fields(story), "hits": shown, "checks": checks})
     return stories
+
+
+def hit_rows(hits: Iterable[HitRecord]) -> list[dict]:
+    """The ``hits`` listing's rows: each hit's columns, then its story's."""
+    return [record_fields(hit) for hit in hits]
 
 
 def backtest(claim: TrackedClaim, store: Store, since: datetime, *, near_misses: int = 0) -> dict:

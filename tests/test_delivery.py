@@ -181,7 +181,7 @@ def test_410_disables_the_channel_and_keeps_its_alerts_until_the_url_changes(set
     result = deliver_due(ctx, store, NOW)
     assert result.sent == 0 and len(hook.received) == 1
     assert outbox.counts(store)["pending"] == 2
-    assert outbox.channel_states(store)["hook"]["disabled_reason"].startswith("webhook answered HTTP 410")
+    assert outbox.channel_states(store)["hook"].disabled_reason.startswith("webhook answered HTTP 410")
     deliver_due(ctx, store, NOW + timedelta(days=1))
     assert len(hook.received) == 1  # nothing more is sent to a disabled channel
     status = json.loads(run_cli("status", "--json", config=config.path,

@@ -249,7 +249,7 @@ def test_retention_prunes_old_stories_without_hits_and_keeps_hits(setup, httpser
     assert store.db["stories"].count == 2
     with store.transaction():
         assert store.prune_stories(NOW + timedelta(days=1)) == 1  # the unmatched story; the hit's story stays
-    assert [h["title"] for h in store.hits()] == [ITEM["title"]]
+    assert [h.title for h in store.hits()] == [ITEM["title"]]
     with store.transaction():
         assert store.prune_stories(NOW - timedelta(days=1)) == 0  # nothing younger is touched
 

@@ -271,3 +271,95 @@ def test_status_prints_each_feed_as_feeds_does(tmp_path, httpserver):
     assert feed_lines[1].startswith("broken: FAILING") and "HTTP 404" in feed_lines[1]
     assert status.stdout.splitlines()[:2] == feed_lines
     assert status.stdout.splitlines()[-1] == "outbox: 0 pending, 0 sent, 0 dead"
+
+
+# ---------------------------------------------------------------- stored records as the --json output shows them
+
+
+def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path):
+    """The store returns typed records; the commands still print every stored column, in table order, moments
+    as the stored UTC text and states as their names."""
+    from conftest import utc
+    from monitor.models import Alert, Hit, Story, Verdict
+    from monitor.store import Store, outbox
+
+    at = utc(2026, 11, 27, 12)
+    stamp, lease_end = "2026-11-27T12:00:00.000000+00:00", "2026-11-27T12:05:00.000000+00:00"
+    config = write_config(tmp_path, {
+        "monitor": {"database": "data/monitor.db"},
+        "feeds": [{"name": "wire", "url": "https://wire.example.com/rss"}],
+        "claims": [{"id": "deal", "text": "Iraq and the US sign the deal", "channels": ["hook"]}],
+        "channels": [{"name": "hook", "kind": "webhook", "url_env": HOOK_ENV},
+                     {"name": "chat", "kind": "webhook", "url_env": HOOK_ENV}]})
+    database = tmp_path / "records.db"
+    with Store(database) as store:
+        with store.transaction():
+            store.insert_stories([Story("s1", "wire", "Deal signed", "", "https://wire.example.com/s1",
+                                        at - timedelta(hours=1))], at)
+            store.insert_hits([Hit("s1", "deal", 80.0, ("deal",), Verdict.CONFIRMED, "signed", "It was signed.",
+                                   "s1", "deal signed")], at)
+            store.record_transition("deal", Verdict.PENDING, Verdict.CONFIRMED, at, "s1", at - timedelta(hours=1), [])
+        outbox.enqueue(store, Alert("a1", "deal", "s1", "claim.state_changed",
+                                    {"state": "confirmed", "story": {"title": "Deal signed"}}), ["hook"], at)
+        [sent] = outbox.claim_due(store, at)
+        outbox.mark_sent(store, sent, at + timedelta(minutes=1))
+        outbox.enqueue(store, Alert("a2", "deal", None, "claim.overdue", {"state": "confirmed"}), ["chat"], at)
+        outbox.disable_channel(store, "hook", "fp", "webhook answered HTTP 410", at)
+        outbox.pause_channel(store, "chat", at + timedelta(hours=1), "HTTP 429")
+
+    listed = run_cli("--db", str(database), "outbox", "--json", config=config, env={HOOK_ENV: SECRET_URL})
+    assert listed.returncode == 0, listed.stderr
+    sent_at = "2026-11-27T12:01:00.000000+00:00"
+    expected = {
+        "outbox": [
+            {"id": "a2/chat", "alert_id": "a2", "channel": "chat", "claim_id": "deal", "story_id": None,
+             "kind": "claim.overdue", "status": "pending", "attempts": 0, "created_at": stamp,
+             "next_attempt_at": stamp, "last_attempt_at": None, "last_error": None, "sent_at": None,
+             "requeued_at": None, "title": None, "state": "confirmed"},
+            {"id": "a1/hook", "alert_id": "a1", "channel": "hook", "claim_id": "deal", "story_id": "s1",
+             "kind": "claim.state_changed", "status": "sent", "attempts": 1, "created_at": stamp,
+             "next_attempt_at": lease_end, "last_attempt_at": sent_at, "last_error": None, "sent_at": sent_at,
+             "requeued_at": None, "title": "Deal signed", "state": "confirmed"}],
+        "channels": [
+            {"name": "hook", "url_fingerprint": "fp", "disabled_reason": "webhook answered HTTP 410",
+             "disabled_at": stamp, "paused_until": None, "pause_reason": None},
+            {"name": "chat", "url_fingerprint": None, "disabled_reason": None, "disabled_at": None,
+             "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429"}]}
+    shown = json.loads(listed.stdout)
+    assert shown == expected
+    assert [list(row) for row in shown["outbox"] + shown["channels"]] == \
+        [list(row) for row in expected["outbox"] + expected["channels"]]  # the columns' order too
+
+    claims = run_cli("--db", str(database), "claims", "--json", config=config, env={HOOK_ENV: SECRET_URL})
+    assert claims.returncode == 0, claims.stderr
+    assert json.loads(claims.stdout) == {"claims": [{
+        "id": "deal", "text": "Iraq and the US sign the deal", "state": "confirmed", "since_at": stamp,
+        "hits": {"confirmed": 1}, "last_hit_at": stamp, "expect_by": None,
+        "history": [{"previous_state": "pending", "state": "confirmed", "at": stamp, "story_id": "s1"}]}]}
+
+    status = run_cli("--db", str(database), "status", "--json", config=config, env={HOOK_ENV: SECRET_URL})
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["channels"] == [
+        {"name": "hook", "kind": "webhook", "disabled_reason": "webhook answered HTTP 410", "disabled_at": stamp,
+         "paused_until": None, "pause_reason": None},
+        {"name": "chat", "kind": "webhook", "disabled_reason": None, "disabled_at": None,
+         "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429"}]
+    assert json.loads(status.stdout)["outbox"] == {"pending": 1, "sent": 1, "dead": 0}
+
+    explained = run_cli("--db", str(database), "explain", "s1", "--json", config=config, env={HOOK_ENV: SECRET_URL})
+    assert explained.returncode == 0, explained.stderr
+    [story] = json.loads(explained.stdout)["stories"]
+    assert {key: story[key] for key in list(story)[:7]} == {
+        "id": "s1", "feed": "wire", "title": "Deal signed", "summary": "", "link": "https://wire.example.com/s1",
+        "published_at": "2026-11-27T11:00:00.000000+00:00", "seen_at": stamp}
+    assert list(story)[7:] == ["hits", "checks"]
+    assert story["hits"] == [{
+        "claim_id": "deal", "story_id": "s1", "score": 80.0, "matched_terms": ["deal"], "verdict": "confirmed",
+        "cue": "signed", "sentence": "It was signed.", "group_id": "s1", "fresh": True, "created_at": stamp,
+        "feed": "wire", "title": "Deal signed", "link": "https://wire.example.com/s1",
+        "published_at": "2026-11-27T11:00:00.000000+00:00",
+        "group": [{"outlet": "wire", "title": "Deal signed", "link": "https://wire.example.com/s1",
+                   "story_id": "s1"}]}]
+    assert list(story["hits"][0]) == ["claim_id", "story_id", "score", "matched_terms", "verdict", "cue",
+                                      "sentence", "group_id", "fresh", "created_at", "feed", "title", "link",
+                                      "published_at", "group"]

@@ -17,7 +17,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics
+from monitor import metrics, retry
 
 from monitor.store import outbox
 from monitor.models import Alert
@@ -236,7 +236,10 @@ def test_metrics_exposes_counters_and_database_gauges(serve, database):
             if row.alert_id == "alert-2":
                 outbox.mark_sent(store, row, now)
             elif row.alert_id == "alert-3":  # transient failure after three days: dead
-                assert outbox.mark_failed(store, row, now, "down", transient=True).status == "dead"
+                decision = retry.decide(attempts=row.attempts + 1, transient=True, retry_after=None,
+                                        created_at=row.budget_since, now=now)
+                assert decision.status == "dead"
+                outbox.record_failure(store, row, now, "down", decision)
         store.record_feed_error("bad-feed", "https://bad.example.com/rss", now, "timeout")
         store.record_feed_error("bad-feed", "https://bad.example.com/rss", now, "timeout")
         store.record_feed_ok("good-feed", "https://good.example.com/rss", now, etag=None, last_modified=None)

@@ -84,8 +84,8 @@ def test_two_outlets_required_and_reprints_count_once(monitor, httpserver, recei
     assert (alert["previous_state"], alert["state"], alert["verdict"]) == ("pending", "confirmed", "confirmed")
     assert {e["outlet"] for e in alert["evidence"]} == {"a", "b", "c"}
     # The alert quotes the strongest report, not the one that happened to tip the claim over (c's).
-    strongest = max(store.hits(claim_id=config.claims[0].id), key=lambda h: h["score"])
-    assert alert["story"]["id"] == strongest["story_id"] and alert["story"]["outlet"] == "a" and alert["sentence"]
+    strongest = max(store.hits(claim_id=config.claims[0].id), key=lambda h: h.score)
+    assert alert["story"]["id"] == strongest.story_id and alert["story"]["outlet"] == "a" and alert["sentence"]
 
 
 def test_a_trusted_outlet_is_enough(monitor, httpserver, receiver):
@@ -115,7 +115,7 @@ def test_stale_stories_are_recorded_but_neither_alert_nor_move_the_claim(monitor
     poll_all(config, ctx, store, NOW)
     deliver_due(ctx, store, NOW)
     [hit] = store.hits()
-    assert hit["verdict"] == "confirmed"
+    assert hit.verdict == "confirmed"
     assert store.claim_state(config.claims[0].id) is None and receiver.received == []
 
 
@@ -138,15 +138,15 @@ def test_claim_state_and_history_survive_a_config_edit(monitor, httpserver):
     config, ctx, store = monitor()
     publish(httpserver, {"a": [SIGNED], "b": [], "c": []})
     poll_all(config, ctx, store, NOW)
-    assert store.claim_state(config.claims[0].id)["state"] == "confirmed"
+    assert store.claim_state(config.claims[0].id).state == "confirmed"
     # The claim's wording and rules change; its id does not: the state and history stay.
     config, ctx, store = monitor(text="Iraq and the US sign the coalition withdrawal agreement",
                                  confirm_after_outlets=2)
     publish(httpserver, {"a": [SIGNED], "b": [COLLAPSED], "c": []})
     poll_all(config, ctx, store, NOW + timedelta(hours=1))
     history = store.claim_history(config.claims[0].id)
-    assert [(h["previous_state"], h["state"]) for h in history] == [("pending", "confirmed")]
-    assert store.claim_state(config.claims[0].id)["state"] == "confirmed"  # one rejection of two needed
+    assert [(h.previous_state, h.state) for h in history] == [("pending", "confirmed")]
+    assert store.claim_state(config.claims[0].id).state == "confirmed"  # one rejection of two needed
 
 
 def test_console_alert_says_what_changed_and_who_reported_it(monitor, httpserver):
@@ -171,4 +171,4 @@ def test_a_poll_that_started_earlier_but_committed_later_still_counts(monitor, h
     poll_feed(ctx, store, config.feed("b"), NOW + timedelta(seconds=10))  # b moves the claim to delayed
     poll_feed(ctx, store, config.feed("a"), NOW)  # a started before b but commits after it
     poll_feed(ctx, store, config.feed("c"), NOW + timedelta(seconds=20))
-    assert store.claim_state(config.claims[0].id)["state"] == "confirmed"
+    assert store.claim_state(config.claims[0].id).state == "confirmed"

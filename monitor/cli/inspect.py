@@ -90,7 +90,7 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
     with source.open() as store:
         if claim_id is not None:
             views.check_claim_known(source, store, claim_id)
-        rows = store.hits(since=utc_now() - since, claim_id=claim_id)
+        rows = views.hit_rows(store.hits(since=utc_now() - since, claim_id=claim_id))
     if as_json:
         echo_json({"hits": rows})
         return
@@ -189,8 +189,8 @@ def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: 
         return
     app: App = ctx.obj
     with app.reading().open() as store:
-        found = outbox.rows(store, status=status, limit=limit)
-        channels = outbox.channel_states(store)
+        found = views.outbox_rows(outbox.rows(store, status=status, limit=limit))
+        channels = views.stored_channels(outbox.channel_states(store))
     if as_json:
         echo_json({"outbox": found, "channels": list(channels.values())})
         return

@@ -1,7 +1,8 @@
 """The durable outbox: one row per (alert, channel), written with the poll that caused it, sent later.
 
 Rows move ``pending`` → ``sent``; after a failure they stay ``pending`` with a later ``next_attempt_at``, or
-become ``dead`` when ``retry.decide`` gives up (``retry`` puts them back). Channels have state too: a 410 Gone
+become ``dead``, as the deliverer decided (``retry.decide``: this module only records the decision; ``requeue``
+puts them back). Channels have state too: a 410 Gone
 disables a channel (its alerts wait, nothing is lost) until its URL changes in the config; a 429 or an outage
 pauses it until a given time, so one sick destination is not hammered alert by alert.
 ``claim_due`` leases the rows it returns (pushes their ``next_attempt_at`` forward) inside a transaction, so two
@@ -13,19 +14,26 @@ alert id, which receivers can dedupe on).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from monitor import retry
 from monitor.models import Alert
-from monitor.store import Store, from_db_time, to_db_time
+from monitor.store import Store
+from monitor.store.schema import from_db_time, to_db_time
+
+if TYPE_CHECKING:
+    from monitor.retry import Decision
 
 LEASE_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
+    """One alert for one channel, every stored column (in table order). ``status``: pending, sent or dead."""
+
     id: str
     alert_id: str
     channel: str
@@ -33,9 +41,43 @@ class OutboxRow:
     story_id: str | None
     kind: str
     payload: dict
+    status: str
     attempts: int
     created_at: datetime
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
     requeued_at: datetime | None = None
+
+    @property
+    def budget_since(self) -> datetime:
+        """When the row's retry budget started: when it was queued, or last put back in line."""
+        return max(self.created_at, self.requeued_at or self.created_at)
+
+
+def _outbox_row(r: dict) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"], alert_id=r["alert_id"], channel=r["channel"], claim_id=r["claim_id"], story_id=r["story_id"],
+        kind=r["kind"], payload=json.loads(r["payload"]), status=r["status"], attempts=r["attempts"],
+        created_at=from_db_time(r["created_at"]), next_attempt_at=from_db_time(r["next_attempt_at"]),
+        last_attempt_at=from_db_time(r["last_attempt_at"]), last_error=r["last_error"],
+        sent_at=from_db_time(r["sent_at"]), requeued_at=from_db_time(r["requeued_at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """A channel's stored delivery state: disabled (by a 410, until its URL changes) or paused (until a time)."""
+
+    name: str
+    url_fingerprint: str | None
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    paused_until: datetime | None
+    pause_reason: str | None
+
+
+OUTBOX_STATUSES = ("pending", "sent", "dead")
 
 
 def row_id(alert_id: str, channel: str) -> str:
@@ -76,10 +118,7 @@ def claim_due(store: Store, now: datetime, *, limit: int = 100, ignore_backoff: 
         lease_until = to_db_time(now + timedelta(seconds=LEASE_SECONDS))
         store.db.conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
                              [(lease_until, r["id"]) for r in rows])
-    return [OutboxRow(id=r["id"], alert_id=r["alert_id"], channel=r["channel"], claim_id=r["claim_id"],
-                      story_id=r["story_id"], kind=r["kind"], payload=json.loads(r["payload"]),
-                      attempts=r["attempts"], created_at=from_db_time(r["created_at"]),
-                      requeued_at=from_db_time(r["requeued_at"])) for r in rows]
+    return [_outbox_row(r) for r in rows]  # as read: next_attempt_at is when the row was due, not the lease
 
 
 def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
@@ -92,18 +131,15 @@ def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
                             WHERE name = ? AND paused_until IS NOT NULL""", [row.channel])
 
 
-def mark_failed(store: Store, row: OutboxRow, now: datetime, error: str, *, transient: bool,
-                retry_after: float | None = None) -> retry.Decision:
-    """Record a failed attempt; schedule the next one or give up (``dead``), as ``retry.decide`` says."""
-    attempts = row.attempts + 1
-    decision = retry.decide(attempts=attempts, transient=transient, retry_after=retry_after,
-                            created_at=max(row.created_at, row.requeued_at or row.created_at), now=now)
+def record_failure(store: Store, row: OutboxRow, now: datetime, error: str, decision: Decision) -> None:
+    """Record a failed attempt and what the deliverer decided: try again at its ``next_attempt_at``, or give up
+    (``dead``)."""
     with store.transaction():
         store.db.execute(
             """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?, status = ?
                WHERE id = ? AND status = 'pending'""",  # another deliverer's success stands
-            [attempts, to_db_time(now), to_db_time(decision.next_attempt_at), error, decision.status, row.id])
-    return decision
+            [row.attempts + 1, to_db_time(now), to_db_time(decision.next_attempt_at), error, decision.status,
+             row.id])
 
 
 def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dead: bool = False) -> int:
@@ -121,14 +157,11 @@ def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dea
         return store.db.conn.total_changes - before
 
 
-def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[dict]:
-    """Outbox rows, newest first, without their payloads' bulk (claim, type, story title kept)."""
+def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    """Outbox rows, newest first."""
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    found = []
-    for r in store.db.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?", [*params, limit]):
-        payload = json.loads(r.pop("payload"))
-        found.append({**r, "title": (payload.get("story") or {}).get("title"), "state": payload.get("state")})
-    return found
+    return [_outbox_row(r) for r in store.db.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?",
+                                                   [*params, limit])]
 
 
 # --- channels ----------------------------------------------------------------------------------------------
@@ -163,8 +196,11 @@ def enable_changed_channels(store: Store, fingerprints: dict[str, str]) -> list[
     return changed
 
 
-def channel_states(store: Store) -> dict[str, dict]:
-    return {r["name"]: r for r in store.db.query("SELECT * FROM channels")}
+def channel_states(store: Store) -> dict[str, ChannelState]:
+    return {r["name"]: ChannelState(name=r["name"], url_fingerprint=r["url_fingerprint"],
+                                    disabled_reason=r["disabled_reason"], disabled_at=from_db_time(r["disabled_at"]),
+                                    paused_until=from_db_time(r["paused_until"]), pause_reason=r["pause_reason"])
+            for r in store.db.query("SELECT * FROM channels")}
 
 
 def release(store: Store, rows: Iterable[OutboxRow], not_before: datetime) -> None:
@@ -176,7 +212,17 @@ def release(store: Store, rows: Iterable[OutboxRow], not_before: datetime) -> No
 
 def counts(store: Store) -> dict[str, int]:
     """Number of outbox rows by status (every status present, zero when empty)."""
-    result = {"pending": 0, "sent": 0, "dead": 0}
-    for status, count in store.db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status"):
-        result[status] = count
+    return status_counts(store.db.conn)
+
+
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """``counts`` on a bare connection (the metrics' read-only one)."""
+    result = dict.fromkeys(OUTBOX_STATUSES, 0)
+    result.update(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
     return result
+
+
+def oldest_pending_at(conn: sqlite3.Connection) -> datetime | None:
+    """When the oldest row not yet delivered was queued; None when none is waiting."""
+    (oldest,) = conn.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
+    return from_db_time(oldest)

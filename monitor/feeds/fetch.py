@@ -35,7 +35,7 @@ import urllib3.response
 from monitor import __version__
 
 from monitor.net import guard as netguard
-from monitor.errors import FetchError
+from monitor.errors import FetchError, one_line
 from monitor.retry import parse_retry_after
 
 USER_AGENT = f"news-monitor/{__version__} (+https://github.com/news-monitor/news-monitor)"
@@ -309,7 +309,7 @@ class Fetcher:
         try:
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:
-            raise FetchError(f"{where}: invalid URL: {_one_line(exc)}") from exc
+            raise FetchError(f"{where}: invalid URL: {_exception_line(exc)}") from exc
         if not scheme:
             raise FetchError(f"{where}: URL has no scheme; expected http:// or https://")
         if scheme not in ("http", "https"):
@@ -334,7 +334,7 @@ class Fetcher:
             raise self._failed(attempt, where, f"connection failed: {connection_failure(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like
             # requests quotes the URL in these messages (InvalidURL "Invalid URL '…': No host supplied").
-            text = _one_line(str(exc).replace(url, redact_url(url)))
+            text = _exception_line(str(exc).replace(url, redact_url(url)))
             raise self._failed(attempt, where, f"invalid request: {text}") from exc
 
     def _read_body(self, resp: requests.Response, attempt: _Attempt, where: str) -> bytes:
@@ -375,7 +375,7 @@ class Fetcher:
             raise self._failed(attempt, where, f"could not decode the {encoding} body") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:  # ProtocolError: reset, truncated, bad chunking
             raise self._failed(attempt, where, "connection broken while reading the body: "
-                               f"{_one_line(exc)}") from exc
+                               f"{_exception_line(exc)}") from exc
 
 
 def _status_error(resp: requests.Response, where: str, now: datetime) -> FetchStatusError:
@@ -403,20 +403,20 @@ def _phrase(status: int, reason: str | None) -> str:
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:
-        return _one_line(reason or "")
+        return _exception_line(reason or "")
 
 
 def _secs(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _one_line(exc: object, limit: int = 200) -> str:
+def _exception_line(exc: object, limit: int = 200) -> str:
+    """An exception (or text) as one line of at most ``limit`` characters."""
     if isinstance(exc, BaseException) and len(exc.args) == 2 and isinstance(exc.args[0], str):
         text = f"{exc.args[0].rstrip('.: ')}: {exc.args[1]}"  # urllib3 ProtocolError("Connection broken", cause)
     else:
         text = str(exc)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line(text, limit)
 
 
 def connection_failure(exc: requests.ConnectionError, url: str) -> str:
@@ -436,9 +436,9 @@ def connection_failure(exc: requests.ConnectionError, url: str) -> str:
         if isinstance(tls, ssl.SSLCertVerificationError):
             return f"TLS certificate verify failed: {tls.verify_message or tls.reason}"
         if isinstance(tls, ssl.SSLError):
-            return f"TLS handshake failed: {tls.reason or _one_line(tls)}"
-        return f"TLS failed: {_one_line(reason)}"
-    return _one_line(reason)
+            return f"TLS handshake failed: {tls.reason or _exception_line(tls)}"
+        return f"TLS failed: {_exception_line(reason)}"
+    return _exception_line(reason)
 
 
 def _host(url: str) -> str | None:

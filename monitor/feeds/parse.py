@@ -33,7 +33,7 @@ from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
 from monitor.feeds import fastparse
-from monitor.errors import ParseError
+from monitor.errors import ParseError, one_line
 from monitor.models import Story
 
 MAX_ENTRIES = 500  # entries per feed kept (newest first as the feed lists them)
@@ -170,7 +170,7 @@ def prepare_xml(body: bytes, hdrs: Mapping[str, str]) -> bytes:
     enc_result: dict = {}
     data = convert_to_utf8(hdrs, repair_utf8(body, hdrs.get("content-type", "")), enc_result)
     if not enc_result.get("encoding"):
-        raise ParseError(_one_line(f"character encoding unknown: {enc_result.get('bozo_exception')}"))
+        raise ParseError(one_line(_squash(f"character encoding unknown: {enc_result.get('bozo_exception')}"), 300))
     data = strip_dtd(data)
     # Defence in depth: feedparser hands its loose parser the entities its regexes find before the
     # first tag (even inside comments). Anything still found there is hostile; refuse it.
@@ -191,7 +191,7 @@ def _parse_xml_feed(data: bytes, feed_name: str, url: str | None, now: datetime)
         if not parsed.get("version") and re.search(rb"<html[\s>]", data[:4096], re.I):
             raise ParseError("HTML page, not a feed")
         exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
-        raise ParseError(_one_line(f"not a feed: {exc}") if exc else "no feed entries found")
+        raise ParseError(one_line(_squash(f"not a feed: {exc}"), 300) if exc else "no feed entries found")
     return _finish(_stories(parsed.entries, feed_name, url, now))
 
 
@@ -225,7 +225,7 @@ def _feedparse(data: bytes, url: str | None) -> feedparser.FeedParserDict:
     except MemoryError:  # not the feed's fault alone: the worker's heap may be in any state (parsebudget)
         raise
     except Exception as exc:  # noqa: BLE001 - third-party parser fed untrusted bytes: any failure
-        raise ParseError(_one_line(f"feed parser failed: {type(exc).__name__}: {exc}")) from exc
+        raise ParseError(one_line(_squash(f"feed parser failed: {type(exc).__name__}: {exc}"), 300)) from exc
 
 
 def repair_utf8(body: bytes, content_type: str = "") -> bytes:
@@ -311,7 +311,7 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
         encoding = json.detect_encoding(body)
         doc = json.loads(body.decode(encoding, "replace") if encoding.startswith("utf-8") else body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ParseError(_one_line(f"invalid JSON: {exc}")) from exc
+        raise ParseError(one_line(_squash(f"invalid JSON: {exc}"), 300)) from exc
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in str(doc.get("version", "")):
         raise ParseError("JSON body is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")
@@ -446,7 +446,3 @@ def _cap(text: str, limit: int) -> str:
     if space > limit * 0.8:
         cut = cut[:space]
     return cut.rstrip() + "…"
-
-
-def _one_line(message: str) -> str:
-    return _cap(_squash(message), 300)

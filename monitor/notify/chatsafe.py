@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, one_line
 from monitor.notify.text import test_mark
 from monitor.notify.webhook import post_json
 
@@ -84,11 +84,6 @@ def fit(text: str, limit: int, escape: Callable[[str], str]) -> str:
         else:
             high = size - 1
     return best
-
-
-def one_line(text: object) -> str:
-    """The text with every run of whitespace (newlines included) collapsed to one space."""
-    return " ".join(str(text or "").split())
 
 
 def clip_payload(payload: dict) -> dict:

@@ -32,6 +32,7 @@ from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
 from monitor.feeds import fastparse
+from monitor.feeds.baseuri import joins_unchanged
 from monitor.feeds.text import CONTROL, cap, head, plain_text, squash
 from monitor.errors import ParseError, one_line
 from monitor.models import Story
@@ -340,7 +341,7 @@ def _clean_link(link: object, base: str | None) -> str | None:
     link = CONTROL.sub("", link).strip()
     if not link or len(link) > _MAX_LINK_CHARS:
         return None
-    if link.startswith(("http://", "https://")) and fastparse.joins_unchanged(base, link):
+    if link.startswith(("http://", "https://")) and joins_unchanged(base, link):
         # Joined it stays itself, and such a link has no space, its scheme is http(s) and it has a host: every
         # check below passes. Most links are like this; urljoin and urlsplit cost ~8 us each time.
         return link

@@ -215,40 +215,35 @@ def make_claims(n: int, seed: int = 7, *, aliases_share: float = 0.1, quiet: boo
     return claims
 
 
+# ------------------------------------------------------------------------------------------------ bench scripts
+
+def farm_arguments(doc: str, *, feeds: int, items: int, latency_ms: float = 50,
+                   cycle: bool = False) -> argparse.ArgumentParser:
+    """The command line of a script that runs news-monitor against the farm: its docstring as description and
+    epilog; ``--feeds``, ``--items``, ``--latency-ms`` with the script's defaults; with ``cycle``, also what a
+    poll cycle works with (``--threads``, ``--claims``, ``--churn-share``, ``--churn-items``, ``--hosts``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    parser.add_argument("--feeds", type=int, default=feeds)
+    parser.add_argument("--items", type=int, default=items)
+    parser.add_argument("--latency-ms", type=float, default=latency_ms)
+    if cycle:
+        parser.add_argument("--threads", type=int, default=32)
+        parser.add_argument("--claims", type=int, default=100)
+        parser.add_argument("--churn-share", type=float, default=0.1)
+        parser.add_argument("--churn-items", type=int, default=5)
+        parser.add_argument("--hosts", type=int, default=0,
+                            help="loopback hosts the farm spreads its feeds over (default: one per 5 feeds)")
+    return parser
+
+
 # ------------------------------------------------------------------------------------------------ config writer
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(type(value))
-
-
-def toml_document(document: dict) -> str:
-    lines: list[str] = []
-    for key, value in document.items():
-        if isinstance(value, dict):
-            lines.append(f"[{key}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
-        else:
-            for table in value:
-                lines.append(f"[[{key}]]")
-                lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    return "\n".join(lines)
-
 
 def write_config(folder: Path, feed_urls: list[str], claims: list[dict], *, hook_url: str = "http://127.0.0.1:9/hook",
                  monitor: dict | None = None, defaults: dict | None = None) -> Path:
     """A news-monitor config for the farm: every feed, the claims, one webhook channel; loopback allowed.
     ``monitor`` adds [monitor] settings (pass them through ``supported_monitor_keys``)."""
+    from monitor.configtext import toml_document  # imported here: the farm server itself runs without monitor
     document = {
         "monitor": {"database": str(folder / "monitor.db"), "allow_private_networks": True, **(monitor or {})},
         "defaults": defaults or {},

@@ -22,7 +22,6 @@ the interval, at most 60 s) are kept in a ~1-minute run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -40,7 +39,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from feed_farm import EVENTS, FarmProcess, Newsroom, make_claims, write_config  # noqa: E402
+from feed_farm import EVENTS, FarmProcess, Newsroom, farm_arguments, make_claims, write_config  # noqa: E402
 
 
 class Receiver(ThreadingHTTPServer):
@@ -84,11 +83,7 @@ def _stats(values: list[float]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--feeds", type=int, default=20)
-    parser.add_argument("--items", type=int, default=20)
-    parser.add_argument("--latency-ms", type=float, default=50)
+    parser = farm_arguments(__doc__, feeds=20, items=20)
     parser.add_argument("--probes", type=int, default=30)
     parser.add_argument("--hosts", type=int, default=0, help="loopback hosts for the feeds (default: one per 4 feeds)")
     parser.add_argument("--interval", type=int, default=None, help="poll interval; default: the shipped default")

@@ -45,7 +45,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from feed_farm import FarmProcess, make_claims, supported_monitor_keys, tree_usage, write_config  # noqa: E402
+from feed_farm import FarmProcess, farm_arguments, make_claims, supported_monitor_keys, tree_usage, write_config  # noqa: E402
 
 
 def _cpu() -> float:
@@ -403,20 +403,10 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker_main(sys.argv[1:])
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--feeds", type=int, default=500)
-    parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--threads", type=int, default=32)
-    parser.add_argument("--claims", type=int, default=100)
+    parser = farm_arguments(__doc__, feeds=500, items=50, cycle=True)
     parser.add_argument("--quiet-claims", action="store_true",
                         help="claims about parties no farm story names (few hits) instead of the farm's own subjects")
-    parser.add_argument("--churn-share", type=float, default=0.1)
-    parser.add_argument("--churn-items", type=int, default=5)
     parser.add_argument("--conditional", type=float, default=0.8, help="share of farm feeds with validators")
-    parser.add_argument("--hosts", type=int, default=0,
-                        help="loopback hosts the farm spreads its feeds over (default: one per 5 feeds)")
     parser.add_argument("--max-per-host", type=int, default=0,
                         help="[monitor] max_per_host for the pipeline rows (default: news-monitor's default)")
     parser.add_argument("--repeat", type=int, default=1)

@@ -14,7 +14,6 @@ than a few MB), database size, and stories stored per second of polling.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import inspect
 import json
@@ -32,7 +31,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from feed_farm import FarmProcess, make_claims, tree_usage, write_config  # noqa: E402
+from feed_farm import FarmProcess, farm_arguments, make_claims, tree_usage, write_config  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -44,18 +43,8 @@ def rss_mb() -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = farm_arguments(__doc__, feeds=500, items=50, cycle=True)
     parser.add_argument("--cycles", type=int, default=200)
-    parser.add_argument("--feeds", type=int, default=500)
-    parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--threads", type=int, default=32)
-    parser.add_argument("--claims", type=int, default=100)
-    parser.add_argument("--churn-share", type=float, default=0.1)
-    parser.add_argument("--churn-items", type=int, default=5)
-    parser.add_argument("--hosts", type=int, default=0,
-                        help="loopback hosts the farm spreads its feeds over (default: one per 5 feeds)")
     parser.add_argument("--every", type=int, default=10, help="print a row every N cycles")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--tmp", default=None, help="folder for the temporary database (default: system temp)")

@@ -27,8 +27,11 @@ from monitor.runtime import Context, utc_now
 from monitor.store import Store, from_db_time
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeliveryResult:
+    """What one delivery run did, counted while it runs: alerts sent, failed (to be retried), dead, and left
+    waiting (rate limit, paused or disabled channel, digest window, stopping)."""
+
     sent: int = 0
     failed: int = 0
     dead: int = 0
@@ -57,7 +60,7 @@ def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetim
         channel = ctx.config.channel(row.channel)
         if channel is not None and channel.group_wait_seconds:
             digests.setdefault(row.channel, []).append(row)
-    tally = _Tally()
+    tally = DeliveryResult()
     for name, batch in digests.items():
         _deliver_digest(ctx, store, name, batch, clock, tally)
     held: dict[str, datetime] = {}  # channel -> not before
@@ -94,19 +97,11 @@ def deliver_due(ctx: Context, store: Store, now: datetime | Callable[[], datetim
         blocked[key] = until
         if error.transient or error.status == 410:
             held[row.channel] = until
-    return DeliveryResult(sent=tally.sent, failed=tally.failed, dead=tally.dead, waiting=tally.waiting)
-
-
-@dataclass
-class _Tally:
-    sent: int = 0
-    failed: int = 0
-    dead: int = 0
-    waiting: int = 0
+    return tally
 
 
 def _record_failure(ctx: Context, store: Store, rows: Sequence[outbox.OutboxRow], error: DeliveryError,
-                    at: datetime, tally: _Tally) -> datetime:
+                    at: datetime, tally: DeliveryResult) -> datetime:
     """Record a failed send of ``rows`` (one alert, or one digest); return when their channel may try again."""
     channel = rows[0].channel
     if error.status == 410:
@@ -136,7 +131,7 @@ def _record_failure(ctx: Context, store: Store, rows: Sequence[outbox.OutboxRow]
 
 
 def _deliver_digest(ctx: Context, store: Store, channel: str, batch: list[outbox.OutboxRow],
-                    clock: Callable[[], datetime], tally: _Tally) -> None:
+                    clock: Callable[[], datetime], tally: DeliveryResult) -> None:
     """Send a channel's due alerts as one message once the oldest has waited ``group_wait_seconds``."""
     wait = timedelta(seconds=ctx.config.channel(channel).group_wait_seconds)
     ready_at = min(r.created_at for r in batch) + wait

@@ -95,3 +95,10 @@ class NotFoundError(MonitorError):
 def is_transient_status(status: int | None) -> bool:
     """Whether an HTTP answer (None: no answer at all) is worth retrying on the long schedule."""
     return status is None or status in (408, 425, 429) or status >= 500
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` as one line for a message or log: every run of whitespace (newlines included) collapsed to one
+    space; when longer than ``limit`` characters, its first ``limit - 1`` and "…"."""
+    line = " ".join(str(text or "").split())
+    return line if limit is None or len(line) <= limit else line[:limit - 1] + "…"

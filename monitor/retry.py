@@ -31,10 +31,18 @@ class Decision:
     next_attempt_at: datetime
 
 
+def exponential_backoff(attempts: int, *, first: float, growth: float, cap: float, jitter: float,
+                        rng: random.Random) -> float:
+    """``first × growth^(attempts − 1)`` seconds, capped at ``cap``, times a factor drawn from ``1 ± jitter``;
+    ``attempts`` counts the failure just seen (1 after the first). Shared by alert retries and feed polls."""
+    base = min(first * growth ** max(attempts - 1, 0), cap)
+    return base * rng.uniform(1 - jitter, 1 + jitter)
+
+
 def backoff_seconds(attempts: int, rng: random.Random = _rng) -> float:
     """Delay after the ``attempts``-th failed attempt (1-based), jittered."""
-    base = min(FIRST_RETRY_SECONDS * GROWTH ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
-    return base * rng.uniform(1 - JITTER, 1 + JITTER)
+    return exponential_backoff(attempts, first=FIRST_RETRY_SECONDS, growth=GROWTH, cap=MAX_RETRY_SECONDS,
+                               jitter=JITTER, rng=rng)
 
 
 def decide(*, attempts: int, transient: bool, retry_after: float | None, created_at: datetime, now: datetime,

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -18,6 +18,8 @@ from xml.sax.saxutils import escape
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from monitor.configtext import toml_document  # noqa: F401  (the tests' config writer)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,38 +122,6 @@ def rss(items: Iterable[dict], *, title: str = "Test feed") -> bytes:
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {toml_value(v)}"
-                                for k, v in value.items()) + " }"
-    raise TypeError(type(value))
-
-
-def toml_document(document: dict) -> str:
-    """A TOML rendering of the plain tables and arrays of tables the config uses."""
-    lines: list[str] = []
-    for key, value in document.items():
-        if isinstance(value, dict):
-            lines.append(f"[{key}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in value.items()]
-        else:
-            for table in value:
-                lines.append(f"[[{key}]]")
-                lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def write_config(folder: Path, document: dict) -> Path:

@@ -19,7 +19,7 @@ from monitor import alerts
 from monitor.errors import DeliveryError
 from monitor.models import Hit, Story, Verdict
 from monitor.notify.apprise import AppriseNotifier
-from monitor.notify.chatsafe import MARKER, discord_escape, fit, plain_safe, slack_escape, truncate
+from monitor.notify.render import MARKER
 from monitor.notify.discord import DiscordNotifier
 from monitor.notify.slack import SlackNotifier
 
@@ -340,53 +340,3 @@ def test_apprise_invalid_url_is_permanent():
 def test_apprise_loopback_refused_before_any_request(endpoint):
     exc = failure(AppriseNotifier(apprise_url(endpoint), timeout_seconds=1, allow_private_networks=False))
     assert "refused: 127.0.0.1 is a loopback address" in str(exc) and not exc.transient and endpoint.seen == []
-
-
-# --- the escaping and truncation helpers, table-driven ----------------------------------------------------
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("a & b", "a &amp; b"),
-    ("<!channel> <!here>", "&lt;!channel&gt; &lt;!here&gt;"),
-    ("<@U123> <#C1> <https://evil|click>", "&lt;@U123&gt; &lt;#C1&gt; &lt;https://evil|click&gt;"),
-    ("@channel @Here @everyone", f"@{ZW}channel @{ZW}Here @{ZW}everyone"),
-    ("mail@herevia.example", "mail@herevia.example"),
-])
-def test_slack_escape(raw, expected):
-    assert slack_escape(raw) == expected
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("@everyone @here", f"@{ZW}everyone @{ZW}here"),
-    ("<@123> <@!4> <@&9>", f"<@{ZW}123\\> <@!{ZW}4\\> <@&{ZW}9\\>"),
-    ("<#5>", f"<\\#{ZW}5\\>"),
-    ("*b* _i_ ~s~ `c` |x| > q \\", "\\*b\\* \\_i\\_ \\~s\\~ \\`c\\` \\|x\\| \\> q \\\\"),
-    ("[click](https://evil)", "\\[click\\](https://evil)"),
-])
-def test_discord_escape(raw, expected):
-    assert discord_escape(raw) == expected
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("@everyone @room ok", f"@{ZW}everyone @{ZW}room ok"),
-    ("<!here> <@U1>", f"<!{ZW}here> <@{ZW}U1>"),
-    ("a <b> & c", "a <b> & c"),
-])
-def test_plain_safe(raw, expected):
-    assert plain_safe(raw) == expected
-
-
-@pytest.mark.parametrize(("text", "limit", "expected"), [
-    ("short", 10, "short"),
-    ("exactly10!", 10, "exactly10!"),
-    ("abcdefghijk", 10, "abcdefghi…"),
-    ("abc    defghijk", 8, "abc…"),
-    ("ab", 1, "a"),
-])
-def test_truncate(text, limit, expected):
-    assert truncate(text, limit) == expected and len(truncate(text, limit)) <= limit
-
-
-def test_fit_never_cuts_inside_an_escape():
-    assert fit("&&&&&&", 10, slack_escape) == "&amp;…"
-    assert fit("*" * 10, 7, discord_escape) == "\\*\\*\\*…"

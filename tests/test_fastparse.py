@@ -19,7 +19,7 @@ import pytest
 from conftest import shared_path
 from hostile import BILLION_LAUGHS, QUADRATIC, REDOS_AUTHOR, XXE_FILE, rss_with
 
-from monitor.feeds import fastparse
+from monitor.feeds import baseuri, fastparse
 from monitor.errors import ParseError
 from monitor.feeds.parse import parse_feed, parse_feed_traced, parse_feed_with_feedparser, prepare_xml, story_id
 
@@ -321,7 +321,7 @@ _JOIN_BASES = ["", URL, "https://x.example/3/", "http://[bad", "urn:a", "ftp://f
 @pytest.mark.parametrize("uri", ["https://e.example/a/b.html", "http://e.example:8080/a?x=1&y=2", "https://e.example",
                                  "urn:farm:1:2", "tag:e.example,2024:1", "mailto:a@b.example"])
 def test_common_absolute_uris_skip_the_join(uri):
-    assert fastparse.joins_unchanged(URL, uri) and fastparse.joins_unchanged("", uri)
+    assert baseuri.joins_unchanged(URL, uri) and baseuri.joins_unchanged("", uri)
 
 
 @pytest.mark.parametrize("base, uri", [
@@ -337,7 +337,7 @@ def test_common_absolute_uris_skip_the_join(uri):
     ("http://[bad", "https://e.example/a"),  # the base does not parse: the join fails
 ])
 def test_joins_that_may_change_the_uri_are_not_skipped(base, uri):
-    assert not fastparse.joins_unchanged(base, uri)
+    assert not baseuri.joins_unchanged(base, uri)
 
 
 def test_joins_unchanged_only_when_urljoin_returns_the_uri():
@@ -349,9 +349,9 @@ def test_joins_unchanged_only_when_urljoin_returns_the_uri():
         if rng.random() < 0.5:
             uri = rng.choice(["http://", "https://", "urn:", "tag:", "mailto:"]) + uri
         base = rng.choice(_JOIN_BASES)
-        if fastparse.joins_unchanged(base, uri):
+        if baseuri.joins_unchanged(base, uri):
             skipped += 1
-            assert fastparse._urljoin(base, uri) == uri, (base, uri)
+            assert baseuri._urljoin(base, uri) == uri, (base, uri)
             try:
                 assert urljoin(base, uri) == uri, (base, uri)
             except ValueError:

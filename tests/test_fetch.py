@@ -19,7 +19,7 @@ import urllib3.response
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Response
 
-from monitor.feeds import fetch as fetch_module
+from monitor.feeds import body as body_module
 from monitor.net import guard as netguard
 from monitor.errors import FetchError
 from monitor.feeds.fetch import ACCEPT, ACCEPT_ENCODING, USER_AGENT, Fetcher, FetchResult, FetchStatusError
@@ -490,7 +490,7 @@ def test_chained_and_aliased_encodings_are_decoded(httpserver, fetcher, encoding
 
 @pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, br"])
 def test_codings_we_cannot_decode_are_an_error_not_garbage(httpserver, fetcher, monkeypatch, encoding):
-    monkeypatch.setattr(fetch_module, "DECODABLE_ENCODINGS", ("gzip", "deflate"))  # as without brotli
+    monkeypatch.setattr(body_module, "DECODABLE_ENCODINGS", ("gzip", "deflate"))  # as without brotli
     httpserver.expect_request("/feed").respond_with_data(b"\x8b\x00junk", headers={"Content-Encoding": encoding})
     with pytest.raises(FetchError, match=rf"cannot decode Content-Encoding '{encoding}'$"):
         fetcher.fetch(httpserver.url_for("/feed"))

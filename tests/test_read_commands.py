@@ -83,7 +83,7 @@ def test_read_commands_run_while_the_file_holds_an_edit_the_daemon_refused(polle
 
 def test_a_claim_whose_own_entry_is_broken_is_refused_by_backtest_and_reported_by_explain(polled):
     text = polled.read_text(encoding="utf-8")
-    polled.write_text(text.replace('exclude = ["junta"]', 'exclude = ["junta"]\nmin_score = "high"'), "utf-8")
+    polled.write_text(text.replace('id = "niger-pullout"', 'id = "niger-pullout"\nmin_score = "high"'), "utf-8")
     broken = without_hook("backtest", "niger-pullout", config=polled)
     assert broken.returncode == 2
     assert "claims[1].min_score: must be a number" in broken.stderr and "cannot be used" in broken.stderr

@@ -23,18 +23,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import sections
-from monitor.config.settings import (CHANNEL_KINDS, DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_GROUP_SIMILARITY,
+from monitor.config.kinds import KINDS
+from monitor.config.settings import (DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_GROUP_SIMILARITY,
                                      DEFAULT_GROUP_WINDOW_HOURS, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_AGE_HOURS,
                                      DEFAULT_MIN_SCORE, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES,
-                                     RATE_DEFAULTS, ChannelConfig, ClaimConfig, Config, FeedConfig)
+                                     ChannelConfig, ClaimConfig, Config, FeedConfig)
 from monitor.config.validator import Validator, env_name_problem
 from monitor.errors import ConfigError
 from monitor.logs import FORMATS
 from monitor.net.urls import host_only, parse_listen, redact_url
 
-__all__ = ["CHANNEL_KINDS", "DEFAULT_DELIVER_INTERVAL_SECONDS", "DEFAULT_GROUP_SIMILARITY", "DEFAULT_GROUP_WINDOW_HOURS",
+__all__ = ["DEFAULT_DELIVER_INTERVAL_SECONDS", "DEFAULT_GROUP_SIMILARITY", "DEFAULT_GROUP_WINDOW_HOURS",
            "DEFAULT_INTERVAL_SECONDS", "DEFAULT_MAX_AGE_HOURS", "DEFAULT_MIN_SCORE", "DEFAULT_WEBHOOK_TIMEOUT_SECONDS",
-           "NOTIFY_MODES", "OUTCOMES", "RATE_DEFAULTS", "ChannelConfig", "ClaimConfig", "Config", "FeedConfig",
+           "KINDS", "NOTIFY_MODES", "OUTCOMES", "ChannelConfig", "ClaimConfig", "Config", "FeedConfig",
            "describe", "env_name_problem", "load_config", "load_config_leniently", "parse_config"]
 
 
@@ -158,8 +159,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                                "group_wait_seconds": c.group_wait_seconds}
         if c.url_env:
             out["url_env"] = c.url_env
-        if c.url and c.kind == "apprise":
-            out["url"] = f"{urlsplit(c.url).scheme}://…" if redact else c.url  # its "host" is often a token
+        if c.url and c.kind in KINDS and KINDS[c.kind].url == "env":  # a credential URL: its "host" is often a token
+            out["url"] = f"{urlsplit(c.url).scheme}://…" if redact else c.url
         elif c.url:  # a destination's path or query is usually its credential, inline in the file or not
             out["url"] = host_only(c.url) if redact else c.url
         if c.secret_env:

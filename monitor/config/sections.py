@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
 
-from monitor.config.settings import (CHANNEL_KINDS, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES,
-                                     RATE_DEFAULTS, ChannelConfig, ClaimConfig, FeedConfig)
+from monitor.config.kinds import CHANNEL_KEYS, KINDS
+from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES, ChannelConfig,
+                                     ClaimConfig, FeedConfig)
 from monitor.config.validator import Validator
 from monitor.net.urls import channel_url_shown
 
@@ -87,24 +88,26 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
 
 def channel(v: Validator, item: Mapping, where: str, environ: Mapping[str, str]) -> ChannelConfig:
     """A ``[[channels]]`` entry, its URL and secrets resolved from ``environ`` where it names a variable."""
-    v.keys(item, where, {"name", "kind", "url", "url_env", "secret_env", "timeout_seconds", "min_interval_seconds",
-                         "max_per_minute", "group_wait_seconds"})
+    # The kinds, the keys each takes and their default pace come from the registry (config/kinds.py).
+    v.keys(item, where, CHANNEL_KEYS)
     name = v.string(item, where, "name", required=True)
     kind = v.string(item, where, "kind", required=True)
-    if kind and kind not in CHANNEL_KINDS:
-        v.problem(f"{where}.kind", f"unknown kind {kind!r}; expected one of {', '.join(CHANNEL_KINDS)}")
+    spec = KINDS.get(kind) if kind else None
+    if kind and spec is None:
+        v.problem(f"{where}.kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    a_kind = f"{'an' if kind and kind[0] in 'aeiou' else 'a'} {kind}"
     url, url_env = None, None
-    if kind == "apprise":
-        # An Apprise URL is not http(s) (tgram://, mailto://, …) and always holds credentials.
+    if spec is not None and spec.url == "env":
+        # Such a URL is not http(s) (tgram://, mailto://, …) and always holds credentials.
         if "url" in item:
-            v.problem(f"{where}.url", "an apprise channel takes its URL from the environment: use url_env")
+            v.problem(f"{where}.url", f"{a_kind} channel takes its URL from the environment: use url_env")
         url_env = v.env_name(item, where, "url_env", required=True)
         url = environ.get(url_env, "").strip() or None if url_env else None
         if url_env and not url:
             v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
-    elif kind in ("webhook", "slack", "discord"):
+    elif spec is not None and spec.url == "http":
         if ("url" in item) == ("url_env" in item):
-            v.problem(where, f"a {kind} channel needs exactly one of url or url_env")
+            v.problem(where, f"{a_kind} channel needs exactly one of url or url_env")
         elif "url" in item:
             url = v.url(item, where, "url", required=True, shown=channel_url_shown)
         else:
@@ -114,14 +117,15 @@ def channel(v: Validator, item: Mapping, where: str, environ: Mapping[str, str])
                 v.problem(f"{where}.url_env", f"environment variable {url_env} is not set")
             elif value:
                 url = v.check_url(value, f"{where}.url_env", shown=f"${url_env}")
-    elif kind == "console":
+    elif spec is not None:
         for key in ("url", "url_env"):
             if key in item:
-                v.problem(f"{where}.{key}", "a console channel takes no URL")
+                v.problem(f"{where}.{key}", f"{a_kind} channel takes no URL")
     secret_env, secrets = None, ()
     if "secret_env" in item:
-        if kind != "webhook":
-            v.problem(f"{where}.secret_env", "only webhook channels are signed")
+        if spec is None or not spec.signed:
+            signed = " and ".join(k.name for k in KINDS.values() if k.signed)
+            v.problem(f"{where}.secret_env", f"only {signed} channels are signed")
         secret_env = v.env_name(item, where, "secret_env", required=True)
         secrets = tuple(environ.get(secret_env, "").split()) if secret_env else ()
         if secret_env and not secrets:
@@ -129,7 +133,7 @@ def channel(v: Validator, item: Mapping, where: str, environ: Mapping[str, str])
         bad = [i for i, secret in enumerate(secrets) if not _is_webhook_secret(secret)]
         if bad:
             v.problem(f"{where}.secret_env", f"secret {bad[0] + 1} in ${secret_env} is not whsec_<base64>")
-    interval, per_minute = RATE_DEFAULTS.get(kind, (0.0, 0))
+    interval, per_minute = (spec.min_interval_seconds, spec.max_per_minute) if spec else (0.0, 0)
     return ChannelConfig(name=name, kind=kind, url=url, url_env=url_env, secret_env=secret_env, secrets=secrets,
                          timeout_seconds=float(v.number(item, where, "timeout_seconds",
                                                         default=DEFAULT_WEBHOOK_TIMEOUT_SECONDS,

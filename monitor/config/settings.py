@@ -11,12 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-CHANNEL_KINDS = ("console", "webhook", "slack", "discord", "apprise")
-# Sending pace per kind: (min_interval_seconds, max_per_minute). Slack allows about one message a second per
-# webhook; Discord 30 a minute per webhook; Apprise's busiest common target, Telegram, one a second per chat and
-# twenty a minute per group.
-RATE_DEFAULTS = {"console": (0.0, 0), "webhook": (0.0, 0), "slack": (1.0, 0), "discord": (0.5, 30),
-                 "apprise": (1.0, 20)}
 NOTIFY_MODES = ("changes", "all")
 OUTCOMES = ("confirmed", "delayed", "rejected")
 DEFAULT_GROUP_SIMILARITY = 80.0

@@ -43,6 +43,7 @@ from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.feeds.politeness import host_of
 from monitor.daemon.systemd import Notifier
 from monitor.daemon.health import HealthCheck, HealthServer
+from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
 from monitor.store import FeedState, Store
 
 MAX_JITTER_SECONDS = 60
@@ -52,7 +53,6 @@ HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_INTERVAL_SECONDS = 3600
 HEARTBEAT_SECONDS = 10
 MAX_TICK_AGE_SECONDS = 60
-WATCH_SECONDS = 2
 STOP_GRACE_SECONDS = 7  # under Docker's 10 s between SIGTERM and SIGKILL, with room to spare
 RESTART_KEYS = ("database", "listen", "workers", "log_format")  # set up once at start
 
@@ -87,8 +87,7 @@ class Daemon:
         self._reload_lock = threading.Lock()
         self._active = 0
         self._idle = threading.Condition()
-        self._watched = _signature(config.path)
-        self._pending_change: tuple | None = None
+        self._watch = ConfigWatch(config.path)
 
     # --- jobs -------------------------------------------------------------------------------------------------
 
@@ -223,13 +222,8 @@ class Daemon:
 
     def watch_config(self) -> None:
         """Job: reload when the config file changed and has stayed the same for one more check (debounce)."""
-        now = _signature(self.config.path)
-        if now == self._watched:
-            self._pending_change = None
-        elif now == self._pending_change:
+        if self._watch.settled_change():
             self.reload(reason="file changed")
-        else:
-            self._pending_change = now
 
     def request_reload(self) -> None:
         """Reload soon, in a worker thread. Several requests in a burst run one reload (the job is replaced)."""
@@ -240,11 +234,11 @@ class Daemon:
         """Re-read the config; apply it if valid, else keep running the old one. Returns whether it applied."""
         with self._reload_lock:
             self.notifier.reloading()
-            signature = _signature(self.config.path)
+            seen = signature(self.config.path)
             try:
                 loaded = self._load()
             except ConfigError as exc:
-                self._watched, self._pending_change = signature, None  # report a broken file once, not every 2 s
+                self._watch.read(seen)  # report a broken file once, not every 2 s
                 self.reload_error = str(exc)
                 metrics.reload(False, time.time())
                 log.error("config reload refused, still running the previous config %s",
@@ -266,7 +260,7 @@ class Daemon:
             self.ctx = replace(new_ctx, hosts=old_ctx.hosts, limiters=limiters)  # jobs read config from ctx
             self.config = config
             changes = self._apply_jobs(old, config)
-            self._watched, self._pending_change = signature, None
+            self._watch.read(seen)
             self.reload_error = None
             metrics.reload(True, time.time())
             metrics.bind_database(config.database, [f.name for f in config.feeds])
@@ -388,16 +382,6 @@ def _span(wait: timedelta) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
-
-
-def _signature(path: Path) -> tuple:
-    """What identifies the config file's content: the resolved target (a swapped symlink), its inode (a rename
-    into place), and its size and modification time (an edit in place)."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return ("missing",)
-    return (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _load_like(current: Config) -> Loaded:

@@ -36,16 +36,16 @@ is applied to each field as its ``pop`` applies it.
 
 from __future__ import annotations
 
-import functools
 import re
-from urllib.parse import urlsplit, uses_relative
 
 import fastfeedparser
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
+
+from monitor.feeds.baseuri import XML_NS as _XML_NS
+from monitor.feeds.baseuri import base_uri, base_uris, join_uri
 
 
 class Fallback(Exception):  # noqa: N818 - not an error: the document goes to feedparser
@@ -62,7 +62,6 @@ _HAS_BASE = "boolean(//@*[translate(local-name(), 'BASE', 'base') = 'base'])"
 _LINK_ENTITY = re.compile(r"&([A-Za-z0-9_]+);")
 # The characters feedparser's windows-1252 table re-maps: text without any is left as it is by the translation.
 _CP1252_KEYS = re.compile("[" + re.escape("".join(map(chr, sorted(_cp1252)))) + "]")
-_XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -105,14 +104,6 @@ _TEXT_TYPES = frozenset(("text", "html", "text/plain", "text/html"))  # feedpars
 _XHTML_TYPES = frozenset(("xhtml", "application/xhtml+xml"))
 _HTML_LINK_TYPES = frozenset(("text/html", "application/xhtml+xml", "html", "xhtml"))
 _LINK_ATTRS = frozenset(("rel", "type", "href", "url", "uri"))
-# URIs urllib's urljoin returns unchanged against any base it can parse (see joins_unchanged): printable ASCII
-# without '#', ';', '[' or ']', and either http(s) with a plain host and no empty query, or a scheme urllib
-# does not resolve against (group 1, checked against uses_relative) with no "/" after its colon.
-_URI_CHAR = r"[\x21\x22\x24-\x3a\x3c-\x5a\x5c\x5e-\x7e]"
-_JOINS_UNCHANGED = re.compile(
-    rf"(?:https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?]{_URI_CHAR}*)?(?<!\?)|([a-z][a-z0-9+.-]*):(?!/){_URI_CHAR}*)\Z")
-
-
 def read(data: bytes, url: str | None = None) -> list[dict]:
     """The entries of a prepared document, in feedparser's shape; see the module docstring. ``url`` is the
     feed's URL (feedparser's Content-Location): the base for relative links and permalink guids.
@@ -133,8 +124,8 @@ def _read(data: bytes, url: str | None) -> list[dict]:
     except etree.XMLSyntaxError as exc:
         raise Fallback(f"not well-formed: {exc}") from None
     items, kinds = _items(root)
-    base = _base_uri(url)
-    bases = _base_uris(root, base) if root.xpath(_HAS_BASE) else None
+    base = base_uri(url)
+    bases = base_uris(root, base) if root.xpath(_HAS_BASE) else None
     facts = [_item_facts(item, kinds, bases, base) for item in items]
     del root, items, bases  # the tree is not needed past here: fastfeedparser builds its own
 
@@ -267,10 +258,10 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
             raise Fallback("isPermaLink given more than once")
         permalink = (flags[0] if flags else "true") == "true"
         value = (guid.text or "").strip()
-        facts["id"] = _fp_text(_join(base_of(guid), value) if permalink and value else value)
+        facts["id"] = _fp_text(join_uri(base_of(guid), value) if permalink and value else value)
     if LINK in fields:  # RSS <link>: its text, even empty, wins over a permalink guid
         value = (fields[LINK].text or "").strip()
-        value = _fp_text(_join(base_of(fields[LINK]), value) if value else value)
+        value = _fp_text(join_uri(base_of(fields[LINK]), value) if value else value)
         facts["link"] = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&")) if "&" in value else value
     for link in links:  # Atom: the last alternate HTML link wins, as in feedparser's _start_link
         attrs = {k.lower(): (v.lower() if k.lower() in ("rel", "type") else v) for k, v in link.attrib.items()}
@@ -281,7 +272,7 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
         if "href" not in attrs:
             raise Fallback("a link without href")  # feedparser reads its text instead
         if rel == "alternate" and attrs.get("type", "text/html") in _HTML_LINK_TYPES:
-            facts["link"] = _join(base_of(link), attrs["href"])
+            facts["link"] = join_uri(base_of(link), attrs["href"])
     if "link" not in facts and permalink:
         facts["link"] = facts["id"]
     parsed: dict[str, tuple | None] = {}  # an entry's published and updated are often the same string
@@ -319,7 +310,7 @@ def _plain_xhtml(content: etree._Element) -> bool:
 def _check_attributes(element: etree._Element, role: int, atom: bool) -> None:
     for name, value in element.attrib.items():
         if name.startswith(_XML_NS) or (role == GUID and name.lower() == "ispermalink"):
-            continue  # xml:lang, xml:base (tracked by _base_uris), isPermaLink (read by _item_facts)
+            continue  # xml:lang, xml:base (tracked by baseuri.base_uris), isPermaLink (read by _item_facts)
         if atom and role in (TITLE, SUMMARY, CONTENT) and name == "type" and (
                 value.lower() in _TEXT_TYPES or role == CONTENT and value.lower() in _XHTML_TYPES):
             continue
@@ -356,76 +347,3 @@ def _fp_text(text: str) -> str:
         pass
     # translate looks up every character in the table (~15 us for a summary); most text has none of its keys.
     return text.translate(_cp1252) if _CP1252_KEYS.search(text) else text
-
-
-def joins_unchanged(base: str | None, uri: str) -> bool:
-    """Whether urllib's ``urljoin(base, uri)`` and feedparser's ``_urljoin(base, uri)`` are ``uri`` itself (True
-    only when sure; False may be either). So joining can be skipped for the absolute links most feeds hold.
-
-    Why, for a ``uri`` matching _JOINS_UNCHANGED: it has no character urlsplit strips, removes or rejects
-    (whitespace, controls, non-ASCII, brackets), so parsing it cannot fail, and feedparser's _urifixer finds no
-    extra slash after "scheme://" to drop. Its scheme is read as written. A scheme urljoin does not resolve
-    against makes it return ``uri`` as given. An http(s) URI has a host, so urljoin returns it re-assembled
-    from its parts (when the base has the same scheme) or as given (when not); re-assembly drops only an empty
-    query, fragment or ;params, and the pattern admits no '#', no ';' and no trailing '?'. The base must be
-    empty (urljoin returns ``uri``) or parse without the ValueError that would make the join fail."""
-    match = _JOINS_UNCHANGED.match(uri)
-    if match is None or match.group(1) in uses_relative:  # group 1 is None for http(s), not in the list
-        return False
-    if base:
-        try:
-            urlsplit(base, "", True)  # urljoin's own call (urlsplit caches it): the same error, or none
-        except ValueError:
-            return False
-    return True
-
-
-def _join(base: str, uri: str) -> str:
-    """feedparser's ``_urljoin(base, uri)``, skipped when it is known to return ``uri`` (joins_unchanged)."""
-    return uri if joins_unchanged(base, uri) else _urljoin(base, uri)
-
-
-@functools.lru_cache(maxsize=1024)
-def _base_uri(url: str | None) -> str:
-    """The base URI of a document without xml:base, as feedparser has it when handed ``url`` as
-    Content-Location: api.parse's, then re-applied at every element, where it settles at once. Cached: the
-    same feed URLs come back every poll, and the five urllib joins cost ~20 us."""
-    base = make_safe_absolute_uri("", url or "") or make_safe_absolute_uri(url or "") or ""
-    for _ in range(4):
-        if not base:
-            break
-        base = make_safe_absolute_uri(base, base) or base
-    return base
-
-
-def _base_uris(root: etree._Element, base: str) -> dict[etree._Element, str]:
-    """feedparser's base URI at each element of a document with xml:base attributes, tracked as its
-    unknown_starttag and unknown_endtag do: joined onto the current base at each start tag, restored at the end
-    tag only when the enclosing base is not empty (so a base can outlive its element)."""
-    bases: dict[etree._Element, str] = {}
-    stack: list[str] = []
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        if not isinstance(element.tag, str):
-            continue
-        if event == "end":
-            stack.pop()
-            if stack and stack[-1]:
-                base = stack[-1]
-            continue
-        declared = _declared_base(element) or base
-        base = (make_safe_absolute_uri(base, declared) or base) if base else _urljoin(base, declared)
-        stack.append(base)
-        bases[element] = base
-    return bases
-
-
-def _declared_base(element: etree._Element) -> str | None:
-    """The attribute feedparser takes as an element's base: xml:base, else one named base in any namespace (its
-    SAX parser files every attribute under its bare local name too)."""
-    declared = None
-    for name, value in element.attrib.items():
-        if name.rpartition("}")[2].lower() == "base":
-            if name.startswith(_XML_NS):
-                return value
-            declared = value
-    return declared

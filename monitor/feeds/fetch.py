@@ -4,7 +4,7 @@ Everything that can go wrong is raised as one ``FetchError`` with a one-line mes
 (credentials stripped) and says what happened. When the server answered with a status other than 2xx/304 the
 error is a ``FetchStatusError``: ``status``, ``retry_after`` (the raw header) and ``retry_after_seconds``.
 
-Limits hold while streaming: the decoded body is capped (gzip, deflate, brotli if installed, and chains such as
+Limits hold while streaming (``monitor.feeds.body``): the decoded body is capped (gzip, deflate, brotli if installed, and chains such as
 ``gzip, gzip``, inflated one read's worth at a time), the fetch has a deadline that a watchdog enforces even
 inside a socket read (``net.deadline``), and redirects are counted. A ``FetchResult`` also carries what the
 scheduler needs: the redirect hops, the permanent new URL, the stated cache lifetime and a hash of the body.
@@ -28,7 +28,6 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
-import urllib3.response
 
 from monitor import __version__
 
@@ -36,6 +35,7 @@ from monitor.net import guard as netguard
 from monitor.net.deadline import Deadline, deadline
 from monitor.net.urls import redact_url
 from monitor.errors import FetchError
+from monitor.feeds.body import ACCEPT_ENCODING, exception_line, read_body
 from monitor.net.headers import cache_seconds, parse_retry_after
 
 USER_AGENT = f"news-monitor/{__version__} (+https://github.com/news-monitor/news-monitor)"
@@ -45,29 +45,8 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 
-_CHUNK_BYTES = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
-
-
-def _brotli_is_bounded() -> bool:
-    """True when urllib3 decodes ``br`` and can stop inflating at a size (Brotli >= 1.2's output_buffer_limit);
-    an older brotli would inflate a whole bomb in one call, so it is then neither advertised nor accepted."""
-    try:  # both bindings (brotli's process, brotlicffi's decompress) take an empty input
-        decompressor = urllib3.response.brotli.Decompressor()  # type: ignore[union-attr]
-        (getattr(decompressor, "decompress", None) or decompressor.process)(b"", output_buffer_limit=1)
-    except (AttributeError, TypeError):  # not installed, or too old to stop at a size: no br either way
-        return False
-    return True
-
-
-# Codings we inflate, in Accept-Encoding order. zstd comes with urllib3 only where backports.zstd is installed.
-DECODABLE_ENCODINGS = ("gzip", "deflate") + (("br",) if _brotli_is_bounded() else ()) + (
-    ("zstd",) if getattr(urllib3.response, "HAS_ZSTD", False) else ())
-ACCEPT_ENCODING = ", ".join(DECODABLE_ENCODINGS)
-# Real compression codings we may be sent anyway; any other token ("utf-8", "none", "binary") is junk that
-# urllib3 leaves alone on its own, so the body is taken as it is.
-_COMPRESSIONS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +190,9 @@ class Fetcher:
                 if not (200 <= status < 300 or status == 304):
                     raise _status_error(resp, where, moment)
                 fresh = status != 304
-                body = self._read_body(resp, attempt, where) if fresh else b""
+                body = read_body(resp, where, max_bytes=self.max_body_bytes, read_timeout_seconds=self.read_timeout_seconds,
+                                 time_left=lambda: self._remaining(attempt, where),
+                                 failed=lambda what: self._failed(attempt, where, what)) if fresh else b""
                 if fresh:
                     resp.raw.release_conn()  # fully read: the connection can be kept alive for the next poll
                 hops = tuple(attempt.hops)
@@ -258,7 +239,7 @@ class Fetcher:
         try:
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:
-            raise FetchError(f"{where}: invalid URL: {_one_line(exc)}") from exc
+            raise FetchError(f"{where}: invalid URL: {exception_line(exc)}") from exc
         if not scheme:
             raise FetchError(f"{where}: URL has no scheme; expected http:// or https://")
         if scheme not in ("http", "https"):
@@ -283,49 +264,8 @@ class Fetcher:
             raise self._failed(attempt, where, f"connection failed: {connection_failure(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like
             # requests quotes the URL in these messages (InvalidURL "Invalid URL '…': No host supplied").
-            text = _one_line(str(exc).replace(url, redact_url(url)))
+            text = exception_line(str(exc).replace(url, redact_url(url)))
             raise self._failed(attempt, where, f"invalid request: {text}") from exc
-
-    def _read_body(self, resp: requests.Response, attempt: _Attempt, where: str) -> bytes:
-        """Read the decoded body, enforcing the size cap and the deadline between socket reads."""
-        too_big = f"{where}: body exceeds {self.max_body_bytes} bytes"
-        declared = resp.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise FetchError(f"{too_big} (Content-Length {declared})")
-        encoding = resp.headers.get("content-encoding", "")
-        for coding in (c.strip().lower() for c in encoding.split(",")):
-            if coding in _COMPRESSIONS and coding not in DECODABLE_ENCODINGS + ("x-gzip",):
-                raise FetchError(f"{where}: cannot decode Content-Encoding {encoding.strip()!r}")
-        raw = resp.raw
-        # read1 returns after at most one socket read, so a server dripping bytes cannot hold us inside one call
-        # (read(n) would block until n bytes arrive); urllib3 >= 2.6 also inflates at most n bytes per call, for
-        # every coding in a chain, so a compression bomb is cut at the cap. Shrinking the socket timeout to the
-        # time left cuts a late stall; the watchdog cuts anything else.
-        sock = getattr(raw.connection, "sock", None)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            while True:
-                left = self._remaining(attempt, where)
-                if sock is not None:
-                    sock.settimeout(min(self.read_timeout_seconds, left))
-                chunk = raw.read1(_CHUNK_BYTES, decode_content=True)
-                if not chunk:
-                    self._remaining(attempt, where)  # an end caused by the watchdog is no end of the body
-                    return b"".join(chunks)
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    raise FetchError(too_big)
-                chunks.append(chunk)
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise self._failed(attempt, where, f"timed out after {_secs(self.read_timeout_seconds)} "
-                               "reading the body") from exc
-        except urllib3.exceptions.DecodeError as exc:
-            raise self._failed(attempt, where, f"could not decode the {encoding} body") from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:  # ProtocolError: reset, truncated, bad chunking
-            raise self._failed(attempt, where, "connection broken while reading the body: "
-                               f"{_one_line(exc)}") from exc
-
 
 def _status_error(resp: requests.Response, where: str, now: datetime) -> FetchStatusError:
     retry_after = resp.headers.get("retry-after")
@@ -352,20 +292,11 @@ def _phrase(status: int, reason: str | None) -> str:
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:
-        return _one_line(reason or "")
+        return exception_line(reason or "")
 
 
 def _secs(seconds: float) -> str:
     return f"{seconds:g}s"
-
-
-def _one_line(exc: object, limit: int = 200) -> str:
-    if isinstance(exc, BaseException) and len(exc.args) == 2 and isinstance(exc.args[0], str):
-        text = f"{exc.args[0].rstrip('.: ')}: {exc.args[1]}"  # urllib3 ProtocolError("Connection broken", cause)
-    else:
-        text = str(exc)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def connection_failure(exc: requests.ConnectionError, url: str) -> str:
@@ -385,9 +316,9 @@ def connection_failure(exc: requests.ConnectionError, url: str) -> str:
         if isinstance(tls, ssl.SSLCertVerificationError):
             return f"TLS certificate verify failed: {tls.verify_message or tls.reason}"
         if isinstance(tls, ssl.SSLError):
-            return f"TLS handshake failed: {tls.reason or _one_line(tls)}"
-        return f"TLS failed: {_one_line(reason)}"
-    return _one_line(reason)
+            return f"TLS handshake failed: {tls.reason or exception_line(tls)}"
+        return f"TLS failed: {exception_line(reason)}"
+    return exception_line(reason)
 
 
 def _host(url: str) -> str | None:

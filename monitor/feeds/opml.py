@@ -20,14 +20,14 @@ from urllib.parse import urlsplit
 
 from feedparser.encodings import convert_to_utf8
 
-from monitor.errors import ParseError
+from monitor.configtext import array_table
+from monitor.errors import ParseError, one_line
 from monitor.feeds.parse import strip_dtd
 from monitor.net.urls import is_http_url
 
 MAX_OUTLINES = 10_000  # a real subscription list has hundreds; more is a hostile or broken file
 _MAX_NAME_CHARS = 60
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,8 @@ def feeds_toml(feeds: Iterable[OpmlFeed], existing_names: Iterable[str], existin
         name = _unique(_slug(feed.title) or _slug(urlsplit(feed.url).hostname or "") or "feed", taken)
         taken.add(name)
         note = feed.title + (f" ({feed.category})" if feed.category else "")
-        blocks.append(f"# {_one_line(note)}\n[[feeds]]\nname = {_toml_str(name)}\nurl = {_toml_str(feed.url)}\n")
+        comment = one_line("".join(c if c.isprintable() else " " for c in note), 200)  # a TOML comment is one line
+        blocks.append(f"# {comment}\n" + array_table("feeds", {"name": name, "url": feed.url}))
     return "\n".join(blocks)
 
 
@@ -166,20 +167,3 @@ def _unique(name: str, taken: set[str]) -> str:
         n += 1
         candidate = f"{name}-{n}"
     return candidate
-
-
-def _toml_str(value: str) -> str:
-    """A TOML basic string: quotes, backslashes and every control character escaped."""
-    out = []
-    for char in value:
-        if char in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def _one_line(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in " ".join(text.split()))[:200]

@@ -25,7 +25,6 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -33,7 +32,9 @@ from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
 from monitor.feeds import fastparse
-from monitor.errors import ParseError
+from monitor.feeds.baseuri import joins_unchanged
+from monitor.feeds.text import CONTROL, cap, head, plain_text, squash
+from monitor.errors import ParseError, one_line
 from monitor.models import Story
 
 MAX_ENTRIES = 500  # entries per feed kept (newest first as the feed lists them)
@@ -41,27 +42,14 @@ MAX_TITLE_CHARS = 1_000
 MAX_SUMMARY_CHARS = 5_000
 _MAX_LINK_CHARS = 2_048
 _FALLBACK_TITLE_CHARS = 100
-# Raw markup read per character of capped output: bounds plain_text's work on a 5 MB field.
-_RAW_PER_CHAR = 50
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _MAX_AHEAD = timedelta(days=2)
 
-# C0/C1 controls (tab/newline/CR become spaces later), lone surrogates (unencodable, e.g. from JSON
-# "\ud800"), BOM and non-characters.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
 # What can precede the root element, and the root element's start.
 _PROLOG_ITEM = re.compile(rb"<!--|<\?|<!DOCTYPE|<!ENTITY|<[A-Za-z_:]", re.I)
 # An unterminated comment runs to the end (one scan), not rescanned from each later "<!--".
 _DECL_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?(?:-->|\Z)|[\[\]>]", re.S)
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
-_DROPPED_BLOCK = re.compile(r"<(script|style|template|noscript)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)
-# A tag (quoted attribute values may hold '<' and '>': feedparser re-serialises them raw), or a
-# declaration: <!DOCTYPE>, <![if ...]>, <?php ?>, CDATA markers.
-_TAG = re.compile(r"""</?([A-Za-z][\w:.-]*)(?:[\s/](?:"[^"]*"|'[^']*'|[^<>"'])*)?>|<[!?][^<>]*>""")
-_MAX_TAG_CHARS = 4_096
-_INLINE = frozenset("a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q s samp"
-                    " small span strike strong sub sup time tt u var wbr".split())
 _RSS_PREFIX = re.compile(rb"<(/?)rss:(?=[a-zA-Z])")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
@@ -128,37 +116,6 @@ def story_id(feed_name: str, *, guid: str | None, link: str | None, title: str,
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def plain_text(html: str) -> str:
-    """Markup → one line of readable text: tags, comments, declarations and the bodies of
-    script/style/template/noscript dropped, entities decoded, control characters removed,
-    whitespace collapsed and stripped. Non-inline tags become a space so words in adjacent blocks do
-    not run together. A '<' that does not open a tag (``a < b``, ``x <y``) is kept as text.
-    """
-    # Not html.parser: it is quadratic on unclosed tags (96 KB of '<a href="x" ' took 10 s).
-    # Comments and dropped blocks run to the end when unterminated (one scan); each tag is matched
-    # within a _MAX_TAG_CHARS window, so hostile input costs at most that per '<'.
-    if not html:
-        return ""
-    if "<" not in html:
-        return _squash(unescape(html))  # comments, dropped blocks and tags all start with '<': nothing to drop
-    text = _COMMENT.sub(" ", html) if "<!--" in html else html
-    text = _DROPPED_BLOCK.sub(" ", text)
-    out: list[str] = []
-    append, find, match_tag = out.append, text.find, _TAG.match
-    pos = 0
-    while (start := find("<", pos)) >= 0:
-        tag = match_tag(text, start, start + _MAX_TAG_CHARS)
-        if tag:
-            append(text[pos:start])
-            append("" if (tag.group(1) or "").lower() in _INLINE else " ")
-            pos = tag.end()
-        else:
-            append(text[pos:start + 1])
-            pos = start + 1
-    append(text[pos:])
-    return _squash(unescape("".join(out)))
-
-
 # --- XML feeds (feedparser) ---------------------------------------------------------------------
 
 def prepare_xml(body: bytes, hdrs: Mapping[str, str]) -> bytes:
@@ -170,7 +127,7 @@ def prepare_xml(body: bytes, hdrs: Mapping[str, str]) -> bytes:
     enc_result: dict = {}
     data = convert_to_utf8(hdrs, repair_utf8(body, hdrs.get("content-type", "")), enc_result)
     if not enc_result.get("encoding"):
-        raise ParseError(_one_line(f"character encoding unknown: {enc_result.get('bozo_exception')}"))
+        raise ParseError(one_line(squash(f"character encoding unknown: {enc_result.get('bozo_exception')}"), 300))
     data = strip_dtd(data)
     # Defence in depth: feedparser hands its loose parser the entities its regexes find before the
     # first tag (even inside comments). Anything still found there is hostile; refuse it.
@@ -191,7 +148,7 @@ def _parse_xml_feed(data: bytes, feed_name: str, url: str | None, now: datetime)
         if not parsed.get("version") and re.search(rb"<html[\s>]", data[:4096], re.I):
             raise ParseError("HTML page, not a feed")
         exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
-        raise ParseError(_one_line(f"not a feed: {exc}") if exc else "no feed entries found")
+        raise ParseError(one_line(squash(f"not a feed: {exc}"), 300) if exc else "no feed entries found")
     return _finish(_stories(parsed.entries, feed_name, url, now))
 
 
@@ -204,8 +161,8 @@ def _stories(entries: list, feed_name: str, url: str | None, now: datetime) -> l
         dated = [dict.get(entry, "published_parsed"), dict.get(entry, "updated_parsed")]
         stories.append(_make_story(
             feed_name, guid=entry.get("id"), link=entry.get("link"), base=url,
-            title=plain_text(_head(entry.get("title"), MAX_TITLE_CHARS)),
-            summary=plain_text(_head(entry.get("summary") or content[0].get("value"),
+            title=plain_text(head(entry.get("title"), MAX_TITLE_CHARS)),
+            summary=plain_text(head(entry.get("summary") or content[0].get("value"),
                                      MAX_SUMMARY_CHARS)),
             dates=[_from_struct(t) for t in dated],
             raw_date=dict.get(entry, "published") or dict.get(entry, "updated"), now=now))
@@ -225,7 +182,7 @@ def _feedparse(data: bytes, url: str | None) -> feedparser.FeedParserDict:
     except MemoryError:  # not the feed's fault alone: the worker's heap may be in any state (parsebudget)
         raise
     except Exception as exc:  # noqa: BLE001 - third-party parser fed untrusted bytes: any failure
-        raise ParseError(_one_line(f"feed parser failed: {type(exc).__name__}: {exc}")) from exc
+        raise ParseError(one_line(squash(f"feed parser failed: {type(exc).__name__}: {exc}"), 300)) from exc
 
 
 def repair_utf8(body: bytes, content_type: str = "") -> bytes:
@@ -311,7 +268,7 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
         encoding = json.detect_encoding(body)
         doc = json.loads(body.decode(encoding, "replace") if encoding.startswith("utf-8") else body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ParseError(_one_line(f"invalid JSON: {exc}")) from exc
+        raise ParseError(one_line(squash(f"invalid JSON: {exc}"), 300)) from exc
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in str(doc.get("version", "")):
         raise ParseError("JSON body is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")
@@ -325,14 +282,14 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
         if not isinstance(item, dict):
             continue
         text = _str(item.get("summary")) or _str(item.get("content_text"))
-        summary = (_squash(_head(text, MAX_SUMMARY_CHARS)) if text
-                   else plain_text(_head(_str(item.get("content_html")), MAX_SUMMARY_CHARS)))
+        summary = (squash(head(text, MAX_SUMMARY_CHARS)) if text
+                   else plain_text(head(_str(item.get("content_html")), MAX_SUMMARY_CHARS)))
         raw_dates = [_str(item.get("date_published")), _str(item.get("date_modified"))]
         raw_id = item.get("id")
         stories.append(_make_story(
             feed_name, link=_str(item.get("url")) or _str(item.get("external_url")), base=base,
             guid=str(raw_id) if isinstance(raw_id, (str, int, float)) and not isinstance(raw_id, bool) else None,
-            title=_squash(_head(_str(item.get("title")), MAX_TITLE_CHARS)), summary=summary,
+            title=squash(head(_str(item.get("title")), MAX_TITLE_CHARS)), summary=summary,
             dates=[_from_iso(d) for d in raw_dates], raw_date=raw_dates[0] or raw_dates[1], now=now))
     return _finish(stories)
 
@@ -346,8 +303,8 @@ def _make_story(feed_name: str, *, guid: object, link: object, base: str | None,
     if not title and not summary:
         return None
     if not title:
-        title = _cap(summary, _FALLBACK_TITLE_CHARS)
-    guid = _CONTROL.sub("", guid).strip() if isinstance(guid, str) else None
+        title = cap(summary, _FALLBACK_TITLE_CHARS)
+    guid = CONTROL.sub("", guid).strip() if isinstance(guid, str) else None
     link = _clean_link(link, base)
     given = [d for d in dates if d is not None]
     # The id uses the date as the feed states it, not the sanity-checked one, so it cannot change
@@ -357,7 +314,7 @@ def _make_story(feed_name: str, *, guid: object, link: object, base: str | None,
     published_at = next((d for d in given if _EARLIEST <= d <= latest), None)
     return Story(
         id=story_id(feed_name, guid=guid, link=link, title=title, published=date_key),
-        feed=feed_name, title=_cap(title, MAX_TITLE_CHARS), summary=_cap(summary, MAX_SUMMARY_CHARS),
+        feed=feed_name, title=cap(title, MAX_TITLE_CHARS), summary=cap(summary, MAX_SUMMARY_CHARS),
         link=link, published_at=published_at)
 
 
@@ -381,10 +338,10 @@ def _clean_link(link: object, base: str | None) -> str | None:
     """Absolute http(s) URL, or None (javascript:, data:, mailto:, relative without base, junk)."""
     if not isinstance(link, str):
         return None
-    link = _CONTROL.sub("", link).strip()
+    link = CONTROL.sub("", link).strip()
     if not link or len(link) > _MAX_LINK_CHARS:
         return None
-    if link.startswith(("http://", "https://")) and fastparse.joins_unchanged(base, link):
+    if link.startswith(("http://", "https://")) and joins_unchanged(base, link):
         # Joined it stays itself, and such a link has no space, its scheme is http(s) and it has a host: every
         # check below passes. Most links are like this; urljoin and urlsplit cost ~8 us each time.
         return link
@@ -421,32 +378,5 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _head(text: object, cap: int) -> str:
-    """At most cap * _RAW_PER_CHAR characters of a raw field (str only)."""
-    return text[: cap * _RAW_PER_CHAR] if isinstance(text, str) else ""
-
-
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
-
-
-def _squash(text: str) -> str:
-    """``text`` without control characters, its whitespace runs collapsed to one space, stripped."""
-    # str.split() and strip() use the same whitespace as the regex \s (Py_UNICODE_ISSPACE), so this equals
-    # _SPACE.sub(" ", ...).strip(), at a fifth of the cost on prose (one regex match per word there).
-    return " ".join(_CONTROL.sub("", text).split())
-
-
-def _cap(text: str, limit: int) -> str:
-    """Text of at most `limit` characters, cut at a word boundary when one is near, marked '…'."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
-def _one_line(message: str) -> str:
-    return _cap(_squash(message), 300)

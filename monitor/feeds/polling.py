@@ -15,6 +15,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from monitor.retry import exponential_backoff
+
 MAX_CACHE_STRETCH = 4
 DEFAULT_MAX_BACKOFF_SECONDS = 24 * 3600
 REDIRECT_CONFIRMATIONS = 3
@@ -33,8 +35,8 @@ def after_success(now: datetime, interval_seconds: float, cache_seconds: float |
 def after_error(now: datetime, interval_seconds: float, error_count: int, *, retry_after_seconds: float | None = None,
                 max_backoff_seconds: float = DEFAULT_MAX_BACKOFF_SECONDS, rng: random.Random = _rng) -> datetime:
     """``error_count`` counts this failure (1 after the first)."""
-    wait = min(interval_seconds * 2 ** max(error_count - 1, 0), max_backoff_seconds)
-    wait *= rng.uniform(1 - JITTER, 1 + JITTER)
+    wait = exponential_backoff(error_count, first=interval_seconds, growth=2, cap=max_backoff_seconds,
+                               jitter=JITTER, rng=rng)
     if retry_after_seconds is not None:
         wait = max(wait, min(retry_after_seconds, max_backoff_seconds))
     return now + timedelta(seconds=min(wait, max_backoff_seconds))

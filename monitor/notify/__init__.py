@@ -1,22 +1,29 @@
-"""Destinations for alerts: one small module per channel kind, all behind the ``Notifier`` protocol.
+"""Destinations for alerts: one small module per channel kind, all behind the ``Notifier`` protocol, and the
+builder of the configured ones.
 
 A notifier sends one alert payload and returns normally only when the destination accepted it; anything else
 raises ``DeliveryError``. Notifiers never touch the database: the outbox decides what to send and records the
 result.
+
+``KINDS`` (``monitor.config.kinds``) is the one list of channel kinds: the config takes the valid ``kind``
+values, the keys a channel of each kind takes and its default sending pace from it, and ``build_notifiers`` the
+class to build. A new destination is its module plus one line there. This module imports no notifier (and so
+none of their libraries: Apprise loads its plugins when imported): a notifier's module is imported when a
+channel of its kind is built.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from monitor.config import ChannelConfig
-from monitor.notify.console import ConsoleNotifier
-from monitor.notify.discord import DiscordNotifier
-from monitor.notify.slack import SlackNotifier
-from monitor.notify.webhook import WebhookNotifier
+from monitor.config.kinds import KINDS, ChannelKind
 
-_CHAT = {"slack": SlackNotifier, "discord": DiscordNotifier}
+if TYPE_CHECKING:
+    from monitor.config import ChannelConfig
+
+__all__ = ["KINDS", "ChannelKind", "Notifier", "build_notifiers"]
 
 
 class Notifier(Protocol):
@@ -24,26 +31,22 @@ class Notifier(Protocol):
         """Deliver one alert; raise ``DeliveryError`` unless the destination accepted it."""
 
 
+def _build(kind: ChannelKind, channel: ChannelConfig, *, allow_private_networks: bool) -> Notifier:
+    module, _, name = kind.notifier.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    if kind.url == "none":
+        return cls()
+    extra = {"secrets": channel.secrets} if kind.signed else {}
+    return cls(channel.url or "", timeout_seconds=channel.timeout_seconds,
+               allow_private_networks=allow_private_networks, **extra)
+
+
 def build_notifiers(channels: Iterable[ChannelConfig], *, allow_private_networks: bool) -> dict[str, Notifier]:
     """One notifier per configured channel, keyed by channel name."""
     notifiers: dict[str, Notifier] = {}
     for channel in channels:
-        if channel.kind == "console":
-            notifiers[channel.name] = ConsoleNotifier()
-        elif channel.kind == "webhook":
-            notifiers[channel.name] = WebhookNotifier(channel.url or "", timeout_seconds=channel.timeout_seconds,
-                                                      allow_private_networks=allow_private_networks,
-                                                      secrets=channel.secrets)
-        elif channel.kind in _CHAT or channel.kind == "apprise":
-            notifiers[channel.name] = _chat_notifier(channel.kind)(channel.url or "", timeout_seconds=channel.timeout_seconds,
-                                                          allow_private_networks=allow_private_networks)
-        else:  # config validation rejects unknown kinds; this guards a programming error
+        kind = KINDS.get(channel.kind)
+        if kind is None:  # config validation rejects unknown kinds; this guards a programming error
             raise ValueError(f"no notifier for channel kind {channel.kind!r}")
+        notifiers[channel.name] = _build(kind, channel, allow_private_networks=allow_private_networks)
     return notifiers
-
-
-def _chat_notifier(kind: str) -> type:
-    if kind == "apprise":  # imported on demand: Apprise loads its plugins, a cost only its users should pay
-        from monitor.notify.apprise import AppriseNotifier
-        return AppriseNotifier
-    return _CHAT[kind]

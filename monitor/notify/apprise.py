@@ -24,8 +24,7 @@ import apprise
 
 from monitor.errors import DeliveryError
 from monitor.net.guard import default_policy
-from monitor.notify.chatsafe import alert_headline, clip_payload, fit, plain_safe, truncate
-from monitor.notify.text import format_alert_text
+from monitor.notify.render import alert_headline, clip_payload, fit, format_alert_text, plain_safe, truncate
 
 # A service may need several requests (Matrix logs in, then sends), so the whole call gets a few read timeouts.
 DEADLINE_FACTOR = 3.0

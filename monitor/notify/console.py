@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import TextIO
 
-from monitor.notify.text import format_alert_text
+from monitor.notify.render import format_alert_text
 
 
 class ConsoleNotifier:

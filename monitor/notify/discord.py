@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from monitor import __version__
-from monitor.net.guard import default_policy, guarded_session
-from monitor.notify.chatsafe import alert_headline, clip_payload, discord_escape, fit, one_line, post_chat_json, safe_link
-from monitor.notify.text import format_alert_text, outlets_line
+from monitor.errors import one_line
+from monitor.notify.http import notifier_session, post_chat_json, timeouts
+from monitor.notify.render import (alert_headline, clip_payload, discord_escape, fit, format_alert_text, outlets_line,
+                                   safe_link)
 
 # Limits from https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 CONTENT_MAX = 2000  # message content
@@ -44,9 +44,8 @@ class DiscordNotifier:
 
     def __init__(self, url: str, *, timeout_seconds: float, allow_private_networks: bool) -> None:
         self._url = _with_wait(url)
-        self._timeout = (min(10.0, timeout_seconds), timeout_seconds)
-        self._session = guarded_session(default_policy(allow_private_networks))
-        self._session.headers.update({"User-Agent": f"news-monitor/{__version__}"})
+        self._timeout = timeouts(timeout_seconds)
+        self._session = notifier_session(allow_private_networks)
 
     def send(self, alert_id: str, payload: dict) -> None:
         post_chat_json(self._session, self._url, discord_message(alert_id, payload), self._timeout,

@@ -9,11 +9,10 @@ notifications, and Mattermost/Rocket.Chat, which ignore blocks, show it as the m
 
 from __future__ import annotations
 
-from monitor import __version__
-from monitor.net.guard import default_policy, guarded_session
-from monitor.notify.chatsafe import (alert_headline, clip_payload, fit, one_line, post_chat_json, safe_link, slack_escape,
-                       truncate)
-from monitor.notify.text import format_alert_text, outlets_line
+from monitor.errors import one_line
+from monitor.notify.http import notifier_session, post_chat_json, timeouts
+from monitor.notify.render import (alert_headline, clip_payload, fit, format_alert_text, outlets_line, safe_link,
+                                   slack_escape, truncate)
 
 HEADER_MAX = 150  # Block Kit: header block text, plain_text, max 150 characters
 BLOCK_TEXT_MAX = 3000  # Block Kit: section text and context element text, max 3000 characters each
@@ -29,9 +28,8 @@ class SlackNotifier:
 
     def __init__(self, url: str, *, timeout_seconds: float, allow_private_networks: bool) -> None:
         self._url = url
-        self._timeout = (min(10.0, timeout_seconds), timeout_seconds)
-        self._session = guarded_session(default_policy(allow_private_networks))
-        self._session.headers.update({"User-Agent": f"news-monitor/{__version__}"})
+        self._timeout = timeouts(timeout_seconds)
+        self._session = notifier_session(allow_private_networks)
 
     def send(self, alert_id: str, payload: dict) -> None:
         post_chat_json(self._session, self._url, slack_message(alert_id, payload), self._timeout, what="slack")

@@ -1,4 +1,5 @@
-"""Helpers shared by the chat channels (Slack, Discord, Apprise): untrusted text made safe, cut to size, posted.
+"""Alert text for people: the plain-text block (console, chat fallbacks) and the helpers the chat channels
+(Slack, Discord, Apprise) use to make untrusted text safe and cut it to size. Pure.
 
 Story titles, sentences and outlet names come from feeds, so anyone who controls a feed controls that text. In
 a chat message it must not ping people (``@everyone``, ``<!channel>``), fake a link or a mention, or change the
@@ -7,16 +8,11 @@ formatting around it; and a long field must never get an alert rejected: it is t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
-import requests
-
-from monitor.errors import DeliveryError
+from monitor.errors import one_line
 from monitor.net.urls import is_http_url
-from monitor.notify.text import test_mark
-from monitor.notify.webhook import post_json
 
 ZWSP = "\u200b"  # zero-width space: splits a trigger such as "@everyone" without visibly changing the text
 MARKER = "…"
@@ -86,11 +82,6 @@ def fit(text: str, limit: int, escape: Callable[[str], str]) -> str:
     return best
 
 
-def one_line(text: object) -> str:
-    """The text with every run of whitespace (newlines included) collapsed to one space."""
-    return " ".join(str(text or "").split())
-
-
 def clip_payload(payload: dict) -> dict:
     """A copy of an alert payload with its feed-supplied text fields on one line and within sane budgets."""
     def clip(value: object, budget: str) -> str:
@@ -134,56 +125,55 @@ def safe_link(url: object) -> str | None:
     return url if is_http_url(url) else None
 
 
-class _KeepResponse:
-    """Lets ``post_json`` own the POST and its error mapping while the caller keeps the response to read the
-    service's error body (requests has already read it when ``post`` returns)."""
+def format_alert_text(payload: dict) -> str:
+    """A short block: what happened to which claim, the sentence that says so, the headline, who reported it.
+    A digest is its alerts' blocks under one line saying how many there are."""
+    if payload.get("type") == "digest":
+        blocks = [format_alert_text(p) for p in payload.get("alerts", [])]
+        return "\n\n".join([f"[news-monitor] digest of {len(blocks)} alerts ({payload.get('id', '')})", *blocks])
+    if str(payload.get("type", "")).startswith("feed."):  # operator alerts about a source
+        return f"[news-monitor] {payload.get('headline', '')}\n  alert:    {payload.get('id', '')}"
+    claim = payload.get("claim", {})
+    kind = payload.get("type")
+    if kind == "claim.state_changed":
+        headline = f"{payload.get('previous_state')} → {str(payload.get('state', '')).upper()}"
+    elif kind == "claim.overdue":
+        headline = f"OVERDUE: expected by {payload.get('expect_by')}, still {payload.get('state')}"
+    else:
+        headline = f"new story ({payload.get('verdict', 'pending')})"
+    lines = [f"[news-monitor] {test_mark(payload)}{claim.get('id', '?')}: {headline}",
+             f"  claim:    {claim.get('text', '')}"]
+    if payload.get("sentence"):
+        cue = f" (cue: {payload['cue']})" if payload.get("cue") else ""
+        lines.append(f"  says:     \"{payload['sentence']}\"{cue}")
+    story = payload.get("story")
+    if story:
+        lines.append(f"  story:    {story.get('title', '')}")
+        if story.get("link"):
+            lines.append(f"  link:     {story['link']}")
+        lines.append(f"  outlets:  {outlets_line(payload)}")
+    if "score" in payload:
+        terms = ", ".join(payload.get("matched_terms", []))
+        lines.append(f"  score:    {payload['score']:.0f}" + (f" (matched: {terms})" if terms else ""))
+    lines.append(f"  alert:    {payload.get('id', '')}")
+    return "\n".join(lines)
 
-    def __init__(self, session: requests.Session) -> None:
-        self.session = session
-        self.response: requests.Response | None = None
 
-    def post(self, *args, **kwargs) -> requests.Response:  # type: ignore[no-untyped-def]
-        self.response = self.session.post(*args, **kwargs)
-        return self.response
+def test_mark(payload: dict) -> str:
+    """``"TEST ALERT: "`` for a ``test-alert`` sample (``"test": true``), else ""; every channel puts it first
+    in its headline so a sample can never be taken for a real state change."""
+    return "TEST ALERT: " if payload.get("test") else ""
 
 
-def post_chat_json(session: requests.Session, url: str, message: dict, timeout: tuple[float, float], *, what: str,
-                   retry_after: Callable[[requests.Response], float | None] | None = None) -> None:
-    """POST ``message`` as JSON like the webhook channel (2xx or ``DeliveryError``; no redirects; the URL never in a
-    message), adding the service's own short error text (``invalid_blocks``, ``Invalid Form Body (50035)``) and
-    letting ``retry_after(response)`` supply a delay the service gives in its body."""
-    body = json.dumps(message, ensure_ascii=False).encode("utf-8")
-    keep = _KeepResponse(session)
-    try:
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        post_json(keep, url, body, headers, timeout, what=what)  # type: ignore[arg-type]
-    except DeliveryError as exc:
-        response = keep.response
-        if response is None or exc.status is None:
-            raise
-        detail = error_detail(response)
-        delay = retry_after(response) if retry_after else None
-        raise DeliveryError(f"{exc}: {detail}" if detail else str(exc), status=exc.status,
-                            retry_after=exc.retry_after if delay is None else delay,
-                            transient=exc.transient, maybe_delivered=exc.maybe_delivered) from exc
-
-
-def error_detail(response: requests.Response) -> str:
-    """The service's short explanation from a JSON ``message``/``error`` (with ``code``) or a plain-text body;
-    HTML error pages and anything else give ""."""
-    kind = response.headers.get("Content-Type", "")
-    try:
-        if "json" in kind:
-            data = response.json()
-            if not isinstance(data, dict):
-                return ""
-            text = str(data.get("message") or data.get("error") or "")
-            if text and data.get("code") is not None:
-                text += f" ({data['code']})"
-        elif kind.startswith("text/plain"):
-            text = response.text
-        else:
-            return ""
-    except ValueError:
-        return ""
-    return truncate(one_line(text), 160)
+def outlets_line(payload: dict) -> str:
+    """``first-outlet (published …); also reported by a, b, c`` from the story and its evidence."""
+    story = payload.get("story") or {}
+    first = story.get("outlet", "")
+    if story.get("published_at"):
+        first = f"{first} (published {story['published_at']})"
+    others = []
+    for ref in payload.get("evidence", []):
+        outlet = ref.get("outlet")
+        if outlet and outlet != story.get("outlet") and outlet not in others:
+            others.append(outlet)
+    return f"{first}; also reported by {', '.join(others)}" if others else first

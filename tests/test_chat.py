@@ -213,7 +213,18 @@ def test_feed_text_cannot_ping_link_or_format(endpoint, make):
         embed = endpoint.seen[0].json["embeds"][0]
         assert "*bold*" not in raw and "\\*bold\\*" in embed["title"] and "\\*bold\\*" in embed["description"]
     else:
-        assert "&lt;!channel&gt;" in endpoint.seen[0].json["blocks"][2]["text"]["text"]
+        assert f"&lt;{ZW}!channel&gt;" in endpoint.seen[0].json["blocks"][2]["text"]["text"]
+
+
+def test_slack_defuses_mattermost_and_rocketchat_markup(endpoint):
+    """Mentions and links Mattermost and Rocket.Chat act on arrive defused in every text the webhook receives."""
+    hostile = "@all @here @Room [Official](https://evil.example) &lt;https://evil.example|x&gt;"
+    send(slack(endpoint), payloads(title=hostile, sentence=hostile, outlet=hostile)["claim.state_changed"])
+    message = endpoint.seen[0].json
+    for text in [message["text"], *block_texts(message)]:
+        assert not re.search(r"@(all|here|room)\b|\]\(|&lt;https:", text, re.IGNORECASE), text
+    assert f"@{ZW}all @{ZW}here @{ZW}Room [Official]{ZW}(https://evil.example)" in message["text"]
+    assert f"<https://wire-one.example.com/c1?a=1&amp;b=2|@{ZW}all" in block_texts(message)[2]  # own link intact
 
 
 @pytest.mark.parametrize("make", [slack, discord])

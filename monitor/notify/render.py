@@ -23,19 +23,26 @@ MAX_LINK = 2000  # longer story links are left out rather than cut: a cut URL po
 _CLIP = {"claim": 500, "sentence": 1000, "title": 300, "outlet": 100, "cue": 100, "term": 60}
 _MAX_TERMS = 20
 
-_SLACK_MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _DISCORD_MASS = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 _DISCORD_TAG = re.compile(r"<(@[!&]?|#)")  # <@user>, <@!user>, <@&role>, <#channel>
 _DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>\[\]#])")  # [ ] kill masked links, # headings and "-#" subtext
-_PLAIN_MASS = re.compile(r"@(everyone|here|channel|all|room)\b", re.IGNORECASE)
+# Mass mentions across Slack, Mattermost (@all, @channel, @here), Rocket.Chat (@all, @here) and Apprise targets.
+_MASS = re.compile(r"@(everyone|here|channel|all|room)\b", re.IGNORECASE)
+# "](" opens a Markdown inline link (Mattermost, Rocket.Chat), "][" a reference link: a U+200B after "]" breaks
+# both without showing, while a lone "[" or "]" stays as typed.
+_LINK_JOIN = re.compile(r"\](?=[(\[])")
 _PLAIN_TAG = re.compile(r"<([@!#])")
 
 
 def slack_escape(text: str) -> str:
-    """Text for Slack mrkdwn: ``& < >`` as entities (Slack's documented escaping, which disarms ``<!channel>``,
-    ``<@U123>``, ``<#C1>`` and ``<url|label>``), and bare ``@channel``/``@here``/``@everyone`` split with U+200B."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SLACK_MASS.sub("@" + ZWSP + r"\1", text)
+    """Text for Slack mrkdwn and the services that take the same webhook (Mattermost, Rocket.Chat): ``& < >`` as
+    entities (Slack's documented escaping, which disarms ``<!channel>``, ``<@U123>``, ``<#C1>`` and
+    ``<url|label>``) with U+200B after each ``&lt;`` (Rocket.Chat also reads ``&lt;url|label&gt;`` as a link);
+    mass mentions ``@all``/``@here``/``@channel``/``@everyone``/``@room`` split with U+200B; and ``](``/``][``
+    split with U+200B so ``[label](url)`` cannot form a Markdown link."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;" + ZWSP).replace(">", "&gt;")
+    text = _MASS.sub("@" + ZWSP + r"\1", text)
+    return _LINK_JOIN.sub("]" + ZWSP, text)
 
 
 def discord_escape(text: str) -> str:
@@ -49,7 +56,7 @@ def discord_escape(text: str) -> str:
 def plain_safe(text: str) -> str:
     """Plain text for services reached through Apprise: mass mentions and ``<@…>``/``<!…>``/``<#…>`` tags split
     with U+200B; Apprise itself escapes for the target format (HTML for Telegram, for instance)."""
-    text = _PLAIN_MASS.sub("@" + ZWSP + r"\1", text)
+    text = _MASS.sub("@" + ZWSP + r"\1", text)
     return _PLAIN_TAG.sub(lambda m: "<" + m.group(1) + ZWSP, text)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import dblock, metrics
@@ -227,8 +228,10 @@ class Daemon:
 
     def request_reload(self) -> None:
         """Reload soon, in a worker thread. Several requests in a burst run one reload (the job is replaced)."""
-        self.scheduler.add_job(self._guarded(self.reload), id="reload", name="reload", replace_existing=True,
-                               kwargs={"reason": "SIGHUP"}, executor="heartbeat")
+        # An explicit trigger: left to its default, APScheduler would import its date trigger here, inside a
+        # signal handler that may have interrupted the main thread's own import of it.
+        self.scheduler.add_job(self._guarded(self.reload), DateTrigger(), id="reload", name="reload",
+                               replace_existing=True, kwargs={"reason": "SIGHUP"}, executor="heartbeat")
 
     def reload(self, reason: str = "requested") -> bool:
         """Re-read the config; apply it if valid, else keep running the old one. Returns whether it applied."""

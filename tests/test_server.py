@@ -232,11 +232,11 @@ def test_metrics_exposes_counters_and_database_gauges(serve, database):
         outbox.enqueue(store, alert(1), ["hook", "slack"], now - timedelta(seconds=120))
         outbox.enqueue(store, alert(2), ["hook"], now)
         outbox.enqueue(store, alert(3), ["hook"], now - timedelta(days=4))
-        for row in outbox.claim_due(store, now):
+        for row in outbox.due(store, now):
             if row.alert_id == "alert-2":
                 outbox.mark_sent(store, row, now)
-            elif row.alert_id == "alert-3":  # transient failure after three days: dead
-                decision = retry.decide(attempts=row.attempts + 1, transient=True, retry_after=None,
+            elif row.alert_id == "alert-3":  # failing after three days: dead
+                decision = retry.decide(attempts=row.attempts + 1, retry_after=None,
                                         created_at=row.budget_since, now=now)
                 assert decision.status == "dead"
                 outbox.record_failure(store, row, now, "down", decision)

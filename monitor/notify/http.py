@@ -26,18 +26,28 @@ def notifier_session(allow_private_networks: bool) -> requests.Session:
     return session
 
 
+# The whole send may take this much longer than one read may wait, so that a peer that says nothing at all is
+# reported as the read timeout it is, and the deadline cuts only a peer that keeps talking too slowly.
+DEADLINE_GRACE_SECONDS = 1.0
+
+
 def timeouts(timeout_seconds: float) -> tuple[float, float]:
     """(connect, read) timeouts for a channel's ``timeout_seconds``: connecting never waits more than 10 s.
-    ``timeout_seconds`` is also the deadline of the whole send (see ``post_json``)."""
+    The whole send has a deadline too: ``send_deadline``."""
     return (min(10.0, timeout_seconds), timeout_seconds)
+
+
+def send_deadline(timeout_seconds: float) -> float:
+    """Seconds one whole send may take for a channel's ``timeout_seconds``."""
+    return timeout_seconds + DEADLINE_GRACE_SECONDS
 
 
 def post_json(session: requests.Session, url: str, body: bytes, headers: dict, timeout: tuple[float, float], *,
               what: str) -> requests.Response:
     """POST ``body``; return the response when it is a 2xx, else raise ``DeliveryError`` saying why.
 
-    The whole send — connecting, TLS, the request and the complete answer — has a deadline of ``timeout[1]``
-    seconds (the channel's ``timeout_seconds``), enforced by shutting its socket down (``net.deadline``): the
+    The whole send — connecting, TLS, the request and the complete answer — has a deadline
+    (``send_deadline`` of the channel's ``timeout_seconds``, ``timeout[1]``), enforced by shutting its socket down (``net.deadline``): the
     per-read timeout alone would let an endpoint that answers one byte at a time hold a send, and with it the
     channel, indefinitely. A send cut by its deadline may have been acted on, so it is ``maybe_delivered``.
 
@@ -46,7 +56,8 @@ def post_json(session: requests.Session, url: str, body: bytes, headers: dict, t
     and may have been acted on, so the error says ``maybe_delivered``: the retry carries the same alert id.
     """
     try:
-        with deadline(timeout[1]) as watch:
+        limit = send_deadline(timeout[1])
+        with deadline(limit) as watch:
             try:
                 response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
             except requests.RequestException:
@@ -54,8 +65,8 @@ def post_json(session: requests.Session, url: str, body: bytes, headers: dict, t
                     raise
             # A cut answer may still parse as a response (headers ended by the shutdown's EOF): not a real one.
             if watch.fired:
-                raise DeliveryError(f"{what} cut at its deadline of {timeout[1]:g}s: the answer did not arrive in "
-                                    "time", maybe_delivered=True)
+                raise DeliveryError(f"{what} cut at its deadline of {limit:g}s: the answer did not arrive in time",
+                                    maybe_delivered=True)
     except AddressRefused as exc:
         raise DeliveryError(f"{what} refused: {exc.reason}", transient=False) from exc
     except requests.ReadTimeout as exc:

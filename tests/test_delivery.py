@@ -423,6 +423,11 @@ def test_a_dead_alert_holds_back_its_claims_later_alerts_until_it_is_retried(set
         deliver_due(ctx, store, at)
     assert hook.delivered_ids() == [first, other]
     assert outbox.counts(store) == {"pending": 1, "sent": 1, "dead": 1}
+    env = {"HOOK_SECRET": SECRET_NEW}
+    listed = run_cli("outbox", config=config.path, env=env).stdout
+    assert f"{second}/hook  pending" in listed and f"held behind dead alert {first}" in listed
+    shown = run_cli("status", config=config.path, env=env).stdout
+    assert "channel hook: 1 alert held behind a dead alert of their claim" in shown
     assert outbox.requeue(store, at, all_dead=True) == 1
     assert deliver_due(ctx, store, at).sent == 2
     assert hook.delivered_ids() == [first, other, second]  # the receiver ends on the claim's latest alert

@@ -315,12 +315,13 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
             {"id": "a2/chat", "alert_id": "a2", "channel": "chat", "claim_id": "deal", "story_id": None,
              "kind": "claim.overdue", "status": "pending", "attempts": 0, "created_at": stamp,
              "next_attempt_at": stamp, "last_attempt_at": None, "last_error": None, "sent_at": None,
-             "requeued_at": None, "lease_owner": None, "lease_until": None, "title": None, "state": "confirmed"},
+             "requeued_at": None, "lease_owner": None, "lease_until": None, "title": None, "state": "confirmed",
+             "held_by": None},
             {"id": "a1/hook", "alert_id": "a1", "channel": "hook", "claim_id": "deal", "story_id": "s1",
              "kind": "claim.state_changed", "status": "sent", "attempts": 1, "created_at": stamp,
              "next_attempt_at": stamp, "last_attempt_at": sent_at, "last_error": None, "sent_at": sent_at,
              "requeued_at": None, "lease_owner": None, "lease_until": None, "title": "Deal signed",
-             "state": "confirmed"}],
+             "state": "confirmed", "held_by": None}],
         "channels": [
             {"name": "hook", "url_fingerprint": "fp", "disabled_reason": "webhook answered HTTP 410",
              "disabled_at": stamp, "paused_until": None, "pause_reason": None},
@@ -342,9 +343,9 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["channels"] == [
         {"name": "hook", "kind": "webhook", "disabled_reason": "webhook answered HTTP 410", "disabled_at": stamp,
-         "paused_until": None, "pause_reason": None},
+         "paused_until": None, "pause_reason": None, "held_back": 0},
         {"name": "chat", "kind": "webhook", "disabled_reason": None, "disabled_at": None,
-         "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429"}]
+         "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429", "held_back": 0}]
     assert json.loads(status.stdout)["outbox"] == {"pending": 1, "sent": 1, "dead": 0}
 
     explained = run_cli("--db", str(database), "explain", "s1", "--json", config=config, env={HOOK_ENV: SECRET_URL})

@@ -236,6 +236,15 @@ def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dea
         return store.db.conn.total_changes - before
 
 
+def held_behind_dead(store: Store) -> dict[str, str]:
+    """Pending rows waiting behind a dead row of their claim on their channel: row id → the dead row's alert id
+    (the oldest such). ``requeue`` of that alert lets them go, in order."""
+    return dict(store.db.execute(
+        """SELECT o.id, (SELECT e.alert_id FROM outbox e WHERE e.channel = o.channel AND e.claim_id IS o.claim_id
+                         AND e.rowid < o.rowid AND e.status = 'dead' ORDER BY e.rowid LIMIT 1) AS dead
+           FROM outbox o WHERE o.status = 'pending' AND dead IS NOT NULL""").fetchall())
+
+
 def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
     """Outbox rows, newest first."""
     where, params = ("WHERE status = ?", [status]) if status else ("", [])

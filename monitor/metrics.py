@@ -3,9 +3,9 @@
 Everything lives in ``REGISTRY``, not prometheus-client's global default registry, so tests stay isolated and
 process metrics (CPU, memory, open files) are opt-in (``enable_process_metrics``).
 
-Labels are bounded: results, verdicts, claim states and outbox statuses are small fixed sets, and the one
-per-object label is ``feed`` on the feed gauges, bounded by the config (the operator names every feed) and
-what makes "which feed is broken" answerable. Stories, claims' texts and alerts are never labels: they grow
+Labels are bounded: results, verdicts, claim states and outbox statuses are small fixed sets, and the
+per-object labels are ``feed`` on the feed gauges and ``channel`` on the channel gauges, bounded by the config
+(the operator names every feed and channel) and what makes "which feed is broken" answerable. Stories, claims' texts and alerts are never labels: they grow
 without bound, and each label value is a time series Prometheus keeps.
 
 Gauges that describe stored state (outbox depth, the oldest pending alert, failing feeds) are computed from the
@@ -18,7 +18,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -26,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor import store
+from monitor.backlog import channel_health
 from monitor.logs import kv, log
 from monitor.store import outbox
 from monitor.store.feeds import feed_health
@@ -138,9 +140,11 @@ class DatabaseCollector(Collector):
     failed scrape: the counters are still worth having, and the health check says what is wrong.
     """
 
-    def __init__(self, path: Path, feeds: Iterable[str] | None = None, clock: Callable[[], float] = time.time):
+    def __init__(self, path: Path, feeds: Iterable[str] | None = None, clock: Callable[[], float] = time.time, *,
+                 channels: Mapping[str, float] | None = None):
         self.path = Path(path)
         self.feeds = None if feeds is None else frozenset(feeds)
+        self.channels = dict(channels or {})  # name -> seconds its oldest alert may wait (backlog.stuck_limits)
         self.clock = clock
 
     def describe(self) -> Iterator[Metric]:
@@ -164,6 +168,7 @@ class DatabaseCollector(Collector):
             by_status = outbox.status_counts(conn)
             oldest = outbox.oldest_pending_at(conn)
             feed_rows = feed_health(conn)
+            channels = channel_health(conn, self.channels, datetime.fromtimestamp(self.clock(), timezone.utc))
 
         depth = GaugeMetricFamily("news_monitor_outbox_alerts", "Alerts in the outbox, by status (one per alert "
                                   "and channel).", labels=["status"])
@@ -185,19 +190,30 @@ class DatabaseCollector(Collector):
             streak.add_metric([name], errors)
             if ok_at:
                 last_ok.add_metric([name], ok_at.timestamp())
-        return [depth, age, failing, streak, last_ok]
+        stuck = GaugeMetricFamily("news_monitor_channel_stuck", "1 if this channel's oldest undelivered alert has "
+                                  "waited past delivery_stuck_seconds (disabled, held, paused or stuck), else 0.",
+                                  labels=["channel"])
+        waiting = GaugeMetricFamily("news_monitor_channel_oldest_pending_age_seconds",
+                                    "Age of this channel's oldest alert not yet delivered; 0 when none is waiting.",
+                                    labels=["channel"])
+        for health in channels:
+            stuck.add_metric([health.name], int(health.behind))
+            waiting.add_metric([health.name], health.waiting_seconds)
+        return [depth, age, failing, streak, last_ok, stuck, waiting]
 
 
 _bound: DatabaseCollector | None = None
 _bind_lock = threading.Lock()
 
 
-def bind_database(path: str | Path, feeds: Iterable[str] | None = None) -> None:
+def bind_database(path: str | Path, feeds: Iterable[str] | None = None, *,
+                  channels: Mapping[str, float] | None = None) -> None:
     """Read the database gauges from ``path`` from now on; ``feeds`` (the configured names) limits the per-feed
-    gauges to feeds still in the config. Call again after a reload: the previous binding is replaced."""
+    gauges to feeds still in the config, ``channels`` (name → stuck limit) gives the channel gauges. Call again
+    after a reload: the previous binding is replaced."""
     global _bound
     with _bind_lock:
         if _bound is not None:
             REGISTRY.unregister(_bound)
-        _bound = DatabaseCollector(Path(path), feeds)
+        _bound = DatabaseCollector(Path(path), feeds, channels=channels)
         REGISTRY.register(_bound)

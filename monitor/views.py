@@ -12,6 +12,7 @@ of the value written.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -153,13 +154,17 @@ def record_fields(record: object, names: Iterable[str] | None = None) -> dict:
             for name in (names if names is not None else (f.name for f in fields(record)))}
 
 
-def channel_rows(source: ReadSource, states: Mapping[str, ChannelState]) -> list[dict]:
-    """Each configured channel (each stored one when the config could not be read) with its delivery state."""
+def channel_rows(source: ReadSource, states: Mapping[str, ChannelState],
+                 held: Mapping[str, str] | None = None) -> list[dict]:
+    """Each configured channel (each stored one when the config could not be read) with its delivery state and
+    ``held_back``: its pending alerts waiting behind a dead one (``outbox.held_behind_dead``)."""
     channels = ([(c.name, c.kind) for c in source.config.channels] if source.config is not None
                 else [(name, None) for name in states])
     keys = ("disabled_reason", "disabled_at", "paused_until", "pause_reason")
+    held_back = Counter(row_id.partition("/")[2] for row_id in (held or {}))  # ids are alert/channel
     return [{"name": name, "kind": kind,
-             **(record_fields(states[name], keys) if name in states else dict.fromkeys(keys))}
+             **(record_fields(states[name], keys) if name in states else dict.fromkeys(keys)),
+             "held_back": held_back.get(name, 0)}
             for name, kind in channels]
 
 
@@ -168,10 +173,13 @@ def stored_channels(states: Mapping[str, ChannelState]) -> dict[str, dict]:
     return {name: record_fields(state) for name, state in states.items()}
 
 
-def outbox_rows(rows: Iterable[OutboxRow]) -> list[dict]:
-    """The ``outbox`` listing's rows: every stored column but the payload, then the story title and claim state."""
+def outbox_rows(rows: Iterable[OutboxRow], held: Mapping[str, str] | None = None) -> list[dict]:
+    """The ``outbox`` listing's rows: every stored column but the payload, then the story title and claim state,
+    and ``held_by``: the dead alert this pending row waits behind (``outbox.held_behind_dead``), else None."""
+    held = held or {}
     return [{**record_fields(row, (f.name for f in fields(row) if f.name != "payload")),
-             "title": (row.payload.get("story") or {}).get("title"), "state": row.payload.get("state")}
+             "title": (row.payload.get("story") or {}).get("title"), "state": row.payload.get("state"),
+             "held_by": held.get(row.id)}
             for row in rows]
 
 

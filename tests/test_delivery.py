@@ -22,7 +22,7 @@ from monitor import retry
 from monitor.store import outbox
 from monitor.config import load_config
 from monitor.models import Alert
-from monitor.delivery import deliver_due
+from monitor.delivery import deliver_due, lease_seconds
 from monitor.runtime import Context
 from monitor.ratelimit import RateLimiter
 from monitor.store import Store, from_db_time
@@ -198,20 +198,29 @@ def test_410_disables_the_channel_and_keeps_its_alerts_until_the_url_changes(set
         other.server_close()
 
 
-def test_redirects_are_not_followed_and_a_permanent_refusal_ends_dead(setup, hook):
+def kill_after_retry_window(ctx, store, at):
+    """Deliver at ``at``, then once more past the retry window: the alert's last attempt, which makes it dead."""
+    deliver_due(ctx, store, at)
+    deliver_due(ctx, store, at + retry.GIVE_UP_AFTER + timedelta(hours=7))
+    return at + retry.GIVE_UP_AFTER + timedelta(hours=7)
+
+
+def test_redirects_are_not_followed_and_a_refusal_is_retried_until_the_window_ends(setup, hook):
     config, ctx, store = setup()
     queue(store, "deal", 1)
     hook.script = [(301, {"Location": "http://127.0.0.1:1/elsewhere"})] + [404] * 10
     deliver_due(ctx, store, NOW)
     first_error = store.db.execute("SELECT last_error FROM outbox").fetchone()[0]
     assert "HTTP 301" in first_error and "not followed" in first_error
-    at = NOW + timedelta(hours=1)
-    for _ in range(retry.PERMANENT_ATTEMPTS - 1):
-        deliver_due(ctx, store, at)
+    at = NOW
+    for _ in range(5):  # a receiver answering 404 for hours (its own deploy, a URL being fixed) loses nothing
         at += timedelta(hours=1)
+        deliver_due(ctx, store, at)
     row = store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
-    assert row[0] == "dead" and row[1] == retry.PERMANENT_ATTEMPTS and "404" in row[2]
-    assert len(hook.received) == retry.PERMANENT_ATTEMPTS  # the redirect target was never asked
+    assert row[0] == "pending" and row[1] == 6 and "404" in row[2]
+    at = kill_after_retry_window(ctx, store, at)
+    row = store.db.execute("SELECT status, attempts FROM outbox").fetchone()
+    assert row == ("dead", 7) and len(hook.received) == 7  # the redirect target was never asked
     listed = run_cli("outbox", "--status", "dead", config=config.path, env={"HOOK_SECRET": SECRET_NEW})
     assert "dead" in listed.stdout and "404" in listed.stdout
     before = datetime.now(timezone.utc)
@@ -227,11 +236,8 @@ def test_redirects_are_not_followed_and_a_permanent_refusal_ends_dead(setup, hoo
 def test_requeue_makes_dead_rows_due_at_the_given_moment(setup, hook):
     config, ctx, store = setup()
     queue(store, "deal", 1)
-    hook.script = [404] * retry.PERMANENT_ATTEMPTS
-    at = NOW
-    for _ in range(retry.PERMANENT_ATTEMPTS):
-        deliver_due(ctx, store, at)
-        at += timedelta(hours=1)
+    hook.script = [404] * 2
+    kill_after_retry_window(ctx, store, NOW)
     assert outbox.counts(store)["dead"] == 1
     later = NOW + timedelta(days=30)
     assert outbox.requeue(store, later, all_dead=True) == 1
@@ -317,19 +323,18 @@ def test_rate_limiter(interval, per_minute, times, expected_waits):
     assert waits == expected_waits
 
 
-@pytest.mark.parametrize("attempts,transient,retry_after,age,status,min_s,max_s", [
-    (1, True, None, timedelta(0), "pending", 8, 12),
-    (3, True, None, timedelta(0), "pending", 72, 108),
-    (20, True, None, timedelta(hours=1), "pending", 4.8 * 3600, 7.2 * 3600),  # capped at 6 h
-    (1, True, 120, timedelta(0), "pending", 120, 120),  # Retry-After honoured
-    (1, True, 10 ** 9, timedelta(0), "pending", 86400, 86400),  # absurd Retry-After capped
-    (5, True, None, timedelta(days=3), "dead", 0, 0),
-    (1, False, None, timedelta(0), "pending", 8, 12),
-    (retry.PERMANENT_ATTEMPTS, False, None, timedelta(0), "dead", 0, 0),
+@pytest.mark.parametrize("attempts,retry_after,age,status,min_s,max_s", [
+    (1, None, timedelta(0), "pending", 8, 12),
+    (3, None, timedelta(0), "pending", 72, 108),
+    (20, None, timedelta(hours=1), "pending", 4.8 * 3600, 7.2 * 3600),  # capped at 6 h
+    (1, 120, timedelta(0), "pending", 120, 120),  # Retry-After honoured
+    (1, 10 ** 9, timedelta(0), "pending", 86400, 86400),  # absurd Retry-After capped
+    (5, None, timedelta(days=3), "dead", 0, 0),
+    (50, None, timedelta(days=2), "pending", 4.8 * 3600, 7.2 * 3600),  # many attempts alone never give up
 ])
-def test_retry_decisions(attempts, transient, retry_after, age, status, min_s, max_s):
-    decision = retry.decide(attempts=attempts, transient=transient, retry_after=retry_after, created_at=NOW - age,
-                            now=NOW, rng=random.Random(7))
+def test_retry_decisions(attempts, retry_after, age, status, min_s, max_s):
+    decision = retry.decide(attempts=attempts, retry_after=retry_after, created_at=NOW - age, now=NOW,
+                            rng=random.Random(7))
     assert decision.status == status
     assert min_s <= (decision.next_attempt_at - NOW).total_seconds() <= max_s
 
@@ -374,3 +379,82 @@ def test_chat_channels_are_wired_from_the_config(tmp_path, hook, kind, shape):
                            ["chat"], NOW)
         assert deliver_due(ctx, store, NOW, sleep=lambda s: None).sent == 1
     assert shape in json.loads(hook.received[0][1])
+
+
+def test_a_receiver_answering_404_during_its_deploy_loses_nothing_and_gets_every_alert_in_order(setup, hook):
+    config, ctx, store = setup()
+    ids = queue(store, "deal", 2) + queue(store, "vote", 2)
+    hook.script = [404, 403, 404]  # a few minutes of the receiver's own deploy
+    at = NOW
+    first = deliver_due(ctx, store, at)
+    assert (first.failed, first.sent) == (1, 0)  # the channel pauses: the other claim does not hammer it
+    assert outbox.channel_states(store)["hook"].paused_until > at
+    while outbox.counts(store)["pending"]:
+        at += timedelta(minutes=1)
+        deliver_due(ctx, store, at, sleep=lambda s: None)
+        assert at < NOW + timedelta(hours=1)
+    assert outbox.counts(store) == {"pending": 0, "sent": 4, "dead": 0}
+    delivered = hook.delivered_ids()
+    assert [i for i in delivered if i.startswith("deal")] == ids[:2]
+    assert [i for i in delivered if i.startswith("vote")] == ids[2:]
+
+
+def test_a_message_refused_as_malformed_holds_its_claim_not_the_channel(setup, hook):
+    config, ctx, store = setup()
+    deal = queue(store, "deal", 2)
+    vote = queue(store, "vote", 1)
+    hook.script = [422]
+    result = deliver_due(ctx, store, NOW)
+    assert (result.failed, result.sent, result.waiting) == (1, 1, 1)
+    assert hook.delivered_ids() == [deal[0], vote[0]]  # deal's second alert waits behind its first
+    assert outbox.channel_states(store).get("hook") is None or \
+        outbox.channel_states(store)["hook"].paused_until is None
+
+
+def test_a_dead_alert_holds_back_its_claims_later_alerts_until_it_is_retried(setup, hook):
+    config, ctx, store = setup()
+    first, second = queue(store, "deal", 2)
+    [other] = queue(store, "vote", 1)
+    hook.script = [422, 200, 422]  # the claim's first alert is refused until it dies; the other claim goes
+    at = kill_after_retry_window(ctx, store, NOW)
+    assert store.db.execute("SELECT status FROM outbox WHERE alert_id = ?", [first]).fetchone()[0] == "dead"
+    for _ in range(3):  # however long it waits, the claim's next alert does not overtake the dead one
+        at += timedelta(days=1)
+        deliver_due(ctx, store, at)
+    assert hook.delivered_ids() == [first, other]
+    assert outbox.counts(store) == {"pending": 1, "sent": 1, "dead": 1}
+    env = {"HOOK_SECRET": SECRET_NEW}
+    listed = run_cli("outbox", config=config.path, env=env).stdout
+    assert f"{second}/hook  pending" in listed and f"held behind dead alert {first}" in listed
+    shown = run_cli("status", config=config.path, env=env).stdout
+    assert "channel hook: 1 alert held behind a dead alert of their claim" in shown
+    assert outbox.requeue(store, at, all_dead=True) == 1
+    assert deliver_due(ctx, store, at).sent == 2
+    assert hook.delivered_ids() == [first, other, second]  # the receiver ends on the claim's latest alert
+    assert [h["webhook-id"] for h, _ in hook.received][-2:] == [first, second]
+
+
+def test_deliver_now_beside_a_live_deliverer_never_takes_the_row_it_holds(setup, hook):
+    config, ctx, store = setup()
+    first, second = queue(store, "deal", 2, at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    now = datetime.now(timezone.utc)
+    # This test process is the live deliverer: it holds the claim's first alert, as if mid-send.
+    [held] = outbox.lease(store, outbox.due(store, now)[:1], outbox.new_holder(), now, 600)
+    assert held.alert_id == first
+    beside = run_cli("deliver", "--now", config=config.path, env={"HOOK_SECRET": SECRET_NEW})
+    assert beside.returncode == 0, beside.stderr
+    assert hook.received == []  # neither the held row nor the claim's next one behind it
+    outbox.release(store, [held], now)  # the send ends without an answer: the row is free again
+    assert run_cli("deliver", "--now", config=config.path, env={"HOOK_SECRET": SECRET_NEW}).returncode == 0
+    assert [h["webhook-id"] for h, _ in hook.received] == [first, second]
+
+
+def test_a_lease_from_another_machine_runs_out_one_send_deadline_later(setup, hook):
+    config, ctx, store = setup()
+    [alert_id] = queue(store, "deal", 1)
+    seconds = lease_seconds(ctx, "hook")
+    assert seconds == config.channel("hook").timeout_seconds + 1 + outbox.LEASE_MARGIN_SECONDS
+    outbox.lease(store, outbox.due(store, NOW), "another-host:77:x", NOW, seconds)
+    assert deliver_due(ctx, store, NOW + timedelta(seconds=seconds - 0.5), ignore_backoff=True).sent == 0
+    assert deliver_due(ctx, store, NOW + timedelta(seconds=seconds)).sent == 1
+    assert hook.delivered_ids() == [alert_id]

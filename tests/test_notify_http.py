@@ -11,6 +11,8 @@ from monitor import __version__
 from monitor.errors import DeliveryError
 from monitor.notify.http import notifier_session, post_chat_json, post_json, timeouts
 
+from hostile import HostileServer
+
 SECRET_PATH = "/hook/SECRET-TOKEN"
 
 
@@ -54,3 +56,13 @@ def test_a_chat_refusal_carries_the_services_own_error_text_and_delay(httpserver
     assert str(err.value) == "discord answered HTTP 429 TOO MANY REQUESTS: Invalid Form Body (50035)"
     assert (err.value.status, err.value.retry_after, err.value.transient) == (429, 2.5, True)
     assert httpserver.log[0][0].get_data() == json.dumps({"content": "é"}, ensure_ascii=False).encode()
+
+
+def test_an_answer_dripped_one_byte_at_a_time_is_cut_at_the_send_deadline():
+    # Each byte arrives well within the read timeout; only a deadline on the whole send ends it.
+    with HostileServer() as server:
+        with pytest.raises(DeliveryError) as err:
+            post_json(notifier_session(True), server.url("/slow-headers"), b"{}", {}, timeouts(1), what="webhook")
+        assert server.finished.get(timeout=10) == ("/slow-headers", False)  # cut by us, not waited out
+    assert "deadline of 2s" in str(err.value)  # the 1 s read timeout, and a second of grace for the whole send
+    assert err.value.transient and err.value.maybe_delivered  # retried later with the same alert id

@@ -11,7 +11,7 @@ from conftest import rss, shipped_claims, utc, write_config
 from monitor.store import outbox
 from monitor.config import load_config
 from monitor.feeds.fetch import Fetcher
-from monitor.delivery import deliver_due
+from monitor.delivery import deliver_due, lease_seconds
 from monitor.pipeline import poll_feed
 from monitor.runtime import Context
 from monitor.store import Store
@@ -206,11 +206,12 @@ def test_deliverer_dying_mid_send_leaves_the_alert_to_be_resent_with_the_same_id
     config, ctx, store = setup()
     serve(httpserver, "/wire.xml", [SIGNED])
     poll_feed(ctx, store, config.feed("wire"), NOW)
-    leased = outbox.claim_due(store, NOW)  # a deliverer takes the row ... and dies before recording anything
+    # A deliverer on another machine takes the row ... and dies before recording anything.
+    seconds = lease_seconds(ctx, "hook")
+    leased = outbox.lease(store, outbox.due(store, NOW), "elsewhere:4242:a1b2", NOW, seconds)
     assert len(leased) == 1
-    assert deliver_due(ctx, store, NOW + timedelta(seconds=10)).sent == 0  # leased: nobody else sends it meanwhile
-    later = NOW + timedelta(seconds=outbox.LEASE_SECONDS + 1)
-    assert deliver_due(ctx, store, later).sent == 1
+    assert deliver_due(ctx, store, NOW + timedelta(seconds=seconds - 1)).sent == 0  # nobody else sends it meanwhile
+    assert deliver_due(ctx, store, NOW + timedelta(seconds=seconds)).sent == 1  # due again one send deadline later
     assert receiver.ids() == [leased[0].alert_id]
 
 

@@ -284,7 +284,7 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
     from monitor.store import Store, outbox
 
     at = utc(2026, 11, 27, 12)
-    stamp, lease_end = "2026-11-27T12:00:00.000000+00:00", "2026-11-27T12:05:00.000000+00:00"
+    stamp = "2026-11-27T12:00:00.000000+00:00"
     config = write_config(tmp_path, {
         "monitor": {"database": "data/monitor.db"},
         "feeds": [{"name": "wire", "url": "https://wire.example.com/rss"}],
@@ -301,7 +301,7 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
             store.record_transition("deal", Verdict.PENDING, Verdict.CONFIRMED, at, "s1", at - timedelta(hours=1), [])
         outbox.enqueue(store, Alert("a1", "deal", "s1", "claim.state_changed",
                                     {"state": "confirmed", "story": {"title": "Deal signed"}}), ["hook"], at)
-        [sent] = outbox.claim_due(store, at)
+        [sent] = outbox.due(store, at)
         outbox.mark_sent(store, sent, at + timedelta(minutes=1))
         outbox.enqueue(store, Alert("a2", "deal", None, "claim.overdue", {"state": "confirmed"}), ["chat"], at)
         outbox.disable_channel(store, "hook", "fp", "webhook answered HTTP 410", at)
@@ -315,11 +315,13 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
             {"id": "a2/chat", "alert_id": "a2", "channel": "chat", "claim_id": "deal", "story_id": None,
              "kind": "claim.overdue", "status": "pending", "attempts": 0, "created_at": stamp,
              "next_attempt_at": stamp, "last_attempt_at": None, "last_error": None, "sent_at": None,
-             "requeued_at": None, "title": None, "state": "confirmed"},
+             "requeued_at": None, "lease_owner": None, "lease_until": None, "title": None, "state": "confirmed",
+             "held_by": None},
             {"id": "a1/hook", "alert_id": "a1", "channel": "hook", "claim_id": "deal", "story_id": "s1",
              "kind": "claim.state_changed", "status": "sent", "attempts": 1, "created_at": stamp,
-             "next_attempt_at": lease_end, "last_attempt_at": sent_at, "last_error": None, "sent_at": sent_at,
-             "requeued_at": None, "title": "Deal signed", "state": "confirmed"}],
+             "next_attempt_at": stamp, "last_attempt_at": sent_at, "last_error": None, "sent_at": sent_at,
+             "requeued_at": None, "lease_owner": None, "lease_until": None, "title": "Deal signed",
+             "state": "confirmed", "held_by": None}],
         "channels": [
             {"name": "hook", "url_fingerprint": "fp", "disabled_reason": "webhook answered HTTP 410",
              "disabled_at": stamp, "paused_until": None, "pause_reason": None},
@@ -341,9 +343,9 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["channels"] == [
         {"name": "hook", "kind": "webhook", "disabled_reason": "webhook answered HTTP 410", "disabled_at": stamp,
-         "paused_until": None, "pause_reason": None},
+         "paused_until": None, "pause_reason": None, "held_back": 0},
         {"name": "chat", "kind": "webhook", "disabled_reason": None, "disabled_at": None,
-         "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429"}]
+         "paused_until": "2026-11-27T13:00:00.000000+00:00", "pause_reason": "HTTP 429", "held_back": 0}]
     assert json.loads(status.stdout)["outbox"] == {"pending": 1, "sent": 1, "dead": 0}
 
     explained = run_cli("--db", str(database), "explain", "s1", "--json", config=config, env={HOOK_ENV: SECRET_URL})

@@ -21,8 +21,9 @@ from monitor import metrics, retry
 
 from monitor.store import outbox
 from monitor.models import Alert
+from monitor.backlog import channel_health
 from monitor.daemon.health import HealthServer, check_health, database_problem, healthz_url
-from monitor.store import Store
+from monitor.store import Store, read_only
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = 1_800_000_000.0
@@ -49,10 +50,10 @@ def serve(database: Path):
     started: list[HealthServer] = []
 
     def start(*, last_tick: float | None = NOW, clock: Clock | None = None, config_error: str | None = None,
-              db: Path = database, lock_timeout_seconds: float = 0.2) -> tuple[HealthServer, str]:
+              db: Path = database, lock_timeout_seconds: float = 0.2, channels=list) -> tuple[HealthServer, str]:
         server = HealthServer("127.0.0.1:0", database=db, last_tick=lambda: last_tick,
                               max_tick_age_seconds=60, config_error=lambda: config_error, clock=clock or Clock(),
-                              lock_timeout_seconds=lock_timeout_seconds)
+                              lock_timeout_seconds=lock_timeout_seconds, channels=channels)
         server.start()
         started.append(server)
         return server, f"http://127.0.0.1:{server.port}"
@@ -80,8 +81,56 @@ def test_healthy_daemon_answers_200_with_details(serve):
     response = requests.get(f"{base}/healthz", timeout=5)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok", "last_tick_age_seconds": 5.0, "config_error": None}
+    assert response.json() == {"status": "ok", "last_tick_age_seconds": 5.0, "config_error": None, "channels": {}}
     assert server.port > 0
+
+
+def test_a_channel_behind_with_its_alerts_makes_the_daemon_degraded_not_unhealthy(serve, database):
+    queued = datetime.fromtimestamp(NOW, timezone.utc) - timedelta(seconds=400)
+    with Store(database) as store:
+        outbox.enqueue(store, alert(1), ["hook", "chat"], queued)
+        [row] = outbox.due(store, queued, channel="hook")
+        outbox.record_failure(store, row, queued, "webhook answered HTTP 503 Service Unavailable",
+                              retry.Decision("pending", queued + timedelta(hours=1)))
+        outbox.pause_channel(store, "hook", queued + timedelta(hours=1), "HTTP 503")
+        [row] = outbox.due(store, queued, channel="chat")
+        outbox.mark_sent(store, row, queued)
+    limits = {"hook": 300.0, "chat": 300.0, "quiet": 300.0}
+
+    def health():
+        with read_only(database) as conn:
+            return channel_health(conn, limits, datetime.fromtimestamp(NOW, timezone.utc))
+
+    _, base = serve(channels=health)
+    response = requests.get(f"{base}/healthz", timeout=5)
+    assert response.status_code == 200  # a restart would not make the receiver answer
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["reason"] == ("delivery behind on hook: 1 alert waiting for 400 s (paused: webhook answered "
+                              "HTTP 503 Service Unavailable)")
+    assert body["channels"]["hook"]["state"] == "paused" and body["channels"]["hook"]["pending"] == 1
+    assert body["channels"]["chat"]["state"] == body["channels"]["quiet"]["state"] == "ok"
+
+    limits["hook"] = 500.0  # the same wait within a longer limit is not behind
+    assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
+
+
+def test_channel_states_say_why_a_channel_is_behind(database):
+    at = datetime.fromtimestamp(NOW, timezone.utc)
+    old = at - timedelta(minutes=10)
+    with Store(database) as store:
+        for name in ("stuck", "held", "gone"):
+            outbox.enqueue(store, Alert(f"{name}-1", "deal", None, "claim.overdue", {}), [name], old)
+            outbox.enqueue(store, Alert(f"{name}-2", "deal", None, "claim.overdue", {}), [name], old)
+        first = outbox.due(store, old, channel="held")[0]
+        outbox.record_failure(store, first, old, "HTTP 422", retry.Decision("dead", old))
+        outbox.disable_channel(store, "gone", "fp", "webhook answered HTTP 410 Gone", old)
+    with read_only(database) as conn:
+        found = {h.name: h for h in channel_health(conn, {"stuck": 60, "held": 60, "gone": 3600}, at)}
+    assert found["stuck"].state == "stuck" and found["stuck"].pending == 2
+    assert (found["held"].state, found["held"].held_back, found["held"].dead) == ("held", 1, 1)
+    assert found["gone"].state == "disabled"  # at once, whatever the limit: nothing goes until the URL changes
+    assert found["gone"].last_error == "webhook answered HTTP 410 Gone"
 
 
 def test_old_tick_is_unhealthy(serve):
@@ -216,7 +265,7 @@ def test_database_problem_on_a_directory(tmp_path):
 
 
 def test_metrics_exposes_counters_and_database_gauges(serve, database):
-    metrics.bind_database(database, feeds=["bad-feed", "good-feed"])
+    metrics.bind_database(database, feeds=["bad-feed", "good-feed"], channels={"hook": 60, "slack": 600})
     before = samples(requests.get(f"{serve()[1]}/metrics", timeout=5).text)
     metrics.fetch("ok")
     metrics.fetch("error")
@@ -232,11 +281,11 @@ def test_metrics_exposes_counters_and_database_gauges(serve, database):
         outbox.enqueue(store, alert(1), ["hook", "slack"], now - timedelta(seconds=120))
         outbox.enqueue(store, alert(2), ["hook"], now)
         outbox.enqueue(store, alert(3), ["hook"], now - timedelta(days=4))
-        for row in outbox.claim_due(store, now):
+        for row in outbox.due(store, now):
             if row.alert_id == "alert-2":
                 outbox.mark_sent(store, row, now)
-            elif row.alert_id == "alert-3":  # transient failure after three days: dead
-                decision = retry.decide(attempts=row.attempts + 1, transient=True, retry_after=None,
+            elif row.alert_id == "alert-3":  # failing after three days: dead
+                decision = retry.decide(attempts=row.attempts + 1, retry_after=None,
                                         created_at=row.budget_since, now=now)
                 assert decision.status == "dead"
                 outbox.record_failure(store, row, now, "down", decision)
@@ -277,6 +326,9 @@ def test_metrics_exposes_counters_and_database_gauges(serve, database):
     assert ("news_monitor_feed_consecutive_errors", (("feed", "removed-feed"),)) not in after
     assert after[("news_monitor_feed_last_success_timestamp_seconds", (("feed", "good-feed"),))] == \
         pytest.approx(now.timestamp())
+    assert after[("news_monitor_channel_stuck", (("channel", "hook"),))] == 1  # 120 s waiting, limit 60 s
+    assert after[("news_monitor_channel_stuck", (("channel", "slack"),))] == 0  # the same wait, limit 600 s
+    assert 119 < after[("news_monitor_channel_oldest_pending_age_seconds", (("channel", "slack"),))] < 600
 
 
 def test_empty_outbox_reports_zeros(serve, database):

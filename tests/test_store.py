@@ -161,23 +161,24 @@ def test_outbox_rows_and_channels_come_back_typed(tmp_path):
     at = utc(2026, 11, 27, 12)
     outbox.enqueue(store, Alert("a1", "deal", "s1", "claim.state_changed",
                                 {"state": "confirmed", "story": {"title": "Deal signed"}}), ["hook"], at)
-    [row] = outbox.claim_due(store, at)
+    [row] = outbox.due(store, at)
     assert isinstance(row, outbox.OutboxRow) and row.created_at == at and row.budget_since == at
     assert row.payload == {"state": "confirmed", "story": {"title": "Deal signed"}}
+    assert outbox.lease(store, [row], "elsewhere:1:t", at, 15) == [row]
     outbox.pause_channel(store, "hook", at + timedelta(hours=1), "HTTP 429")
     [entry] = outbox.rows(store)
     assert entry == outbox.OutboxRow(
         id="a1/hook", alert_id="a1", channel="hook", claim_id="deal", story_id="s1", kind="claim.state_changed",
         payload={"state": "confirmed", "story": {"title": "Deal signed"}}, status="pending", attempts=0,
-        created_at=at, next_attempt_at=at + timedelta(seconds=outbox.LEASE_SECONDS), last_attempt_at=None,
-        last_error=None, sent_at=None, requeued_at=None)
+        created_at=at, next_attempt_at=at, last_attempt_at=None, last_error=None, sent_at=None, requeued_at=None,
+        lease_owner="elsewhere:1:t", lease_until=at + timedelta(seconds=15))
     assert outbox.channel_states(store) == {"hook": outbox.ChannelState(
         name="hook", url_fingerprint=None, disabled_reason=None, disabled_at=None,
         paused_until=at + timedelta(hours=1), pause_reason="HTTP 429")}
 
     later = at + timedelta(hours=2)
     assert outbox.requeue(store, later, row_ids=["a1"]) == 1
-    [requeued] = outbox.claim_due(store, later)
+    [requeued] = outbox.due(store, later)
     assert requeued.requeued_at == later and requeued.budget_since == later  # a fresh retry budget
 
 
@@ -186,13 +187,13 @@ def test_the_outbox_records_the_retry_decision_it_is_given(tmp_path):
     store = Store(tmp_path / "decided.db")
     at = utc(2026, 11, 27, 12)
     outbox.enqueue(store, Alert("a1", "deal", None, "claim.overdue", {}), ["hook"], at)
-    [row] = outbox.claim_due(store, at)
+    [row] = outbox.due(store, at)
     retry_at = at + timedelta(days=30)  # far past anything retry.decide would choose
     outbox.record_failure(store, row, at, "HTTP 503", Decision(status="pending", next_attempt_at=retry_at))
     [entry] = outbox.rows(store)
     assert (entry.status, entry.attempts, entry.next_attempt_at, entry.last_error) == \
         ("pending", 1, retry_at, "HTTP 503")
-    [again] = outbox.claim_due(store, retry_at)
+    [again] = outbox.due(store, retry_at)
     outbox.record_failure(store, again, retry_at, "HTTP 400", Decision(status="dead", next_attempt_at=retry_at))
     assert outbox.counts(store) == {"pending": 0, "sent": 0, "dead": 1}
 

@@ -26,7 +26,7 @@ def status(app: App, as_json: bool) -> None:
     with source.open() as store:
         feeds = views.feed_rows(source, store)
         counts = outbox.counts(store)
-        channels = views.channel_rows(source, outbox.channel_states(store))
+        channels = views.channel_rows(source, outbox.channel_states(store), outbox.held_behind_dead(store))
     if as_json:
         echo_json({"feeds": feeds, "channels": channels, "outbox": counts})
         return
@@ -39,6 +39,9 @@ def status(app: App, as_json: bool) -> None:
                        "(its alerts are kept; change its URL in the config to enable it)")
         elif c["paused_until"] and c["paused_until"] > now:
             click.echo(f"channel {c['name']}: paused until {short_time(c['paused_until'])}: {c['pause_reason']}")
+        if c["held_back"]:
+            click.echo(f"channel {c['name']}: {c['held_back']} alert{'s' if c['held_back'] != 1 else ''} held behind "
+                       "a dead alert of their claim (`news-monitor outbox retry --all-dead` sends them in order)")
     click.echo("outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
@@ -189,7 +192,7 @@ def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: 
         return
     app: App = ctx.obj
     with app.reading().open() as store:
-        found = views.outbox_rows(outbox.rows(store, status=status, limit=limit))
+        found = views.outbox_rows(outbox.rows(store, status=status, limit=limit), outbox.held_behind_dead(store))
         channels = views.stored_channels(outbox.channel_states(store))
     if as_json:
         echo_json({"outbox": found, "channels": list(channels.values())})
@@ -197,6 +200,10 @@ def outbox_command(ctx: click.Context, status: str | None, limit: int, as_json: 
     for r in found:
         detail = f"; {r['attempts']} attempts, last error: {r['last_error']}" if r["last_error"] else ""
         retry = f", next {short_time(r['next_attempt_at'])}" if r["status"] == "pending" else ""
+        if r["held_by"]:
+            retry = f", held behind dead alert {r['held_by']}"
+        elif r["lease_until"] and r["lease_until"] > to_db_time(utc_now()):
+            retry = f", being sent (by {r['lease_owner'].rpartition(':')[0]})"
         click.echo(f"{r['id']}  {r['status']:<7} {r['kind']} {r['claim_id'] or ''} → {r['state'] or ''}"
                    f"  [{r['title'] or ''}]{retry}{detail}")
     for name, state in channels.items():

@@ -93,7 +93,7 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
                                 "group_similarity", "group_window_hours", "operator_channels", "alert_after_hours",
                                 "max_per_host", "workers", "listen", "log_format", "retention_days",
-                                "max_backoff_hours"})
+                                "max_backoff_hours", "delivery_stuck_seconds"})
     v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
@@ -131,6 +131,7 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
     workers = v.number(monitor, "monitor", "workers", default=8, minimum=1, maximum=256, integer=True)
     retention = v.number(monitor, "monitor", "retention_days", default=30.0, minimum=1, maximum=3650)
     max_backoff = v.number(monitor, "monitor", "max_backoff_hours", default=24.0, minimum=0.1, maximum=24 * 30)
+    stuck = v.number(monitor, "monitor", "delivery_stuck_seconds", default=300, minimum=5, maximum=7 * 86400)
     listen = v.string(monitor, "monitor", "listen", default="") or None
     if listen:
         try:
@@ -148,7 +149,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels,
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
-                  retention_days=float(retention), max_backoff_hours=float(max_backoff)), v.problems
+                  retention_days=float(retention), max_backoff_hours=float(max_backoff),
+                  delivery_stuck_seconds=float(stuck)), v.problems
 
 
 def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
@@ -175,7 +177,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "operator_channels": list(config.operator_channels), "alert_after_hours": config.alert_after_hours,
                     "max_per_host": config.max_per_host, "workers": config.workers, "listen": config.listen,
                     "log_format": config.log_format, "retention_days": config.retention_days,
-                    "max_backoff_hours": config.max_backoff_hours},
+                    "max_backoff_hours": config.max_backoff_hours,
+                    "delivery_stuck_seconds": config.delivery_stuck_seconds},
         "feeds": [{"name": f.name, "url": redact_url(f.url) if redact else f.url,
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
                   for f in config.feeds],

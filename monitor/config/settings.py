@@ -83,6 +83,7 @@ class Config:
     log_format: str = "text"
     retention_days: float = 30.0  # stories without hits are pruned after this long
     max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
+    delivery_stuck_seconds: float = 300.0  # a channel's oldest alert waiting longer: /healthz says degraded
     warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
 
     def feed(self, name: str) -> FeedConfig | None:

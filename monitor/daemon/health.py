@@ -2,7 +2,10 @@
 
 The daemon is healthy when its scheduler has ticked recently (a heartbeat job stamps ``metrics.tick``) and its
 database takes a write lock. A config reload that failed is reported (``config_error``) but is not unhealthy:
-the daemon keeps running on the previous config, and restarting it would not fix the file.
+the daemon keeps running on the previous config, and restarting it would not fix the file. A channel that is
+behind with its alerts (``backlog``: disabled, held behind a dead alert, paused or stuck past
+``delivery_stuck_seconds``) makes the daemon ``degraded``: still HTTP 200, since a restart cures none of those,
+with the channel and why in ``reason`` and ``channels``.
 
 The server is a stdlib ``ThreadingHTTPServer`` on a daemon thread: two read-only endpoints need no framework.
 Requests are logged at debug level only, so a scraper every few seconds does not fill the log.
@@ -25,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from monitor import metrics
+from monitor.backlog import ChannelHealth
 from monitor.logs import kv, log
 from monitor.net.urls import parse_listen
 
@@ -69,8 +73,10 @@ class HealthCheck:
 
     def __init__(self, *, database: Path, last_tick: Callable[[], float | None], max_tick_age_seconds: float,
                  config_error: Callable[[], str | None] = lambda: None,
+                 channels: Callable[[], list[ChannelHealth]] = list,
                  clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
         self.database = Path(database)
+        self.channels = channels
         self.lock_timeout_seconds = lock_timeout_seconds
         self.last_tick = last_tick
         self.max_tick_age_seconds = max_tick_age_seconds
@@ -95,15 +101,22 @@ class HealthCheck:
         return None
 
     def report(self) -> tuple[bool, dict]:
-        """(healthy, JSON-ready details): ``status``, ``reason`` when unhealthy, tick age, ``config_error``."""
+        """(healthy, JSON-ready details): ``status`` (ok, degraded or unhealthy), ``reason`` unless ok, tick
+        age, ``config_error``, and each channel's delivery health (``channels``)."""
         database = database_problem(self.database, timeout=self.lock_timeout_seconds)
         problems = [p for p in (self.scheduler_problem(), database) if p]
+        try:
+            channels = self.channels() if database is None else []
+        except (OSError, sqlite3.Error) as exc:
+            channels, problems = [], [*problems, f"cannot read the outbox: {exc}"]
+        behind = [c.summary() for c in channels if c.behind]
         age = self.tick_age()
-        details = {"status": "unhealthy" if problems else "ok",
+        details = {"status": "unhealthy" if problems else "degraded" if behind else "ok",
                    "last_tick_age_seconds": None if age is None else round(age, 3),
-                   "config_error": self.config_error()}
-        if problems:
-            details["reason"] = "; ".join(problems)
+                   "config_error": self.config_error(),
+                   "channels": {c.name: c.as_json() for c in channels}}
+        if problems or behind:
+            details["reason"] = "; ".join(problems or ["delivery behind on " + "; ".join(behind)])
         return not problems, details
 
 
@@ -112,10 +125,12 @@ class HealthServer:
 
     def __init__(self, listen: str, *, database: Path, last_tick: Callable[[], float | None],
                  max_tick_age_seconds: float, config_error: Callable[[], str | None] = lambda: None,
+                 channels: Callable[[], list[ChannelHealth]] = list,
                  clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
         self.host, self._port = parse_listen(listen)
         self.health = HealthCheck(database=database, last_tick=last_tick, max_tick_age_seconds=max_tick_age_seconds,
-                                  config_error=config_error, clock=clock, lock_timeout_seconds=lock_timeout_seconds)
+                                  config_error=config_error, channels=channels, clock=clock,
+                                  lock_timeout_seconds=lock_timeout_seconds)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

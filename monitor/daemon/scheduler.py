@@ -1,10 +1,12 @@
 """The daemon: APScheduler jobs, live reload, health, and a clean stop.
 
 Jobs: one poll job per feed (its interval with jitter; feeds on one host start a few seconds apart), one delivery
-job (retries), one hourly housekeeping job (claim deadlines, pruning old stories), a heartbeat (the scheduler's
-proof of life for ``/healthz`` and systemd's watchdog) and a watcher that reloads the config when its file
-changes. Every job opens its own database connection. A poll that queued alerts delivers them at once
-(serialised with the delivery job by a lock, so alerts of one claim keep their order).
+job (it wakes the channels' delivery threads, for retries falling due), one hourly housekeeping job (claim
+deadlines, pruning old stories), a heartbeat (the scheduler's proof of life for ``/healthz`` and systemd's
+watchdog) and a watcher that reloads the config when its file changes. Every job opens its own database
+connection. Delivery runs beside the jobs, one thread per channel (``deliverers``): a poll that queued alerts
+wakes them and returns, so a slow destination delays neither polling nor the other channels, and alerts of one
+claim keep their order on each channel (``outbox``).
 
 Reload (SIGHUP, or the file changing — in place, renamed into place, or a symlink swapped, debounced): a valid
 config is applied in place (feed jobs added, removed, rescheduled; claims and channels swapped); an invalid one
@@ -35,7 +37,7 @@ from monitor import dblock, metrics
 
 from monitor.feeds import polling
 from monitor.config import Config, FeedConfig
-from monitor.delivery import deliver_due
+from monitor.backlog import ChannelHealth, channel_health, stuck_limits
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import kv, log
 from monitor.pipeline import check_deadlines, poll_feed
@@ -43,9 +45,10 @@ from monitor import runtime
 from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.feeds.politeness import host_of
 from monitor.daemon.systemd import Notifier
+from monitor.daemon.deliverers import ChannelDeliverers
 from monitor.daemon.health import HealthCheck, HealthServer
 from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
-from monitor.store import FeedState, Store
+from monitor.store import FeedState, Store, read_only
 
 MAX_JITTER_SECONDS = 60
 HOST_SPREAD_SECONDS = 5
@@ -84,7 +87,7 @@ class Daemon:
                                             "heartbeat": ThreadPoolExecutor(1)},
                                  job_defaults={"coalesce": True, "max_instances": 1}, timezone=timezone.utc)
         self._load = load or (lambda: _load_like(self.config))
-        self._delivery_lock = threading.Lock()
+        self.deliverers = ChannelDeliverers(lambda: self.ctx, clock, self.stopping)
         self._reload_lock = threading.Lock()
         self._active = 0
         self._idle = threading.Condition()
@@ -113,6 +116,7 @@ class Daemon:
             self._add_feed_job(feed, start + timedelta(seconds=min(rank * HOST_SPREAD_SECONDS,
                                                                    feed.interval_seconds / 2)))
         log.info("feeds scheduled %s", kv(polled_now=len(self.config.feeds) - deferred, later=deferred))
+        self.deliverers.sync(c.name for c in self.config.channels)
         self._add_job(self.deliver, DELIVERY_JOB_ID, self.config.deliver_interval_seconds, start)
         self._add_job(self.housekeeping, HOUSEKEEPING_JOB_ID, HOUSEKEEPING_INTERVAL_SECONDS, start)
         self._add_job(self.heartbeat, "heartbeat", HEARTBEAT_SECONDS, start, executor="heartbeat")
@@ -165,7 +169,7 @@ class Daemon:
         return job
 
     def poll(self, feed_name: str) -> None:
-        """Job: poll one feed, then deliver what it queued."""
+        """Job: poll one feed, then wake the deliverers if it queued alerts."""
         ctx = self.ctx  # one read: a reload may swap it meanwhile; this poll keeps its own config and context
         config = ctx.config
         feed = config.feed(feed_name)
@@ -174,11 +178,11 @@ class Daemon:
         try:
             with Store(config.database) as store:
                 result = poll_feed(ctx, store, feed, self.clock())
-                if result.alerts and not self.stopping.is_set():
-                    self._deliver(store, ctx)
         except MonitorError as exc:
             log.error("poll job failed %s", kv(feed=feed_name, error=exc))
             return
+        if result.alerts:
+            self.deliverers.wake()
         if result.status in metrics.FETCH_RESULTS:
             metrics.fetch(result.status)
         metrics.stories(result.new_stories)
@@ -188,13 +192,8 @@ class Daemon:
             metrics.state_change(state)
 
     def deliver(self) -> None:
-        """Job: send due alerts."""
-        ctx = self.ctx
-        try:
-            with Store(ctx.config.database) as store:
-                self._deliver(store, ctx)
-        except MonitorError as exc:
-            log.error("delivery job failed %s", kv(error=exc))
+        """Job: have every channel look for alerts that fell due (retries); the sending is the channels' own."""
+        self.deliverers.wake()
 
     def housekeeping(self) -> None:
         """Job: raise "overdue" alerts for claims past their ``expect_by`` date; prune old stories without hits."""
@@ -203,7 +202,7 @@ class Daemon:
         try:
             with Store(config.database) as store:
                 if check_deadlines(ctx, store, now):
-                    self._deliver(store, ctx)
+                    self.deliverers.wake()
                 with store.transaction():
                     pruned = store.prune_stories(now - timedelta(days=config.retention_days))
                 if pruned:
@@ -215,9 +214,11 @@ class Daemon:
         """Job: the scheduler is alive (read by ``/healthz`` and the systemd watchdog)."""
         metrics.tick(time.time())
 
-    def _deliver(self, store: Store, ctx: Context) -> None:
-        with self._delivery_lock:
-            deliver_due(ctx, store, self.clock)
+    def channel_health(self) -> list[ChannelHealth]:
+        """Each configured channel's delivery health, read now (for ``/healthz``)."""
+        config = self.config
+        with read_only(config.database) as conn:
+            return channel_health(conn, stuck_limits(config), self.clock())
 
     # --- reload -----------------------------------------------------------------------------------------------
 
@@ -266,7 +267,7 @@ class Daemon:
             self._watch.read(seen)
             self.reload_error = None
             metrics.reload(True, time.time())
-            metrics.bind_database(config.database, [f.name for f in config.feeds])
+            metrics.bind_database(config.database, [f.name for f in config.feeds], channels=stuck_limits(config))
             log.info("config reloaded %s", kv(reason=reason, **changes))
             self.notifier.ready(f"polling {len(config.feeds)} feeds")
             return True
@@ -290,6 +291,7 @@ class Daemon:
                 self._add_feed_job(feed, now + (wait or timedelta(0)), jitter=False)
             elif feed != before[name]:
                 changed += 1  # the poll job reads the rest of the feed's settings from the config at each run
+        self.deliverers.sync(c.name for c in new.channels)
         if new.deliver_interval_seconds != old.deliver_interval_seconds:
             self._add_job(self.deliver, DELIVERY_JOB_ID, new.deliver_interval_seconds, now)
         return {"feeds_added": len(after.keys() - before.keys()), "feeds_removed": len(before.keys() - after.keys()),
@@ -326,10 +328,12 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, lambda signum, frame: self.request_reload())
         Store(self.config.database).close()  # create and migrate the file before anyone checks its health
-        metrics.bind_database(self.config.database, [f.name for f in self.config.feeds])
+        metrics.bind_database(self.config.database, [f.name for f in self.config.feeds],
+                              channels=stuck_limits(self.config))
         metrics.config_loaded(time.time())
         health = dict(database=Path(self.config.database), last_tick=metrics.last_tick,
-                      max_tick_age_seconds=MAX_TICK_AGE_SECONDS, config_error=lambda: self.reload_error)
+                      max_tick_age_seconds=MAX_TICK_AGE_SECONDS, config_error=lambda: self.reload_error,
+                      channels=self.channel_health)
         server = HealthServer(self.config.listen, **health) if self.config.listen else None
         if server:
             server.start()
@@ -345,7 +349,9 @@ class Daemon:
         keep_alive.set()
         if server:
             server.stop()
-        if not self._wait_idle(STOP_GRACE_SECONDS):
+        started = time.monotonic()
+        idle = self.deliverers.join(STOP_GRACE_SECONDS)
+        if not (self._wait_idle(STOP_GRACE_SECONDS - (time.monotonic() - started)) and idle):
             log.warning("stopped with work in flight %s", kv(jobs=self._active, note="nothing half-written"))
             os._exit(0)  # the stuck jobs are network waits; every database write is a transaction
         log.info("daemon stopped")
@@ -363,6 +369,7 @@ class Daemon:
         """Start no new work; polls that have not begun writing give up; running writes finish."""
         self.stopping.set()
         self.notifier.stopping()
+        self.deliverers.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 

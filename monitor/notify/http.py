@@ -12,6 +12,7 @@ import requests
 from monitor import __version__
 from monitor.errors import DeliveryError, one_line
 from monitor.feeds.fetch import connection_failure
+from monitor.net.deadline import deadline
 from monitor.net.guard import AddressRefused, default_policy, guarded_session
 from monitor.notify.render import truncate
 from monitor.net.headers import parse_retry_after
@@ -25,21 +26,47 @@ def notifier_session(allow_private_networks: bool) -> requests.Session:
     return session
 
 
+# The whole send may take this much longer than one read may wait, so that a peer that says nothing at all is
+# reported as the read timeout it is, and the deadline cuts only a peer that keeps talking too slowly.
+DEADLINE_GRACE_SECONDS = 1.0
+
+
 def timeouts(timeout_seconds: float) -> tuple[float, float]:
-    """(connect, read) timeouts for a channel's ``timeout_seconds``: connecting never waits more than 10 s."""
+    """(connect, read) timeouts for a channel's ``timeout_seconds``: connecting never waits more than 10 s.
+    The whole send has a deadline too: ``send_deadline``."""
     return (min(10.0, timeout_seconds), timeout_seconds)
+
+
+def send_deadline(timeout_seconds: float) -> float:
+    """Seconds one whole send may take for a channel's ``timeout_seconds``."""
+    return timeout_seconds + DEADLINE_GRACE_SECONDS
 
 
 def post_json(session: requests.Session, url: str, body: bytes, headers: dict, timeout: tuple[float, float], *,
               what: str) -> requests.Response:
     """POST ``body``; return the response when it is a 2xx, else raise ``DeliveryError`` saying why.
 
+    The whole send — connecting, TLS, the request and the complete answer — has a deadline
+    (``send_deadline`` of the channel's ``timeout_seconds``, ``timeout[1]``), enforced by shutting its socket down (``net.deadline``): the
+    per-read timeout alone would let an endpoint that answers one byte at a time hold a send, and with it the
+    channel, indefinitely. A send cut by its deadline may have been acted on, so it is ``maybe_delivered``.
+
     Messages never include the URL's path or query (they usually carry the secret; a DNS failure names the
     host); a connection failure is described as a feed's is (``fetch.connection_failure``). A read timeout means the request was sent
     and may have been acted on, so the error says ``maybe_delivered``: the retry carries the same alert id.
     """
     try:
-        response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        limit = send_deadline(timeout[1])
+        with deadline(limit) as watch:
+            try:
+                response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+            except requests.RequestException:
+                if not watch.fired:
+                    raise
+            # A cut answer may still parse as a response (headers ended by the shutdown's EOF): not a real one.
+            if watch.fired:
+                raise DeliveryError(f"{what} cut at its deadline of {limit:g}s: the answer did not arrive in time",
+                                    maybe_delivered=True)
     except AddressRefused as exc:
         raise DeliveryError(f"{what} refused: {exc.reason}", transient=False) from exc
     except requests.ReadTimeout as exc:

@@ -2,20 +2,30 @@
 
 Rows move ``pending`` → ``sent``; after a failure they stay ``pending`` with a later ``next_attempt_at``, or
 become ``dead``, as the deliverer decided (``retry.decide``: this module only records the decision; ``requeue``
-puts them back). Channels have state too: a 410 Gone
-disables a channel (its alerts wait, nothing is lost) until its URL changes in the config; a 429 or an outage
-pauses it until a given time, so one sick destination is not hammered alert by alert.
-``claim_due`` leases the rows it returns (pushes their ``next_attempt_at`` forward) inside a transaction, so two
-deliverers — the daemon and a ``poll-once`` run side by side — never send the same row at the same time, and a
-deliverer that dies mid-send leaves rows that become due again when the lease ends (sent again with the same
-alert id, which receivers can dedupe on).
+puts them back). Channels have state too: a 410 Gone disables a channel (its alerts wait, nothing is lost) until
+its URL changes in the config; a failure that is the destination's, not one message's, pauses it until a given
+time, so one sick destination is not hammered alert by alert.
+
+Order: the alerts of one claim reach a channel one after the other, in the order they were raised. Only the
+oldest unsent row of a (claim, channel) may be sent; a row failing, backing off, in flight or dead holds back
+the rows after it (a dead one until ``requeue`` puts it back in line).
+
+Leases: a deliverer leases a row just before sending it, for about one send deadline, and every write that
+records the outcome ends the lease. Leasing is one UPDATE that re-checks the row is still due, unleased and the
+first of its claim on its channel, so two deliverers — the daemon's per-channel threads, ``deliver --now`` or
+``poll-once`` beside it — never send one row at once nor overtake each other within a claim. A deliverer that dies
+mid-send holds that one row until its lease ends — or, on the same host, only until the next deliverer sees that
+its process is gone — then it is due again (sent again with the same alert id, which receivers can dedupe on).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,7 +37,9 @@ from monitor.store.schema import from_db_time, to_db_time
 if TYPE_CHECKING:
     from monitor.retry import Decision
 
-LEASE_SECONDS = 300
+# A lease outlives the send it covers by this much: the send's own deadline is enforced on the socket, and the
+# outcome is recorded right after it.
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,8 @@ class OutboxRow:
     last_error: str | None = None
     sent_at: datetime | None = None
     requeued_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
 
     @property
     def budget_since(self) -> datetime:
@@ -62,7 +76,8 @@ def _outbox_row(r: dict) -> OutboxRow:
         kind=r["kind"], payload=json.loads(r["payload"]), status=r["status"], attempts=r["attempts"],
         created_at=from_db_time(r["created_at"]), next_attempt_at=from_db_time(r["next_attempt_at"]),
         last_attempt_at=from_db_time(r["last_attempt_at"]), last_error=r["last_error"],
-        sent_at=from_db_time(r["sent_at"]), requeued_at=from_db_time(r["requeued_at"]))
+        sent_at=from_db_time(r["sent_at"]), requeued_at=from_db_time(r["requeued_at"]),
+        lease_owner=r.get("lease_owner"), lease_until=from_db_time(r.get("lease_until")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,29 +111,90 @@ def enqueue(store: Store, alert: Alert, channels: Iterable[str], now: datetime) 
     return store.db.conn.total_changes - before
 
 
-def claim_due(store: Store, now: datetime, *, limit: int = 100, ignore_backoff: bool = False) -> list[OutboxRow]:
-    """Lease and return pending rows that are due, oldest first.
+def new_holder() -> str:
+    """A lease holder's name: this host and process, and a token unique to the caller (one per delivery run)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    A row waits while an older pending row of the same claim and channel is still backing off, so alerts about
-    one claim reach a channel in the order they were raised.
-    """
-    due_by = "9999" if ignore_backoff else to_db_time(now)
+
+def _holder_is_gone(holder: str) -> bool:
+    """Whether ``holder`` names a process of this host that no longer runs (killed mid-send). A holder on another
+    host, or a process that runs (or whose number was reused), is taken to be alive: its lease runs out by itself."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, as another user's process
+        return False
+    return False
+
+
+def end_leases_of_gone_holders(store: Store, now: datetime) -> int:
+    """End the leases held by processes of this host that died (kill -9, OOM) so their rows are due at once, not
+    when the lease would have run out. Returns rows freed."""
+    holders = [r["lease_owner"] for r in store.db.query(
+        "SELECT DISTINCT lease_owner FROM outbox WHERE status = 'pending' AND lease_until > ?", [to_db_time(now)])]
+    gone = [h for h in holders if h and _holder_is_gone(h)]
+    if not gone:
+        return 0
     with store.transaction():
-        rows = list(store.db.query(
-            """SELECT o.rowid AS seq, o.* FROM outbox o
-               WHERE o.status = 'pending' AND o.next_attempt_at <= :due
-                 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.name = o.channel
-                                 AND (c.disabled_reason IS NOT NULL OR c.paused_until > :now))
-                 AND NOT EXISTS (SELECT 1 FROM outbox e
-                                 WHERE e.status = 'pending' AND e.channel = o.channel
-                                   AND e.claim_id IS o.claim_id AND e.rowid < o.rowid AND e.next_attempt_at > :due)
-               ORDER BY o.rowid LIMIT :limit""",
-            # --now ignores a channel's pause as well as each row's backoff; a disabled channel stays disabled.
-            {"due": due_by, "now": due_by if ignore_backoff else to_db_time(now), "limit": limit}))
-        lease_until = to_db_time(now + timedelta(seconds=LEASE_SECONDS))
-        store.db.conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
-                             [(lease_until, r["id"]) for r in rows])
-    return [_outbox_row(r) for r in rows]  # as read: next_attempt_at is when the row was due, not the lease
+        before = store.db.conn.total_changes
+        store.db.conn.executemany("""UPDATE outbox SET lease_owner = NULL, lease_until = NULL
+                                     WHERE lease_owner = ? AND status = 'pending'""", [(h,) for h in gone])
+        return store.db.conn.total_changes - before
+
+
+# A row may go out when it is pending, due, not leased by a live holder, its channel is neither disabled nor
+# paused, and every earlier row of its claim on its channel is sent (or in this holder's own lease: a digest).
+_SENDABLE = """o.status = 'pending' AND o.next_attempt_at <= :due
+    AND (o.lease_until IS NULL OR o.lease_until <= :now)
+    AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.name = o.channel
+                    AND (c.disabled_reason IS NOT NULL OR c.paused_until > :paused_by))
+    AND NOT EXISTS (SELECT 1 FROM outbox e
+                    WHERE e.channel = o.channel AND e.claim_id IS o.claim_id AND e.rowid < o.rowid
+                      AND (e.status = 'dead' OR (e.status = 'pending'
+                           AND NOT (e.lease_owner IS :holder AND e.lease_until > :now))))"""
+
+
+def _when(now: datetime, ignore_backoff: bool, holder: str | None = None) -> dict:
+    # --now ignores each row's backoff and a channel's pause; a disabled channel stays disabled, and a lease held
+    # by another process always counts.
+    stamp = to_db_time(now)
+    return {"due": "9999" if ignore_backoff else stamp, "paused_by": "9999" if ignore_backoff else stamp,
+            "now": stamp, "holder": holder}
+
+
+def due(store: Store, now: datetime, *, channel: str | None = None, limit: int = 100,
+        ignore_backoff: bool = False) -> list[OutboxRow]:
+    """Pending rows that may be sent now (see ``_SENDABLE``), oldest first; of one channel when named. Nothing is
+    leased: a deliverer leases each row just before it sends it."""
+    end_leases_of_gone_holders(store, now)
+    where = _SENDABLE + (" AND o.channel = :channel" if channel is not None else "")
+    query = f"SELECT o.* FROM outbox o WHERE {where} ORDER BY o.rowid LIMIT :limit"
+    return [_outbox_row(r) for r in store.db.query(query, {**_when(now, ignore_backoff), "channel": channel,
+                                                           "limit": limit})]
+
+
+def lease(store: Store, rows: Sequence[OutboxRow], holder: str, now: datetime, seconds: float, *,
+          ignore_backoff: bool = False) -> list[OutboxRow]:
+    """Lease ``rows`` (in order) to ``holder`` for ``seconds``; return those leased. A row is leased only if it is
+    still sendable at this moment — not sent or leased by another deliverer since it was read, and the first of its
+    claim on its channel, or preceded only by rows of this lease — so a row another process holds is never taken.
+    """
+    until = to_db_time(now + timedelta(seconds=seconds))
+    params = _when(now, ignore_backoff, holder)
+    leased = []
+    with store.transaction():
+        for row in rows:
+            cursor = store.db.execute(
+                f"UPDATE outbox AS o SET lease_owner = :holder, lease_until = :until WHERE o.id = :id AND {_SENDABLE}",
+                {**params, "until": until, "id": row.id})
+            if cursor.rowcount == 1:
+                leased.append(row)
+    return leased
 
 
 def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
@@ -126,7 +202,8 @@ def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
     with store.transaction():
         store.db.execute(
             """UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_attempt_at = ?,
-                   last_error = NULL WHERE id = ?""", [to_db_time(now), to_db_time(now), row.id])
+                   last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?""",
+            [to_db_time(now), to_db_time(now), row.id])
         store.db.execute("""UPDATE channels SET paused_until = NULL, pause_reason = NULL
                             WHERE name = ? AND paused_until IS NOT NULL""", [row.channel])
 
@@ -136,8 +213,8 @@ def record_failure(store: Store, row: OutboxRow, now: datetime, error: str, deci
     (``dead``)."""
     with store.transaction():
         store.db.execute(
-            """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?, status = ?
-               WHERE id = ? AND status = 'pending'""",  # another deliverer's success stands
+            """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?, status = ?,
+                   lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'""",  # another deliverer's success stands
             [row.attempts + 1, to_db_time(now), to_db_time(decision.next_attempt_at), error, decision.status,
              row.id])
 
@@ -149,12 +226,23 @@ def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dea
         before = store.db.conn.total_changes
         if all_dead:
             store.db.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
-                                    requeued_at = ? WHERE status = 'dead'""", [stamp, stamp])
+                                    requeued_at = ?, lease_owner = NULL, lease_until = NULL
+                                WHERE status = 'dead'""", [stamp, stamp])
         for ident in row_ids:
+            # A row in flight keeps its lease: requeuing changes when it is due, not who is sending it.
             store.db.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
                                     requeued_at = ? WHERE (id = ? OR alert_id = ?) AND status != 'sent'""",
                              [stamp, stamp, ident, ident])
         return store.db.conn.total_changes - before
+
+
+def held_behind_dead(store: Store) -> dict[str, str]:
+    """Pending rows waiting behind a dead row of their claim on their channel: row id → the dead row's alert id
+    (the oldest such). ``requeue`` of that alert lets them go, in order."""
+    return dict(store.db.execute(
+        """SELECT o.id, (SELECT e.alert_id FROM outbox e WHERE e.channel = o.channel AND e.claim_id IS o.claim_id
+                         AND e.rowid < o.rowid AND e.status = 'dead' ORDER BY e.rowid LIMIT 1) AS dead
+           FROM outbox o WHERE o.status = 'pending' AND dead IS NOT NULL""").fetchall())
 
 
 def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
@@ -204,10 +292,11 @@ def channel_states(store: Store) -> dict[str, ChannelState]:
 
 
 def release(store: Store, rows: Iterable[OutboxRow], not_before: datetime) -> None:
-    """Give leased rows back unsent, due again at ``not_before`` (used to keep per-claim order)."""
+    """Give rows back unsent, due again at ``not_before`` (a digest still gathering, a lease not used)."""
     with store.transaction():
-        store.db.conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
-                             [(to_db_time(not_before), r.id) for r in rows])
+        store.db.conn.executemany("""UPDATE outbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+                                     WHERE id = ? AND status = 'pending'""",
+                                  [(to_db_time(not_before), r.id) for r in rows])
 
 
 def counts(store: Store) -> dict[str, int]:

@@ -115,8 +115,18 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_stories_feed_seen_at")
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """Per-row delivery leases: the row being sent is held by its deliverer (``lease_owner``) until ``lease_until``,
+    apart from when it is due (``next_attempt_at``), so that a deliverer that dies mid-send holds one row for one
+    send deadline, and every other process can tell a row in flight from a row waiting."""
+    db["outbox"].add_column("lease_owner", str)
+    db["outbox"].add_column("lease_until", str)
+    db["outbox"].create_index(["channel", "claim_id", "status"])
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
-                                                                   _migration_4, _migration_5, _migration_6)
+                                                                   _migration_4, _migration_5, _migration_6,
+                                                                   _migration_7)
 
 
 def upgrade(db: sqlite_utils.Database, path: str | Path) -> None:

@@ -270,6 +270,22 @@ def supported_monitor_keys(**wanted: object) -> dict:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def poll_waiting_for_host(poll_feed, *args, **kwargs):
+    """``poll_feed(*args, **kwargs)``, waiting in this thread while the feed's host is busy: a poll returns
+    "host_busy" at once instead (news-monitor versions whose ``poll_feed`` takes a ``waiter``), and a bench
+    thread pool over every feed, as poll-once, must still poll each of them."""
+    import inspect
+
+    if "waiter" not in inspect.signature(poll_feed).parameters:
+        return poll_feed(*args, **kwargs)
+    while True:
+        freed = threading.Event()
+        result = poll_feed(*args, waiter=freed.set, **kwargs)
+        if result.status != "host_busy":
+            return result
+        freed.wait()
+
+
 def _proc_stat(pid: int) -> tuple[int, float] | None:
     """(parent pid, CPU seconds) of a live process."""
     try:

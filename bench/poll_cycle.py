@@ -45,7 +45,8 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from feed_farm import FarmProcess, farm_arguments, make_claims, supported_monitor_keys, tree_usage, write_config  # noqa: E402
+from feed_farm import (FarmProcess, farm_arguments, make_claims, poll_waiting_for_host, supported_monitor_keys,  # noqa: E402
+                       tree_usage, write_config)
 
 
 def _cpu() -> float:
@@ -169,11 +170,11 @@ def worker_pipeline(config_path: str, threads: int, farm_base: str, churn_share:
     def job(feed):
         if store_per_job:
             with Store(config.database) as store:
-                return poll_feed(ctx, store, feed, utc_now(), **force)
+                return poll_waiting_for_host(poll_feed, ctx, store, feed, utc_now(), **force)
         store = getattr(local, "store", None)
         if store is None:
             store = local.store = Store(config.database)
-        return poll_feed(ctx, store, feed, utc_now(), **force)
+        return poll_waiting_for_host(poll_feed, ctx, store, feed, utc_now(), **force)
 
     out: dict = {"setup_s": setup_s, "rss_after_setup_mb": _rss_mb(), "rss_start_mb": rss_start}
     with ThreadPoolExecutor(threads) as pool:
@@ -280,7 +281,7 @@ def worker_profile(config_path: str, threads: int, top: int) -> dict:
     def job(feed):
         c, w = time.thread_time(), time.perf_counter()
         try:
-            return pipeline.poll_feed(ctx, store(), feed, utc_now(), **force)
+            return poll_waiting_for_host(pipeline.poll_feed, ctx, store(), feed, utc_now(), **force)
         finally:
             add("poll_feed (whole job)", time.thread_time() - c, time.perf_counter() - w)
 
@@ -320,7 +321,7 @@ def worker_cprofile(config_path: str, threads: int, top: int) -> dict:
                 profiles.append(prof)
         prof.enable()
         try:
-            return poll_feed(ctx, local.store, feed, utc_now(), **force)
+            return poll_waiting_for_host(poll_feed, ctx, local.store, feed, utc_now(), **force)
         finally:
             prof.disable()
 

@@ -31,7 +31,8 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from feed_farm import FarmProcess, farm_arguments, make_claims, tree_usage, write_config  # noqa: E402
+from feed_farm import (FarmProcess, farm_arguments, make_claims, poll_waiting_for_host, tree_usage,  # noqa: E402
+                       write_config)
 
 
 def rss_mb() -> float:
@@ -76,7 +77,7 @@ def main() -> int:
                 if store is None:
                     store = local.store = Store(db)
                     stores.append(store)
-                return poll_feed(ctx, store, feed, utc_now(), **force)
+                return poll_waiting_for_host(poll_feed, ctx, store, feed, utc_now(), **force)
 
             rss_before = rss_mb()
             if not args.json:

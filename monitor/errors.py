@@ -38,14 +38,18 @@ class ConfigError(MonitorError):
 
 class FetchError(MonitorError):
     """A feed fetch failed. ``status`` is the HTTP status when the server answered; ``retry_after`` the raw
-    ``Retry-After`` header and ``retry_after_seconds`` its parsed value, when it sent one."""
+    ``Retry-After`` header and ``retry_after_seconds`` its parsed value, when it sent one. ``timed_out``: the
+    server was too slow (a connect or read timeout, or the fetch's overall deadline cut a drip), as opposed to
+    refusing, failing or answering with an error status."""
 
     retry_after_seconds: float | None = None
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None,
+                 timed_out: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.timed_out = timed_out
 
 
 class ParseError(MonitorError):

@@ -42,26 +42,27 @@ class Interrupted(Exception):
 
 def poll_all(ctx: Context, feeds: Sequence[FeedConfig], *, workers: int, now: Callable[[], datetime],
              on_progress: Callable[[int, int], None] | None = None) -> list[PollResult]:
-    """Poll every feed once (``force``: backoff ignored), ``workers`` at a time; results in the feeds' order.
+    """Poll every feed once (``force``: the feeds' and hosts' backoff ignored), ``workers`` at a time, never more
+    than ``max_per_host`` on one host; results in the feeds' order. A thread takes the next feed whose host has
+    a free slot, so one slow host holds one thread, not all of them.
 
     ``on_progress(done, total)`` is called in this thread after each poll. On ``KeyboardInterrupt`` (see
     ``interruptible``) the running polls get ``STOP_GRACE_SECONDS`` to end, and ``Interrupted`` is raised with
     the results of those that finished.
     """
-    todo: queue.SimpleQueue[tuple[int, FeedConfig]] = queue.SimpleQueue()
-    for item in enumerate(feeds):
-        todo.put(item)
+    todo = _Todo(feeds)
     done: queue.SimpleQueue[tuple[int, PollResult | BaseException]] = queue.SimpleQueue()
 
     def work() -> None:
         try:
             with Store(ctx.config.database) as store:
-                while not ctx.stop.is_set():
-                    try:
-                        index, feed = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    done.put((index, poll_feed(ctx, store, feed, now(), force=True)))
+                while (item := todo.take(ctx.stop)) is not None:
+                    index, feed, wakeups = item
+                    result = poll_feed(ctx, store, feed, now(), force=True, waiter=todo.wake)
+                    if result.status == "host_busy":  # not polled: back in line, behind the hosts that are free
+                        todo.put_back(index, feed, wakeups)
+                    else:
+                        done.put((index, result))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             done.put((-1, exc))
 
@@ -95,6 +96,43 @@ def poll_all(ctx: Context, feeds: Sequence[FeedConfig], *, workers: int, now: Ca
         finished = [results[i] for i in sorted(results) if results[i].status != "stopped"]
         raise Interrupted(finished, len(feeds)) from None
     return [results[i] for i in range(len(feeds))]
+
+
+class _Todo:
+    """The feeds of a pass not polled yet, handed out so that no thread waits on a busy host while another
+    host's feed is waiting: a feed whose host turned out busy is set aside until a slot of any host frees
+    (``wake``, the hosts' waiter), and a thread waits only when every feed left is set aside."""
+
+    def __init__(self, feeds: Sequence[FeedConfig]) -> None:
+        self._pending = dict(enumerate(feeds))  # in the feeds' order
+        self._set_aside: set[int] = set()
+        self._wakeups = 0
+        self._cond = threading.Condition()
+
+    def take(self, stop: threading.Event) -> tuple[int, FeedConfig, int] | None:
+        """The first feed not set aside (index, feed, wake-ups so far), waiting while there is none; None once
+        every feed has been taken or ``stop`` is set."""
+        with self._cond:
+            while not stop.is_set() and self._pending:
+                index = next((i for i in self._pending if i not in self._set_aside), None)
+                if index is not None:
+                    return index, self._pending.pop(index), self._wakeups
+                self._cond.wait(0.2)  # a timeout, so that a stop is seen promptly
+            return None
+
+    def put_back(self, index: int, feed: FeedConfig, wakeups: int) -> None:
+        """``feed`` found its host busy: set it aside until the next wake-up, unless one came while it tried."""
+        with self._cond:
+            self._pending[index] = feed
+            if wakeups == self._wakeups:
+                self._set_aside.add(index)
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._wakeups += 1
+            self._set_aside.clear()
+            self._cond.notify_all()
 
 
 @contextmanager

@@ -11,7 +11,7 @@ attempt) where an unexpected exception is caught, logged and recorded instead of
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -30,6 +30,7 @@ from monitor.errors import FetchError, MonitorError
 from monitor.net.urls import redact_url
 from monitor.logs import kv, log
 from monitor.models import Alert, Hit, Relevance, Story, Verdict
+from monitor.feeds.politeness import HostBusy
 from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
 from monitor.runtime import Context, TrackedClaim
 from monitor.store import ClaimRecord, FeedState, Store
@@ -41,7 +42,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 @dataclass(frozen=True, slots=True)
 class PollResult:
     feed: str
-    status: str  # "ok", "not_modified", "unchanged", "error", "waiting" (backing off), "disabled" or "stopped"
+    # "ok", "not_modified", "unchanged", "error", "waiting" (backing off), "disabled", "stopped", or, not fetched
+    # and not the feed's failure: "host_busy" (its host's slots are taken) or "host_backoff" (its host timed out)
+    status: str
     stories: int = 0
     new_stories: int = 0
     hits: int = 0
@@ -50,12 +53,22 @@ class PollResult:
     error: str | None = None
     verdicts: tuple[str, ...] = ()  # of the new hits
     state_changes: tuple[str, ...] = ()  # new states of claims this poll moved
+    retry_in_seconds: float | None = None  # "host_backoff": when the host may be asked again
 
 
-def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, force: bool = False) -> PollResult:
+HOST_SKIPS = ("host_busy", "host_backoff")
+
+
+def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, force: bool = False,
+              waiter: Callable[[], object] | None = None) -> PollResult:
     """Poll one feed, unless it is backing off (``force`` polls anyway) or disabled (410: never, until its URL
     changes in the config), and record everything it produced in one transaction. Never raises for feed
-    problems: a failure is recorded on the feed with its next poll time, and its operator alert when due."""
+    problems: a failure is recorded on the feed with its next poll time, and its operator alert when due.
+
+    Never waits for the feed's host (``ctx.hosts``): when its slots are all taken the poll returns "host_busy"
+    at once, nothing recorded, and ``waiter`` is called when one frees; when the host is backing off after a
+    timeout (``force`` ignores that too) it returns "host_backoff" with ``retry_in_seconds``. A fetch that times
+    out puts its host into that backoff."""
     state = store.feed_state(feed.name)
     current = state if state is not None and state.url == feed.url else None  # a new URL starts afresh
     if current is not None and current.disabled_reason:
@@ -67,7 +80,7 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
         return PollResult(feed=feed.name, status="waiting")
     status, retry_after = None, None
     try:
-        return _poll_feed(ctx, store, feed, current, now)
+        return _poll_feed(ctx, store, feed, current, now, force=force, waiter=waiter)
     except FetchError as exc:
         error, status, retry_after = str(exc), exc.status, exc.retry_after_seconds
     except MonitorError as exc:
@@ -95,11 +108,23 @@ def poll_feed(ctx: Context, store: Store, feed: FeedConfig, now: datetime, *, fo
     return PollResult(feed=feed.name, status="error", error=error, alerts=int(queued > 0), deliveries=queued)
 
 
-def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | None, now: datetime) -> PollResult:
+def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | None, now: datetime, *,
+               force: bool, waiter: Callable[[], object] | None) -> PollResult:
     url = state.fetch_url if state is not None and state.fetch_url else feed.url
-    with ctx.hosts.hold(url):
-        result = ctx.fetcher.fetch(url, etag=state.etag if state else None,
-                                   last_modified=state.last_modified if state else None, now=now)
+    slot = ctx.hosts.try_hold(url, waiter=waiter, ignore_backoff=force)
+    if isinstance(slot, HostBusy):
+        log.debug("poll deferred, host busy %s", kv(feed=feed.name, host=slot.host, backing_off=slot.backing_off))
+        return PollResult(feed=feed.name, status="host_backoff" if slot.backing_off else "host_busy",
+                          retry_in_seconds=slot.retry_in_seconds)
+    with slot:  # released after the outcome is recorded, so that the polls it wakes see a backoff
+        try:
+            result = ctx.fetcher.fetch(url, etag=state.etag if state else None,
+                                       last_modified=state.last_modified if state else None, now=now)
+        except FetchError as exc:
+            if exc.timed_out and not ctx.stop.is_set():
+                ctx.hosts.timed_out(url, cap_seconds=feed.interval_seconds)
+            raise
+        ctx.hosts.succeeded(url)
     next_poll = polling.after_success(now, feed.interval_seconds, result.cache_seconds)
     fetch_url, redirect = _follow_moves(feed.name, state, url, result.permanent_url)
     unchanged = state is not None and result.content_hash and result.content_hash == state.content_hash

@@ -148,6 +148,7 @@ def test_error_status_raises_with_status_and_retry_after(httpserver, fetcher, st
         fetcher.fetch(url)
     assert str(info.value) == f"{url}: {text}"
     assert (info.value.status, info.value.retry_after) == (status, retry_after)
+    assert not info.value.timed_out  # an error status, however bad, does not back the host off
 
 
 def test_credentials_are_stripped_from_messages(httpserver, fetcher):
@@ -194,12 +195,14 @@ def test_read_timeout_waiting_for_response(raw_server):
     with pytest.raises(FetchError, match=r"timed out after 0\.2s waiting for the response$") as info:
         Fetcher(allow_private_networks=True, read_timeout_seconds=0.2).fetch(url)
     assert info.value.__cause__ is not None
+    assert info.value.timed_out  # the slowness that backs its host off
 
 
 def test_read_timeout_in_the_body(raw_server):
     url = raw_server(drip(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", b"x", 5))
-    with pytest.raises(FetchError, match=r"timed out after 0\.2s reading the body$"):
+    with pytest.raises(FetchError, match=r"timed out after 0\.2s reading the body$") as info:
         Fetcher(allow_private_networks=True, read_timeout_seconds=0.2).fetch(url)
+    assert info.value.timed_out
 
 
 def test_slow_drip_is_cut_by_the_deadline_fake_clock(raw_server):
@@ -213,8 +216,9 @@ def test_slow_drip_is_cut_by_the_deadline_fake_clock(raw_server):
 
 def test_slow_drip_is_cut_by_the_deadline_real_clock(raw_server):
     url = raw_server(drip(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", b"x" * 1000, 0.02))
-    with pytest.raises(FetchError, match=r"deadline of 0\.3s exceeded$"):
+    with pytest.raises(FetchError, match=r"deadline of 0\.3s exceeded$") as info:
         Fetcher(allow_private_networks=True, deadline_seconds=0.3, read_timeout_seconds=5).fetch(url)
+    assert info.value.timed_out
 
 
 def test_stall_near_the_deadline_is_cut_at_the_deadline_not_the_read_timeout(raw_server):
@@ -229,6 +233,7 @@ def test_connection_refused(fetcher):
     with pytest.raises(FetchError, match=r"connection failed: connection refused$") as info:
         fetcher.fetch(f"http://127.0.0.1:{port}/feed")
     assert info.value.__cause__ is not None
+    assert not info.value.timed_out  # a refusal is an answer, given at once
 
 
 def test_connection_closed_without_response(raw_server, fetcher):

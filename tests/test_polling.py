@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,6 @@ from monitor.config import load_config
 from monitor.delivery import deliver_due
 from monitor.pipeline import poll_feed
 from monitor.runtime import Context
-from monitor.feeds.politeness import HostSlots
 from monitor.store import Store
 
 NOW = utc(2026, 11, 27, 12, 0)
@@ -168,38 +166,6 @@ def test_feeds_command_lists_health(setup, httpserver):
     assert row["next_poll_at"] and row["failing_since"]
     text = run_cli("feeds", config=config.path).stdout
     assert text.startswith("wire: FAILING") and "1 errors since" in text
-
-
-def test_host_slots_allow_one_request_per_host_at_a_time():
-    slots = HostSlots(limit=1)
-    inside, release, other_host_done = threading.Event(), threading.Event(), threading.Event()
-    second_entered = threading.Event()
-
-    def first():
-        with slots.hold("https://example.com/a.xml"):
-            inside.set()
-            release.wait(10)
-
-    def second():
-        with slots.hold("https://EXAMPLE.com/b.xml"):
-            second_entered.set()
-
-    def other():
-        with slots.hold("https://example.org/feed"):
-            other_host_done.set()
-
-    threads = [threading.Thread(target=first)]
-    threads[0].start()
-    assert inside.wait(10)
-    threads += [threading.Thread(target=second), threading.Thread(target=other)]
-    for t in threads[1:]:
-        t.start()
-    assert other_host_done.wait(10)  # another host is not held up
-    assert not second_entered.is_set()  # the same host waits its turn
-    release.set()
-    assert second_entered.wait(10)
-    for t in threads:
-        t.join(10)
 
 
 def test_a_guid_that_changes_on_every_fetch_does_not_make_old_entries_new(setup, httpserver):

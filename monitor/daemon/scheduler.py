@@ -1,12 +1,13 @@
 """The daemon: APScheduler jobs, live reload, health, and a clean stop.
 
-Jobs: one poll job per feed (its interval with jitter; feeds on one host start a few seconds apart), one delivery
-job (it wakes the channels' delivery threads, for retries falling due), one hourly housekeeping job (claim
-deadlines, pruning old stories), a heartbeat (the scheduler's proof of life for ``/healthz`` and systemd's
-watchdog) and a watcher that reloads the config when its file changes. Every job opens its own database
-connection. Delivery runs beside the jobs, one thread per channel (``deliverers``): a poll that queued alerts
-wakes them and returns, so a slow destination delays neither polling nor the other channels, and alerts of one
-claim keep their order on each channel (``outbox``).
+Jobs: one poll job per feed (its interval with jitter; feeds on one host start a few seconds apart; a poll its
+host cannot take yet ends at once and a one-off job, ``daemon.retries``, polls the feed when it can), one
+delivery job (it wakes the channels' delivery threads, for retries falling due), one hourly housekeeping job
+(claim deadlines, pruning old stories), a heartbeat (the scheduler's proof of life for ``/healthz`` and
+systemd's watchdog) and a watcher that reloads the config when its file changes. Every job opens its own
+database connection. Delivery runs beside the jobs, one thread per channel (``deliverers``): a poll that queued
+alerts wakes them and returns, so a slow destination delays neither polling nor the other channels, and alerts
+of one claim keep their order on each channel (``outbox``).
 
 Reload (SIGHUP, or the file changing — in place, renamed into place, or a symlink swapped, debounced): a valid
 config is applied in place (feed jobs added, removed, rescheduled; claims and channels swapped); an invalid one
@@ -47,6 +48,7 @@ from monitor.feeds.politeness import host_of
 from monitor.daemon.systemd import Notifier
 from monitor.daemon.deliverers import ChannelDeliverers
 from monitor.daemon.health import HealthCheck, HealthServer
+from monitor.daemon.retries import FeedRetries
 from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
 from monitor.store import FeedState, Store, read_only
 
@@ -92,6 +94,7 @@ class Daemon:
         self._active = 0
         self._idle = threading.Condition()
         self._watch = ConfigWatch(config.path)
+        self.retries = FeedRetries(self.scheduler, self._guarded(self.poll_job), self.stopping)
 
     # --- jobs -------------------------------------------------------------------------------------------------
 
@@ -147,7 +150,7 @@ class Daemon:
         if jitter:
             first += timedelta(seconds=random.uniform(0, min(feed.interval_seconds / 10, MAX_JITTER_SECONDS)))
         self.scheduler.add_job(
-            self._guarded(self.poll), IntervalTrigger(seconds=feed.interval_seconds, start_date=first),
+            self._guarded(self.poll_job), IntervalTrigger(seconds=feed.interval_seconds, start_date=first),
             args=[feed.name], id=feed_job_id(feed.name), name=f"poll {feed.name}", next_run_time=first,
             # A poll late by less than one interval still runs; later than that, the next one will do.
             misfire_grace_time=feed.interval_seconds, replace_existing=True)
@@ -168,8 +171,15 @@ class Daemon:
         job.__name__ = job.__qualname__ = getattr(func, "__name__", "job")
         return job
 
+    def poll_job(self, feed_name: str) -> None:
+        """Job (a feed's interval, or a retry once its host is free): poll it, unless another job is polling it."""
+        with self.retries.polling(feed_name) as mine:
+            if mine:
+                self.poll(feed_name)
+
     def poll(self, feed_name: str) -> None:
-        """Job: poll one feed, then wake the deliverers if it queued alerts."""
+        """Poll one feed, then wake the deliverers if it queued alerts. A feed whose host is busy or backing off
+        is polled again by a retry job (``retries``) as soon as the host can take it."""
         ctx = self.ctx  # one read: a reload may swap it meanwhile; this poll keeps its own config and context
         config = ctx.config
         feed = config.feed(feed_name)
@@ -177,10 +187,12 @@ class Daemon:
             return
         try:
             with Store(config.database) as store:
-                result = poll_feed(ctx, store, feed, self.clock())
+                result = poll_feed(ctx, store, feed, self.clock(), waiter=self.retries.waker(feed_name))
         except MonitorError as exc:
             log.error("poll job failed %s", kv(feed=feed_name, error=exc))
             return
+        if result.retry_in_seconds is not None:  # the host is backing off: poll the feed when that ends
+            self.retries.after(feed_name, result.retry_in_seconds)
         if result.alerts:
             self.deliverers.wake()
         if result.status in metrics.FETCH_RESULTS:

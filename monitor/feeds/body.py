@@ -39,10 +39,10 @@ _COMPRESSIONS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress"
 
 
 def read_body(resp: requests.Response, where: str, *, max_bytes: int, read_timeout_seconds: float,
-              time_left: Callable[[], float], failed: Callable[[str], FetchError]) -> bytes:
+              time_left: Callable[[], float], failed: Callable[..., FetchError]) -> bytes:
     """Read the decoded body of ``resp``, at most ``max_bytes`` of it, checking ``time_left()`` (which raises once
-    the deadline has passed) between socket reads; a failure is ``failed(what)`` (its message), or a
-    ``FetchError`` naming ``where``."""
+    the deadline has passed) between socket reads; a failure is ``failed(what)`` (its message; a read timeout
+    is ``failed(what, timed_out=True)``), or a ``FetchError`` naming ``where``."""
     too_big = f"{where}: body exceeds {max_bytes} bytes"
     declared = resp.headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
@@ -73,7 +73,7 @@ def read_body(resp: requests.Response, where: str, *, max_bytes: int, read_timeo
                 raise FetchError(too_big)
             chunks.append(chunk)
     except urllib3.exceptions.ReadTimeoutError as exc:
-        raise failed(f"timed out after {read_timeout_seconds:g}s reading the body") from exc
+        raise failed(f"timed out after {read_timeout_seconds:g}s reading the body", timed_out=True) from exc
     except urllib3.exceptions.DecodeError as exc:
         raise failed(f"could not decode the {encoding} body") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:  # ProtocolError: reset, truncated, bad chunking

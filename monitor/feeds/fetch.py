@@ -192,7 +192,8 @@ class Fetcher:
                 fresh = status != 304
                 body = read_body(resp, where, max_bytes=self.max_body_bytes, read_timeout_seconds=self.read_timeout_seconds,
                                  time_left=lambda: self._remaining(attempt, where),
-                                 failed=lambda what: self._failed(attempt, where, what)) if fresh else b""
+                                 failed=lambda what, timed_out=False: self._failed(attempt, where, what,
+                                                                                 timed_out=timed_out)) if fresh else b""
                 if fresh:
                     resp.raw.release_conn()  # fully read: the connection can be kept alive for the next poll
                 hops = tuple(attempt.hops)
@@ -226,13 +227,13 @@ class Fetcher:
             raise FetchError(f"{where}: abandoned: the fetcher was closed")
         left = self.deadline_seconds - (self._clock() - attempt.start)
         if left <= 0 or attempt.watch.fired:
-            raise FetchError(f"{where}: deadline of {_secs(self.deadline_seconds)} exceeded")
+            raise FetchError(f"{where}: deadline of {_secs(self.deadline_seconds)} exceeded", timed_out=True)
         return left
 
-    def _failed(self, attempt: _Attempt, where: str, what: str) -> FetchError:
+    def _failed(self, attempt: _Attempt, where: str, what: str, *, timed_out: bool = False) -> FetchError:
         # A read cut by the watchdog, or a timeout shortened to fit the deadline, is reported as the deadline.
         self._remaining(attempt, where)
-        return FetchError(f"{where}: {what}")
+        return FetchError(f"{where}: {what}", timed_out=timed_out)
 
     def _send(self, url: str, headers: dict[str, str], attempt: _Attempt, where: str) -> requests.Response:
         """Send one GET (no redirects) and return the streaming response once its headers have arrived."""
@@ -256,10 +257,10 @@ class Fetcher:
             raise FetchError(f"{where}: refused: {exc.reason}") from exc
         except requests.ConnectTimeout as exc:
             raise self._failed(attempt, where, f"timed out after {_secs(self.connect_timeout_seconds)} "
-                               "connecting") from exc
+                               "connecting", timed_out=True) from exc
         except requests.ReadTimeout as exc:
             raise self._failed(attempt, where, f"timed out after {_secs(self.read_timeout_seconds)} "
-                               "waiting for the response") from exc
+                               "waiting for the response", timed_out=True) from exc
         except requests.ConnectionError as exc:
             raise self._failed(attempt, where, f"connection failed: {connection_failure(exc, url)}") from exc
         except (requests.RequestException, ValueError) as exc:  # malformed URL and the like

@@ -23,10 +23,12 @@ from faults import (DaemonProcess, Expected, FaultyReceiver, Tally, dead_rows, e
 
 # A story the shipped claim reads as "confirmed": a real poll of the feed below raises one state change.
 SIGNED_STORY = {"guid": "fault-1", "title": "Iraq, United States sign deal on coalition withdrawal",
-                "summary": "Baghdad and Washington signed the agreement ending the anti-ISIS coalition mission in Iraq.",
+                "summary": "Baghdad and Washington signed the agreement ending the anti-ISIS coalition mission "
+                           "in Iraq.",
                 "link": "https://wire.example.com/fault-1"}
 # Generous bounds on conditions, never expected durations: a loaded 2-core CI machine must not flake.
 PROMPTLY = 30.0
+SHIPPED_CLAIM = shipped_claims()[0]["id"]
 SLOW_GRACE = 20.0
 
 
@@ -105,10 +107,10 @@ def dripping_beside_healthy(folder: Path, now: datetime) -> Outcome:
     extra: dict = {}
     try:
         with DaemonProcess(path):
-            polled = lambda: len(expected_from_outbox(database, "b")) > len(queued["b"])  # noqa: E731
+            # Everything queued beforehand, and the alert the poll raised (the shipped claim's).
             extra["b_all_delivered"] = healthy.wait_until(
-                lambda: healthy.has_all(queued["b"]) and polled() and healthy.has_all(
-                    expected_from_outbox(database, "b")), PROMPTLY)
+                lambda: healthy.has_all(queued["b"]) and any(
+                    p.claim_id == SHIPPED_CLAIM and p.outcome == "ok" for p in healthy.posts), PROMPTLY)
             extra["a_cut"] = drip.wait_until(lambda: drip.cuts >= 1, PROMPTLY)
             extra["a_cuts"] = drip.cuts
             drip.drip = False  # the endpoint recovers: the retried sends must now all go through

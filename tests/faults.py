@@ -43,8 +43,9 @@ STATE_CYCLE = ("confirmed", "rejected", "delayed", "confirmed", "rejected")
 @dataclass
 class Post:
     """One POST the receiver read in full. ``outcome``: None while it is being answered, then ``ok`` (a 2xx
-    written out), ``refused`` (another status written out), ``cut`` (the sender hung up first) or ``held`` (it was
-    held and released after its sender may have died: nobody knows whether the answer was read)."""
+    written out), ``refused`` (another status written out), ``cut`` (the sender hung up first), ``unanswered``
+    (a drip turned off while the sender still waited: the connection closes with no answer) or ``held`` (held,
+    and released after its sender may have died: nobody knows whether the answer was read)."""
 
     alert_id: str
     claim_id: str | None
@@ -53,6 +54,10 @@ class Post:
     arrived: float  # time.monotonic()
     outcome: str | None = None
     finished: float | None = None
+
+
+class DripEnded(Exception):
+    """A drip was turned off while its sender still waited."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,8 @@ class FaultyReceiver:
             handler.wfile.write(b"ok" if status < 300 else b"no")
             handler.wfile.flush()
             outcome = "held" if hold is not None else "ok" if 200 <= status < 300 else "refused"
+        except DripEnded:
+            outcome = "unanswered"
         except OSError:
             outcome = "cut"
         with self.changed:
@@ -164,7 +171,7 @@ class FaultyReceiver:
         filler = b"HTTP/1.1 200 OK\r\nX-Drip: " + b"." * 1_000_000
         for i in range(len(filler)):
             if not self.drip or self._stopping.is_set():
-                raise OSError("drip ended before the sender hung up")  # not a cut: answered as nothing
+                raise DripEnded  # the sender waited it out: not a cut, and never answered
             handler.wfile.write(filler[i:i + 1])
             handler.wfile.flush()
             self._stopping.wait(self.drip_seconds)
@@ -240,8 +247,8 @@ class Tally:
 
     ``lost``: raised, never answered 2xx. ``doubled``: posted again after a 2xx answer had been written out (a
     resend after a refused, cut or held attempt is not a double but ``resent``, as is one of ``allowed_resend``:
-    the send in flight when its sender was killed, whose answer may have been written to a dead socket). ``out_of_order``: claims whose alerts were first
-    delivered in another order than raised. ``stale_end``: claims whose last delivered state is not the newest."""
+    the send in flight when its sender was killed, whose answer may have been written to a dead socket).
+    ``out_of_order``: claims whose alerts were first delivered in another order than raised. ``stale_end``: claims whose last delivered state is not the newest."""
 
     expected: int
     delivered: int

@@ -44,7 +44,8 @@ def test_healthz_names_a_stuck_channel_until_it_recovers(tmp_path):
     code, report = degraded
     assert code == 200 and report["reason"], report
     assert report["channels"]["a"]["state"] in ("stuck", "paused", "disabled"), report
-    assert "b" not in report["channels"], report  # the healthy channel is not named
+    # The healthy channel is not named as stuck (it may be listed as fine).
+    assert report["channels"].get("b", {}).get("state") not in ("stuck", "paused", "disabled"), report
     assert 'news_monitor_channel_stuck{channel="a"} 1.0' in outcome.extra["stuck_metric"], outcome.extra
     assert outcome.extra["b_all_delivered"] and outcome.extra["a_all_delivered"], outcome.describe()
     assert outcome.extra["recovered"], outcome.describe()

@@ -11,15 +11,15 @@ import json
 import random
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from conftest import REPO, rss, shipped_claims, write_config
 from faults import (DaemonProcess, Expected, FaultyReceiver, Tally, dead_rows, expected_from_outbox, fetch,
-                    free_port, monitor_command, poll_until, queue_alerts, webhook_channel)
+                    free_port, monitor_command, poll_until, queue_alerts, seeded_delays, serve_http, stop_http,
+                    webhook_channel)
 
 # A story the shipped claim reads as "confirmed": a real poll of the feed below raises one state change.
 SIGNED_STORY = {"guid": "fault-1", "title": "Iraq, United States sign deal on coalition withdrawal",
@@ -75,17 +75,11 @@ class FeedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
+        self._server = serve_http(Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/wire.xml"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        stop_http(self._server)
 
 
 # --- 1. a dripping endpoint beside a healthy one -----------------------------------------------------------
@@ -178,14 +172,8 @@ def stuck_channel_health(folder: Path, now: datetime) -> Outcome:
 def side_by_side(folder: Path, now: datetime, *, seed: int = 0, deliver_runs: int = 4) -> Outcome:
     """72 alerts over 24 claims queued; the receiver takes 50–100 ms per POST; ``deliver --now`` runs
     ``deliver_runs`` times, one after another, while the daemon delivers. Every id must arrive exactly once."""
-    rng, lock = random.Random(seed), threading.Lock()
-
-    def delay() -> float:
-        with lock:
-            return rng.uniform(0.05, 0.1)
-
     receiver = FaultyReceiver()
-    receiver.delay = delay
+    receiver.delay = seeded_delays(seed, 0.05, 0.1)
     path = config(folder, [webhook_channel("hook", receiver.url, 5)])
     queued = queue_alerts(folder / "monitor.db", claims=24, per_claim=3, channels=["hook"], now=now)["hook"]
     try:
@@ -251,18 +239,12 @@ def kill_during_send(folder: Path, now: datetime, *, seed: int | None = None) ->
     kill may be posted again (its answer may never have been read); any other repost is a double. Figures:
     ``restart_to_last`` (seconds from the restart to the last alert answered), ``delivered_before_kill``."""
     receiver = FaultyReceiver()
-    rng = random.Random(seed)
-    lock = threading.Lock()
     if seed is None:
         receiver.hold_next()
         claims, per_claim = 6, 3
     else:
         claims, per_claim = 10, 3
-
-        def delay() -> float:
-            with lock:
-                return rng.uniform(0.05, 0.1)
-        receiver.delay = delay
+        receiver.delay = seeded_delays(seed, 0.05, 0.1)
         kill_after = random.Random(seed * 7919).uniform(0.0, 2.0)
     path = config(folder, [webhook_channel("hook", receiver.url, KILL_TIMEOUT_SECONDS)],
                   deliver_interval_seconds=KILL_DELIVER_INTERVAL)
@@ -301,7 +283,3 @@ def utc_now() -> datetime:
     """The daemons' clock is the real one (they are separate processes): alerts are queued as of it, so they
     are due at once and their retry window starts now, on any date (the suite also runs 400 days ahead)."""
     return datetime.now(timezone.utc)
-
-
-def elapsed_since(start: float) -> float:
-    return round(time.monotonic() - start, 2)

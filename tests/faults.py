@@ -14,6 +14,7 @@ runs, one table). Everything is real: loopback HTTP servers, the SQLite file, ``
 from __future__ import annotations
 
 import json
+import random
 import signal
 import socket
 import subprocess
@@ -38,6 +39,32 @@ STATE_CYCLE = ("confirmed", "rejected", "delayed", "confirmed", "rejected")
 
 
 # --- the receiver ------------------------------------------------------------------------------------------
+
+
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A threaded HTTP server on a free loopback port, serving on a daemon thread until ``stop_http``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    server.thread = thread  # type: ignore[attr-defined]
+    return server
+
+
+def stop_http(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+    server.thread.join()  # type: ignore[attr-defined]
+
+
+def seeded_delays(seed: int | None, low: float, high: float) -> Callable[[], float]:
+    """A receiver ``delay``: seconds drawn from [low, high] by a seeded generator (handler threads share it)."""
+    rng, lock = random.Random(seed), threading.Lock()
+
+    def delay() -> float:
+        with lock:
+            return rng.uniform(low, high)
+    return delay
 
 
 @dataclass
@@ -100,11 +127,7 @@ class FaultyReceiver:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
+        self._server = serve_http(Handler)
 
     @property
     def url(self) -> str:
@@ -121,9 +144,7 @@ class FaultyReceiver:
     def stop(self) -> None:
         self._stopping.set()
         self.release()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        stop_http(self._server)
 
     def __enter__(self) -> FaultyReceiver:
         return self

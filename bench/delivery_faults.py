@@ -2,8 +2,9 @@
 
 Runs each scenario (``tests/fault_scenarios.py``) several times, each in a fresh folder, and prints one table:
 scenario, runs, alerts raised, lost (not delivered by the scenario's deadline), posted twice, claims out of
-order or ending on a stale state, and for the kill -9 runs the time from the restart to the last alert (max and median). ``--kills`` sets how many runs kill
-the daemon at a seeded random point (plus one run that kills it inside a held send).
+order or ending on a stale state, and for the kill -9 runs the time from the restart to the last alert (max
+and median). ``--kills`` sets how many runs kill the daemon at a seeded random point (plus one run that kills
+it inside a held send).
 
     .venv/bin/python bench/delivery_faults.py                  # 30 random kills, 3 runs of each other scenario
     .venv/bin/python bench/delivery_faults.py --kills 5 --runs 1

@@ -104,8 +104,8 @@ def _zeros(encoding: str) -> bytes:
 class Canary:
     """A listener that records the first bytes of every connection that sends any, answers 404 and closes.
 
-    A bare connect that sends nothing is not a hit: netguard checks the address on the connected socket, so a
-    refused connection is opened (a TCP handshake) and closed before a single byte of the request is sent."""
+    A bare connect that sends nothing is not a hit either: netguard judges every address before connecting, and
+    judges the connected peer again, so the payload a hit records is what matters, whatever the layer refusing."""
 
     def __init__(self) -> None:
         self.hits: list[bytes] = []
@@ -120,7 +120,7 @@ class Canary:
                 except OSError:
                     data = b""
                 if not data:
-                    return  # connected and closed unsent: the address check runs on the connected socket
+                    return  # connected and closed unsent: not a request
                 with canary._lock:
                     canary.hits.append(data)
                 try:

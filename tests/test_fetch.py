@@ -360,7 +360,7 @@ def test_malformed_url(fetcher, url, message):
     assert str(info.value) == message
 
 
-# --- address policy on the connected socket ----------------------------------------------------------------------
+# --- address policy, before connecting and on the connected socket --------------------------------------------------
 
 
 @pytest.fixture
@@ -384,7 +384,7 @@ def test_loopback_is_refused_by_default_before_any_request(second_server, host):
         f"{url}: refused: 127.0.0.1 is a loopback address; set allow_private_networks = true to allow it"
     )
     assert isinstance(info.value.__cause__, netguard.AddressRefused)
-    assert second_server.log == []  # refused after connect, before a byte of the request was sent
+    assert second_server.log == []  # refused before connecting (tests/test_net.py counts the connects)
 
 
 def test_every_redirect_hop_is_checked(httpserver, second_server):

@@ -7,11 +7,15 @@ import socket
 from datetime import datetime, timezone
 
 import pytest
+from pytest_httpserver import HTTPServer
 
+from monitor.errors import DeliveryError, FetchError
+from monitor.feeds.fetch import Fetcher
 from monitor.net import deadline as netdeadline
 from monitor.net import guard as netguard
 from monitor.net.headers import cache_seconds, parse_retry_after
 from monitor.net.urls import is_http_url, parse_listen, redact_url
+from monitor.notify.webhook import WebhookNotifier
 
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
 RETRY_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -95,6 +99,136 @@ def test_refusal_reason(ip, reason):
 def test_refusal_reason_rejects_non_addresses():
     with pytest.raises(ValueError):
         netguard.refusal_reason("example.com")
+
+
+# --- nothing connects to a refused address ------------------------------------------------------------------
+
+
+class Listener:
+    """A listening TCP socket that nobody accepts on: ``connections()`` drains the kernel's accept queue and
+    counts every TCP connection ever made to it (a handshake completes into that queue without ``accept``)."""
+
+    def __init__(self, host: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self._accepted = 0
+
+    def connections(self) -> int:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                return self._accepted
+            conn.close()
+            self._accepted += 1
+
+
+@pytest.fixture
+def listener():
+    server = Listener("127.0.0.1")
+    yield server
+    server.sock.close()
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that is bound but not listening: a connect to it is refused (RST)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+def _refusal(call, port: int) -> str:
+    """The error text ``call`` raises, with its port number taken out so that two ports' texts compare."""
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 -- the comparison is the point: whatever it is, it must be alike
+        return f"{type(exc).__name__}: {exc}".replace(str(port), "<port>")
+    raise AssertionError("no error raised")
+
+
+LOOPBACK_REFUSED = "127.0.0.1 is a loopback address; set allow_private_networks = true to allow it"
+
+
+def test_a_refused_address_is_never_connected_and_open_and_closed_ports_look_alike(listener, closed_port):
+    with netguard.guarded_session(netguard.default_policy()) as session:
+        texts = {port: _refusal(lambda: session.get(f"http://127.0.0.1:{port}/x", timeout=5), port)
+                 for port in (listener.port, closed_port)}
+    assert texts[listener.port] == texts[closed_port] == f"AddressRefused: {LOOPBACK_REFUSED}"
+    assert listener.connections() == 0
+
+
+@pytest.mark.parametrize("channel", ["feed", "webhook"])
+def test_feeds_and_webhooks_report_the_refusal_without_connecting(listener, closed_port, channel):
+    def attempt(port: int):
+        url = f"http://127.0.0.1:{port}/hook"
+        if channel == "feed":
+            return lambda: Fetcher().fetch(url)
+        notifier = WebhookNotifier(url, timeout_seconds=5, allow_private_networks=False)
+        return lambda: notifier.send("alert-1", {"a": 1})
+
+    texts = {port: _refusal(attempt(port), port) for port in (listener.port, closed_port)}
+    error = "FetchError: http://127.0.0.1:<port>/hook: refused: " if channel == "feed" else \
+        "DeliveryError: webhook refused: "
+    assert texts[listener.port] == texts[closed_port] == error + LOOPBACK_REFUSED
+    assert listener.connections() == 0
+
+
+@pytest.fixture
+def two_address_name(monkeypatch):
+    """``multi.test`` resolves to 127.0.0.2 first, then 127.0.0.1 (a resolver answer, as for a real name)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "multi.test":
+            return real(host, port, *args, **kwargs)
+        return [info for ip in ("127.0.0.2", "127.0.0.1") for info in real(ip, port, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return "multi.test"
+
+
+def _refuse_127_0_0_2(ip: str, port: int) -> str | None:
+    return "127.0.0.2 is refused here" if ip == "127.0.0.2" else None
+
+
+def test_every_resolved_address_is_judged_before_any_connect(two_address_name):
+    allowed, refused = netguard.checked_addresses(two_address_name, 8080, _refuse_127_0_0_2)
+    assert [info[4][:2] for info in allowed] == [("127.0.0.1", 8080)]
+    assert [(r.ip, r.port, r.reason) for r in refused] == [("127.0.0.2", 8080, "127.0.0.2 is refused here")]
+
+
+def test_a_name_with_a_refused_address_connects_only_to_the_allowed_one(two_address_name):
+    decoy = Listener("127.0.0.2")  # listening on the refused address, on the same port as the real server
+    server = HTTPServer(host="127.0.0.1", port=decoy.port)
+    server.expect_request("/feed").respond_with_data("ok")
+    server.start()
+    try:
+        with netguard.guarded_session(_refuse_127_0_0_2) as session:
+            response = session.get(f"http://{two_address_name}:{decoy.port}/feed", timeout=5)
+        assert response.text == "ok"
+        assert server.log[0][0].headers["Host"] == f"{two_address_name}:{decoy.port}"  # still by name
+        assert decoy.connections() == 0
+    finally:
+        server.stop()
+        decoy.sock.close()
+
+
+def test_a_name_whose_every_address_is_refused_reports_the_first(two_address_name, listener):
+    policy = netguard.default_policy()
+    with netguard.guarded_session(policy) as session:
+        with pytest.raises(netguard.AddressRefused) as info:
+            session.get(f"http://{two_address_name}:{listener.port}/", timeout=5)
+    assert str(info.value) == "127.0.0.2 is a loopback address; set allow_private_networks = true to allow it"
+    assert listener.connections() == 0
+
+
+def test_an_allowed_address_that_refuses_the_connection_is_urllib3s_error(closed_port):
+    with pytest.raises(FetchError, match=r"connection failed: connection refused$"):
+        Fetcher(address_policy=lambda ip, port: None).fetch(f"http://127.0.0.1:{closed_port}/feed")
 
 
 # --- deadlines ------------------------------------------------------------------------------------------------

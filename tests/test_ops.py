@@ -22,6 +22,7 @@ import requests
 from werkzeug import Request, Response
 
 from conftest import REPO, rss, toml_document
+from monitor.daemon import earlysignals
 
 ITEM = {"title": "Acme and Globex sign merger agreement", "summary": "The companies signed the deal on Monday."}
 
@@ -29,11 +30,17 @@ ITEM = {"title": "Acme and Globex sign merger agreement", "summary": "The compan
 class Daemon:
     """``news-monitor run`` in a subprocess, its stderr collected line by line."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *, blocked: frozenset[signal.Signals] = frozenset(),
+                 script: bool = False) -> None:
+        """``blocked``: signals the process starts with blocked (as a parent's mask is inherited across exec);
+        ``script``: run the installed ``news-monitor`` console script instead of ``python -m monitor``."""
         self.lines: list[str] = []
         self.changed = threading.Condition()
-        self.process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "-v", "run"],
-                                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        block = (lambda: signal.pthread_sigmask(signal.SIG_BLOCK, blocked)) if blocked else None
+        command = [str(Path(sys.executable).parent / "news-monitor")] if script else [sys.executable, "-m", "monitor"]
+        self.process = subprocess.Popen([*command, "--config", str(config), "-v", "run"],
+                                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                        preexec_fn=block)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -63,8 +70,8 @@ class Daemon:
 def daemons():
     started: list[Daemon] = []
 
-    def start(config: Path) -> Daemon:
-        started.append(Daemon(config))
+    def start(config: Path, **options) -> Daemon:
+        started.append(Daemon(config, **options))
         return started[-1]
 
     yield start
@@ -282,6 +289,70 @@ def test_a_second_signal_exits_at_once(tmp_path, httpserver, receiver, daemons):
     release.set()
     assert code == 1 and time.monotonic() - started < 5, "".join(daemon.lines[-12:])  # no waiting out the grace
     daemon.wait_for("second signal, exiting now")
+
+
+# --- signals from the first moment ------------------------------------------------------------------------------
+# The child starts with the signal blocked and is sent it at once: it stays pending until the entry point unblocks
+# it, so it arrives while the CLI is still importing, every run, however loaded the machine.
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["python -m monitor", "news-monitor"])
+def test_a_sighup_right_after_start_reloads_once_and_the_daemon_lives(tmp_path, httpserver, receiver, daemons,
+                                                                       script):
+    serve_feed(httpserver, "alpha", "alpha-1")
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    daemon = daemons(config, blocked=frozenset({signal.SIGHUP}), script=script)
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for("config reloaded reason=SIGHUP")
+    assert daemon.process.poll() is None
+    code, _ = daemon.stop()
+    daemon.wait_for("daemon stopped")
+    log = "".join(daemon.lines)
+    assert code == 0, log
+    assert log.count("config reloaded") == 1 and log.index("daemon started") < log.index("config reloaded"), log
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_right_after_start_stops_cleanly(tmp_path, httpserver, receiver, daemons, sig):
+    config = tmp_path / "monitor.toml"
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    daemon = daemons(config, blocked=frozenset({sig}))
+    daemon.process.send_signal(sig)
+    code = daemon.process.wait(30)
+    daemon.wait_for("daemon stopped")
+    log = "".join(daemon.lines)
+    assert code == 0 and f"stopping signal={sig.name}" in log and "Traceback" not in log, log
+
+
+def test_early_signals_are_recorded_and_taken_by_the_daemon():
+    before = {sig: signal.getsignal(sig) for sig in earlysignals.SIGNALS}
+    try:
+        earlysignals.install()
+        os.kill(os.getpid(), signal.SIGHUP)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert earlysignals.take() == [signal.SIGHUP, signal.SIGTERM]
+        assert earlysignals.take() == []
+        earlysignals.release()  # taken: nothing to give back, the daemon's handlers (here: the recorder) stay
+        assert signal.getsignal(signal.SIGHUP) is not before[signal.SIGHUP]
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def test_other_commands_get_their_signal_handling_back_and_an_early_ctrl_c_interrupts():
+    before = {sig: signal.getsignal(sig) for sig in earlysignals.SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        earlysignals.install()
+        os.kill(os.getpid(), signal.SIGINT)  # recorded, not acted on
+        with pytest.raises(KeyboardInterrupt):
+            earlysignals.release()
+        assert {sig: signal.getsignal(sig) for sig in earlysignals.SIGNALS} == before
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def test_after_downtime_each_feed_is_polled_once_and_old_stories_stay_quiet(tmp_path, httpserver, receiver,

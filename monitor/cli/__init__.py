@@ -22,6 +22,7 @@ import click
 from monitor import __version__, runtime, views
 
 from monitor.config import Config
+from monitor.daemon import earlysignals
 from monitor.errors import MonitorError
 from monitor.logs import FORMATS, configure
 from monitor.store import Store
@@ -111,6 +112,8 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: int,
     Example:
       news-monitor --config config/monitor.toml run
     """
+    if ctx.invoked_subcommand != "run":  # only the daemon replays early signals; the rest get the usual handling
+        earlysignals.release()
     configure(verbose, log_format or "text")
     ctx.obj = App(config_path, db_path)
 

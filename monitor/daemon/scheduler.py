@@ -45,6 +45,7 @@ from monitor.pipeline import check_deadlines, poll_feed
 from monitor import runtime
 from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.feeds.politeness import host_of
+from monitor.daemon import earlysignals
 from monitor.daemon.systemd import Notifier
 from monitor.daemon.deliverers import ChannelDeliverers
 from monitor.daemon.health import HealthCheck, HealthServer
@@ -244,7 +245,8 @@ class Daemon:
         # An explicit trigger: left to its default, APScheduler would import its date trigger here, inside a
         # signal handler that may have interrupted the main thread's own import of it.
         self.scheduler.add_job(self._guarded(self.reload), DateTrigger(), id="reload", name="reload",
-                               replace_existing=True, kwargs={"reason": "SIGHUP"}, executor="heartbeat")
+                               replace_existing=True, kwargs={"reason": "SIGHUP"}, executor="heartbeat",
+                               misfire_grace_time=None)  # however late it gets to run, a requested reload runs
 
     def reload(self, reason: str = "requested") -> bool:
         """Re-read the config; apply it if valid, else keep running the old one. Returns whether it applied."""
@@ -339,6 +341,10 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, lambda signum, frame: self.request_reload())
+        early = earlysignals.take()  # what arrived before these handlers (see monitor.entry), replayed now
+        early_stop = next((sig for sig in early if sig != signal.SIGHUP), None)
+        if early_stop is not None:
+            self._on_stop_signal(early_stop, None)
         Store(self.config.database).close()  # create and migrate the file before anyone checks its health
         metrics.bind_database(self.config.database, [f.name for f in self.config.feeds],
                               channels=stuck_limits(self.config))
@@ -357,6 +363,8 @@ class Daemon:
                                          channels=len(self.config.channels), database=self.config.database,
                                          listen=self.config.listen))
         if not self.stopping.is_set():  # a signal during start-up: stop() found no scheduler running to stop
+            if signal.SIGHUP in early:
+                self.request_reload()  # one reload, however many came: it runs once the scheduler does
             self.scheduler.start()  # blocks until stop()
         keep_alive.set()
         if server:

@@ -8,13 +8,16 @@ operator allows it. Two parts:
   ordinary public unicast is refused: loopback, RFC 1918 / ULA private, link-local, CGNAT (100.64/10),
   unspecified, multicast, reserved and other special-purpose ranges. IPv6 addresses that embed an IPv4 address
   (IPv4-mapped ``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``) are judged by the embedded one.
-- ``guarded_session(policy)``: a ``requests.Session`` whose connections check the policy against
-  ``sock.getpeername()`` right after the TCP connect and before a single byte (TLS hello included) is sent.
-  Checking the connected peer, rather than resolving the host name beforehand, closes the DNS-rebinding gap
-  (a name that resolves to a public address when checked and to 127.0.0.1 when connected), covers every
-  redirect hop and every address ``getaddrinfo`` returns, and leaves Host and SNI untouched because urllib3
-  still connects by name. Proxies from the environment are ignored (``trust_env = False``): through a proxy the
-  peer is the proxy, so the policy could not be enforced; it also keeps ``~/.netrc`` credentials out of requests.
+- ``guarded_session(policy)``: a ``requests.Session`` whose connections resolve the host themselves, judge every
+  address ``getaddrinfo`` returns before any connect, and connect only to allowed ones, in order, as urllib3
+  would. Nothing reaches a refused address, not even a TCP handshake, so the error cannot tell an open port from
+  a closed one: every address refused gives the same ``AddressRefused``. The connected peer
+  (``sock.getpeername()``) is checked again before a single byte (TLS hello included) is sent, as a second line.
+  Checking the addresses actually connected to, rather than a separate lookup beforehand, closes the
+  DNS-rebinding gap (a name that resolves to a public address when checked and to 127.0.0.1 when connected) and
+  covers every redirect hop; Host and SNI stay by name, because urllib3 still builds the request from the URL.
+  Proxies from the environment are ignored (``trust_env = False``): through a proxy the peer is the proxy, so the
+  policy could not be enforced; it also keeps ``~/.netrc`` credentials out of requests.
 
 Deadlines on the sockets these sessions open are ``net.deadline``'s: a guarded connection hands each socket it
 opens or reuses to ``deadline.watch``.
@@ -23,12 +26,17 @@ opens or reuses to ``deadline.watch``.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+import socket
+import sys
+from collections.abc import Callable, Sequence
 
 import requests
 import urllib3.connection
 import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
 from monitor.net.deadline import watch as _watch
 
@@ -122,15 +130,83 @@ class AddressRefused(Exception):
         self.reason = reason
 
 
+# One getaddrinfo result: (family, type, proto, canonname, sockaddr).
+AddrInfo = tuple
+
+
+def checked_addresses(host: str, port: int, policy: AddressPolicy,
+                      family: int = socket.AF_UNSPEC) -> tuple[list[AddrInfo], list[AddressRefused]]:
+    """Resolve ``host``:``port`` for a TCP connection and judge every address: (allowed getaddrinfo results in
+    resolver order, one ``AddressRefused`` per refused address). Raises ``socket.gaierror`` as getaddrinfo does."""
+    allowed: list[AddrInfo] = []
+    refused: list[AddressRefused] = []
+    for info in socket.getaddrinfo(host, port, family, socket.SOCK_STREAM):
+        ip, ip_port = info[4][:2]
+        reason = policy(ip, ip_port)
+        if reason is None:
+            allowed.append(info)
+        else:
+            refused.append(AddressRefused(ip, ip_port, reason))
+    return allowed, refused
+
+
+def connect_first(addresses: Sequence[AddrInfo], timeout, source_address=None,  # type: ignore[no-untyped-def]
+                  socket_options=None) -> socket.socket:
+    """Connect to the first of ``addresses`` that answers, trying them in order as urllib3's
+    ``create_connection`` does (same socket options, timeout and source address); raise the last OSError."""
+    err: OSError | None = None
+    for family, socktype, proto, _canonname, sockaddr in addresses:
+        sock = None
+        try:
+            sock = socket.socket(family, socktype, proto)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if timeout is not _DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            err = exc
+            if sock is not None:
+                sock.close()
+    try:
+        raise err if err is not None else OSError("getaddrinfo returns an empty list")
+    finally:
+        err = None  # break the traceback reference cycle, as urllib3 does
+
+
 class _GuardedConnectionMixin:
-    """Checks the connected peer right after ``_new_conn`` (used for plain HTTP and, before the TLS handshake,
-    for HTTPS) and closes the socket if the policy refuses it."""
+    """Replaces how urllib3 makes the socket (used for plain HTTP and, before the TLS handshake, for HTTPS):
+    every resolved address is judged first and only allowed ones are connected to; the connected peer is checked
+    again. Connect failures become urllib3's own exceptions, exactly as ``HTTPConnection._new_conn`` raises them,
+    so requests maps them as usual."""
 
     address_policy: AddressPolicy
 
     def _new_conn(self):  # type: ignore[no-untyped-def]
-        sock = super()._new_conn()  # type: ignore[misc]
-        ip, port = sock.getpeername()[:2]
+        host = self._dns_host
+        if host.startswith("["):
+            host = host.strip("[]")
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise LocationParseError(f"'{host}', label empty or too long") from None
+        try:
+            allowed, refused = checked_addresses(host, self.port, self.address_policy, allowed_gai_family())
+            if refused and not allowed:
+                raise refused[0]  # no connect at all: an open and a closed port give the same error
+            sock = connect_first(allowed, self.timeout, self.source_address, self.socket_options)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except socket.timeout as exc:
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
+        sys.audit("http.client.connect", self, self.host, self.port)
+        ip, port = sock.getpeername()[:2]  # a second line of defence: judge the peer actually connected
         reason = self.address_policy(ip, port)
         if reason is not None:
             sock.close()

@@ -32,7 +32,7 @@ class _ChannelThread:
 
     def _run(self) -> None:
         wait: float | None = None
-        while True:
+        while not (self.retired or self._owner.stopping.is_set()):  # checked first: a stop may predate the thread
             self.wake.wait(wait)
             self.wake.clear()
             if self.retired or self._owner.stopping.is_set():
@@ -65,7 +65,7 @@ class ChannelDeliverers:
 
     def sync(self, names: Iterable[str]) -> None:
         """Run one thread per channel in ``names``: start the new ones, retire those no longer named."""
-        wanted = set(names)
+        wanted = set() if self.stopping.is_set() else set(names)  # stopping: start none, end the others
         with self._lock:
             for name in self._threads.keys() - wanted:
                 gone = self._threads.pop(name)

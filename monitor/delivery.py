@@ -10,7 +10,6 @@ the second boundary where an unexpected exception becomes a recorded failure ins
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass

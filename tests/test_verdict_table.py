@@ -85,6 +85,13 @@ def test_row_kinds_are_known_and_each_phenomenon_is_covered_in_both_splits(table
         assert {r.split for r in table if r.kind == kind} == set(SPLITS), kind
 
 
+@pytest.mark.parametrize("kind", ["question", "negation", "reported", "nominal", "mixed"])
+def test_a_phenomenon_does_not_give_the_verdict_away(table, kind):
+    # A question mark or a "not" must not be enough to guess the label: each such kind spans three verdicts.
+    # (A partial step is pending by definition; a paraphrase states an outcome either way.)
+    assert len({r.eval.verdict for r in table if r.kind == kind}) >= 3
+
+
 def test_every_claim_kind_is_present_and_every_claim_has_one(table):
     sets = set(by_set(table))
     assert set(REQUIRED_CLAIM_KINDS) <= set(CLAIM_KINDS)

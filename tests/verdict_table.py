@@ -73,18 +73,22 @@ def load_table(path: Path = TABLE) -> list[TableRow]:
     return out
 
 
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
+
+
 def rows(split: str | None = None, path: Path = TABLE) -> list[TableRow]:
     """The table's rows, or only those of one split (``tune`` or ``heldout``)."""
-    if split is not None and split not in SPLITS:
-        raise ValueError(f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
+    if split is not None:
+        _check_split(split)
     return [r for r in load_table(path) if split is None or r.split == split]
 
 
 def write_split(destination: Path, split: str, path: Path = TABLE) -> int:
     """Write the header and the rows of one split to ``destination`` (a file ``news-monitor eval`` reads);
     returns the number of rows written."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
+    _check_split(split)
     lines = path.read_text(encoding="utf-8").splitlines()
     split_at = lines[0].split("\t").index("split")
     kept = [line for line in lines[1:] if line.split("\t")[split_at] == split]

@@ -32,7 +32,8 @@ class PreparedVerdict:
     """A claim compiled by ``prepare_verdict``. ``verb``: its main verb as written (None if none); ``fact``: it
     states a past event or a state, not a pending event; ``decisive``: its event is a decision (vote, ruling) that
     a "no" resolves; ``negated``: the claim is negative ("doesn't last"); ``plan``: it is an intention ("plans to
-    open"); ``speech``: it reports speech ("says he met God"), so "claims" in a story restates rather than hedges."""
+    open"); ``speech``: it reports speech ("says he met God"), so "claims" in a story restates rather than hedges;
+    ``future``: it says the event will happen ("will split"), so a story announcing the plan confirms it."""
 
     claim_text: str
     verb: str | None
@@ -43,6 +44,7 @@ class PreparedVerdict:
     speech: bool
     lexicon: Mapping[str, Sequence[Entry]] = field(repr=False)
     claim_words: frozenset[str] = field(repr=False)
+    future: bool = False
 
 
 def prepare_verdict(
@@ -104,6 +106,7 @@ def prepare_verdict(
         speech=bool(cues.SPEECH.intersection(keys)),
         lexicon=_shared(lex),
         claim_words=frozenset(keys) - cues.FUNCTION_WORDS,
+        future=event.future and event.form != "noun",
     )
 
 

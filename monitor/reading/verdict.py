@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import cues
+from monitor.reading import cues, steps
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -169,8 +169,12 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         if "weak" not in m and (p.fact or (p.decisive and "did" in m)):
             return REJECTED, CLEAR, first
         return PENDING, CUED, first
+    if steps.names_step(keys, i, end, p.claim_words, future=p.future):
+        return PENDING, CUED, first  # "agreed to begin talks", "announced the formation of a committee"
     if p.plan and m & {"weak", "strong"} and not m & {"possible", "hedge"}:
         return CONFIRMED, CLEAR, first  # the claim is an intention and the story states it: "Kim to open"
+    if p.future and prev == "to" and i > 1 and keys[i - 2] in cues.INTENT and not m & {"possible", "hedge"}:
+        return CONFIRMED, CLEAR, first  # the claim says it will happen and the story states the plan
     if m & {"hedge", "weak", "strong"} or any(k in cues.CONDITIONAL for k in keys[max(0, i - 6) : i]):
         return PENDING, CUED, first
     # No negation or modality: does the word assert the event, or only name it?

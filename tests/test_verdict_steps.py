@@ -14,6 +14,8 @@ C, D, R, P = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDI
 CEASEFIRE = "Israel and Hamas agree to a ceasefire deal"
 PENSION = "Parliament approves the pension reform bill"
 ANNOUNCE = "Iraq and the United States announce the agreement on the withdrawal of the coalition"
+RATIFIED = "The peace deal with the rebels is ratified and takes effect"
+REVIVE = "The United States and Iran revive the nuclear deal"
 TALKS = "Iran and the United States begin talks on the nuclear deal"
 SPLIT = "Hewlett-Packard will split into two companies"
 
@@ -35,6 +37,14 @@ STEP_CASES = [
     (ANNOUNCE, "Iraq and US announce agreement on coalition withdrawal", "", C),
     # a step word that is the claim's own event is no step: "talks begin" is what this claim is about
     (TALKS, "Iran and US begin talks on nuclear deal in Vienna", "", C),
+    # a claim in the present passive is an event still to happen: a story without its cue does not confirm it
+    (RATIFIED, "Government and rebels sign peace deal", "", P),
+    (RATIFIED, "Peace deal with rebels will be put to a vote next month", "", P),
+    (RATIFIED, "Senate ratifies peace deal with rebels", "", C),
+    # a verb in no list is still the claim's cue; a story only about talks to begin does not restate the claim
+    (REVIVE, "US and Iran revive nuclear deal", "", C),
+    (REVIVE, "US and Iran to begin indirect talks in Vienna", "", P),
+    (REVIVE, "Talks to revive nuclear deal resume on Tuesday", "", P),
     # announcing the plan confirms a claim that it will happen, not one that it happens now
     (SPLIT, "HP announces plan to split in two", "", C),
 ]

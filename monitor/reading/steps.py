@@ -61,3 +61,13 @@ def names_step(keys: Sequence[str], start: int, end: int, claim_words: Collectio
             break
         before.append(k)
     return any(k in steps and k not in claim_words for k in (*after, *before))
+
+
+def step_in(keys: Sequence[str], claim_words: Collection[str]) -> int | None:
+    """The position of a verb opening a process ahead, "to begin" / "will resume", that is not a word of the claim;
+    None when there is none. A sentence restating a rumoured fact without a cue asserts it, but not one saying
+    only that talks are to begin ("US, Iran to begin indirect talks")."""
+    for j in range(1, len(keys)):
+        if keys[j] in START_VERBS and keys[j - 1] in ("to", "will") and keys[j] not in claim_words:
+            return j
+    return None

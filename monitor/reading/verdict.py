@@ -338,6 +338,9 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     if hedge is not None or question or weak_modal is not None:
         return _Reading(HEDGED, 0, PENDING, hedge or ("?" if question else weak_modal), text)
     if p.fact:
+        step = steps.step_in(keys, claim_words)
+        if step is not None:
+            return _Reading(HEDGED, 0, PENDING, surface(step, step + 1), text)
         return _Reading(DEFAULT, _RANK[CONFIRMED], CONFIRMED, None, text)
     return _Reading(DEFAULT, 0, PENDING, None, None)
 

@@ -16,6 +16,8 @@ PENSION = "Parliament approves the pension reform bill"
 ANNOUNCE = "Iraq and the United States announce the agreement on the withdrawal of the coalition"
 RATIFIED = "The peace deal with the rebels is ratified and takes effect"
 REVIVE = "The United States and Iran revive the nuclear deal"
+IRAQ = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
+ENDS = "The US-led coalition ends its mission in Iraq"
 TALKS = "Iran and the United States begin talks on the nuclear deal"
 SPLIT = "Hewlett-Packard will split into two companies"
 
@@ -52,5 +54,53 @@ STEP_CASES = [
 
 @pytest.mark.parametrize(("claim", "title", "summary", "expected"), STEP_CASES, ids=[c[1][:50] for c in STEP_CASES])
 def test_a_cue_about_a_step_leaves_the_claim_pending(claim: str, title: str, summary: str, expected: Verdict) -> None:
+    result = judge(prepare_verdict(claim), title, summary)
+    assert result.verdict == expected, result
+
+
+# The signing claim is confirmed by the announcement of the agreed outcome in other words (a decision, documented
+# in README.md: on the announcement day stories report the agreed ending, not a signature); talks never.
+OUTCOME_CASES = [
+    (IRAQ, "Iraq and US agree on ending coalition mission", "", C),
+    (IRAQ, "Iraq and US decide to wind down coalition mission", "", C),
+    (IRAQ, "Iraq and US agree to a full withdrawal of the coalition", "", C),
+    (IRAQ, "Baghdad and Washington reach a deal to end the coalition mission", "", C),
+    (IRAQ, "US-led coalition to end Iraq mission by September 2025, officials say", "", C),
+    (IRAQ, "Iraq-US talks conclude", "The coalition mission in Iraq will end by September 2025, officials said.", C),
+    (IRAQ, "Iraq and US agree to begin talks on ending coalition mission", "", P),
+    (IRAQ, "Iraq and US could agree on ending coalition mission", "", P),
+    (IRAQ, "Iraq and US expected to agree on ending the coalition mission", "", P),
+    (IRAQ, "Iraq and US did not agree on ending the coalition mission", "", P),
+    (IRAQ, "Iraq and US reach agreement to end coalition mission, sources say", "", P),
+    (IRAQ, "Coalition mission could end next year", "", P),
+    (ENDS, "Coalition decides to curtail its Iraq mission", "", C),
+    (ENDS, "Coalition to end Iraq mission by 2026, ministry says", "", C),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), OUTCOME_CASES,
+                         ids=[c[1][:50] for c in OUTCOME_CASES])
+def test_an_agreed_ending_in_other_words_confirms(claim: str, title: str, summary: str, expected: Verdict) -> None:
+    result = judge(prepare_verdict(claim), title, summary)
+    assert result.verdict == expected, result
+
+
+# Official or party attribution of a done act is the act announced; anonymous or second-hand attribution hedges.
+SPEECH_CASES = [
+    (IRAQ, "Iraq and US sign withdrawal agreement, officials said", "", C),
+    (IRAQ, "Iraq and US signed the withdrawal agreement, a government spokesman said", "", C),
+    (IRAQ, "Iraq and US sign withdrawal agreement - officials", "", C),
+    (IRAQ, "Iraq and US sign withdrawal agreement, sources say", "", P),
+    (IRAQ, "Iraq and US reportedly sign withdrawal agreement", "", P),
+    (IRAQ, "Report: Iraq and US sign withdrawal agreement", "", P),
+    (IRAQ, "Iraq and US sign withdrawal agreement, state media claims", "", P),
+    (IRAQ, "Officials deny Iraq and US signed the withdrawal agreement", "", R),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), SPEECH_CASES,
+                         ids=[c[1][:50] for c in SPEECH_CASES])
+def test_official_attribution_does_not_hide_a_done_act(claim: str, title: str, summary: str,
+                                                       expected: Verdict) -> None:
     result = judge(prepare_verdict(claim), title, summary)
     assert result.verdict == expected, result

@@ -143,6 +143,12 @@ SPEAKERS = frozenset(
     father wife husband friend friends neighbour neighbours neighbor neighbors fans blogger website site residents
     locals militants rebels opposition agency""".split()
 )
+# Speakers who speak for a party: their word on a done act is the act announced ("..., officials said"), not a
+# rumour; anonymous and second-hand speakers (sources, reports, media) keep hedging.
+OFFICIAL_SPEAKERS = frozenset(
+    """official officials spokesman spokeswoman spokesperson police ministry minister ministers government
+    president pm premier authorities army military statement""".split()
+)
 SPEECH = frozenset("say says said claim claims claimed tell tells told allege alleges alleged insist insists".split())
 # Words that assert what a report says ("Pentagon confirms reports ..."), cancelling the attribution hedge.
 CONFIRMERS = ("confirm, verify, it is official, officially, turns out, proves, prove")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import cues, steps
+from monitor.reading import cues, outcomes, steps
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -284,7 +284,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at = surface(i, end), (i if k in cues.DENY else None)
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
-                hedge = surface(i, end)
+                hedge = surface(i - (k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS), end)
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
         if hedge is None and speaker and k not in claim_words:
@@ -310,6 +310,10 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
                 verdict, strength, debunk = PENDING, CUED, None  # "denies talks have collapsed"
             readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text))
         i = end
+    if p.ends and not any(r.strength == CLEAR for r in readings):
+        ending = outcomes.agreed_end(keys, _markers)
+        if ending is not None:  # "Iraq and US agree on ending coalition mission"
+            readings.append(_Reading(CLEAR, _RANK[CONFIRMED], CONFIRMED, surface(*ending), text))
     if not p.negated and not question and not readings and len(keys) > 1:
         # A headline opening "No ..." denies ("No gender segregation on Saudia"); so, for a rumoured fact, does a
         # negated verb anywhere in the main clause ("Homeland Security says terrorists haven't crossed the
@@ -331,6 +335,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     if confirmer is not None:
         hedge = None
     best = max(readings, key=_order, default=None)
+    if hedge is not None and best and best.cue is not None and cues.OFFICIAL_SPEAKERS.intersection(_text(hedge).keys):
+        hedge = None  # "Iraq and US sign the deal, officials said": the act done, in an official's word
     if best and best.strength == CLEAR and (question or (hedge is not None and best.verdict == CONFIRMED)):
         return _Reading(CUED, 0, PENDING, hedge or best.cue, text)
     if best and best.strength >= CUED:

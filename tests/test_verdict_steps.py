@@ -104,3 +104,46 @@ def test_official_attribution_does_not_hide_a_done_act(claim: str, title: str, s
                                                        expected: Verdict) -> None:
     result = judge(prepare_verdict(claim), title, summary)
     assert result.verdict == expected, result
+
+
+# A headline's own cue outranks the summary's, even a summary cue of a stronger verdict; a question or a hedged
+# headline leaves the summary to decide.
+HEADLINE_CASES = [
+    (IRAQ, "Iraq and US to sign withdrawal agreement on Monday", "The two countries signed a security pact in 2008.",
+     P),
+    (IRAQ, "Iraq and US will sign withdrawal agreement next week", "An earlier accord collapsed in 2019.", P),
+    (IRAQ, "Iraq and US sign withdrawal agreement", "Opponents said a similar deal had collapsed once before.", C),
+    (IRAQ, "Signing of withdrawal agreement postponed", "Talks on an earlier accord collapsed in 2019.", D),
+    (IRAQ, "Will Iraq sign the US withdrawal deal?", "The signing has been postponed until after the holidays.", D),
+    (IRAQ, "Iraq and US sign withdrawal deal - reports", "Iraq and the United States signed the deal on Tuesday.", C),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), HEADLINE_CASES,
+                         ids=[c[1][:50] for c in HEADLINE_CASES])
+def test_a_headlines_own_cue_outranks_the_summary(claim: str, title: str, summary: str, expected: Verdict) -> None:
+    result = judge(prepare_verdict(claim), title, summary)
+    assert result.verdict == expected, result
+
+
+@pytest.mark.parametrize("claim", [
+    IRAQ,
+    "Will Iraq and the United States sign the agreement on the withdrawal of the US-led coalition?",
+    "Iraq and the United States are expected to sign the agreement on the withdrawal of the US-led coalition",
+    "Signing of the agreement on the withdrawal of the US-led coalition by Iraq and the United States",
+])
+def test_the_shipped_claim_in_every_form_reads_the_new_user_probes_alike(claim: str) -> None:
+    """The fresh-clone probes: "No signing yet" is delayed (not rejected), "have not signed" is pending, and the
+    rules above read the same whatever form the claim is written in."""
+    p = prepare_verdict(claim)
+    probes = [
+        ("No signing yet for Iraq-US coalition withdrawal agreement", "", D),
+        ("Iraq-US talks continue", "Baghdad and Washington have not signed the final agreement, officials said.", P),
+        ("Signing ceremony held in Baghdad for Iraq-US coalition withdrawal agreement", "", C),
+        ("Iraq and US agree on ending coalition mission", "", C),
+        ("Iraq and US agree to begin talks on ending coalition mission", "", P),
+        ("Iraq and US sign withdrawal agreement, officials said", "", C),
+        ("Iraq and US to sign withdrawal agreement on Monday", "The two sides signed a security pact in 2008.", P),
+    ]
+    for title, summary, expected in probes:
+        assert judge(p, title, summary).verdict == expected, (claim, title)

@@ -16,16 +16,22 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 * form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
   "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
   moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
-* attribution ("reportedly", "sources", "according to", "claims", "officials say", "Congressman: ...",
-  "... - report") turns a confirmation into pending unless the sentence confirms the report ("Pentagon confirms
-  reports ..."); denials and delays are nearly always attributed, so they stand. A question makes all pending.
+* attribution ("reportedly", "sources", "according to", "claims", "Congressman: ...", "... - report") turns a
+  confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
+  official's word on a cue of the claim ("..., officials said", "the ministry says") is the act announced and does
+  not. Denials and delays are nearly always attributed, so they stand. A question makes all pending.
+* partial steps (``monitor.reading.steps``): a confirming cue that governs a step towards the event ("agreed to
+  begin talks", "announced the formation of a committee", "approves the first reading") is pending.
+* paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
+  on ending X", "decided to wind down X", "X to end by September 2025" confirm.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
   rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
 
 Precedence. Within a sentence: debunking, then the strongest cue reading, rejected > confirmed > delayed ("signed
 after months of delay" confirms; "signed, then scrapped" rejects); cue readings beat cue-less hedges, which beat
-the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial)
-wins; else a decisive summary sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
+the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial),
+or a title saying the claim's event is ahead ("Iraq and US to sign deal on Monday"), wins; else a decisive summary
+sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
 deal" over "the accord has not yet been ratified" is confirmed; "Will Iraq sign?" over "the signing was
 postponed" is delayed.
 """
@@ -48,6 +54,7 @@ CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verd
 __all__ = ["PreparedVerdict", "VerdictResult", "judge", "prepare_verdict"]
 _RANK = {PENDING: 0, DELAYED: 1, CONFIRMED: 2, REJECTED: 3}
 CLEAR, CUED, HEDGED, DEFAULT = 3, 2, 1, 0  # strength of a reading: decisive, from a cue, from a hedge, default
+AHEAD = 4  # from _read_cue only: a cue reading "to sign" / "will sign", kept as CUED and marked ``own``
 
 # ---------------------------------------------------------------- one sentence
 
@@ -69,6 +76,7 @@ class _Reading(NamedTuple):
     verdict: Verdict
     cue: str | None
     sentence: str | None
+    own: bool = False  # the claim's own verb said to be ahead ("to sign", "will sign"): no summary overrules it
 
 
 def _order(reading: _Reading) -> tuple[int, int]:
@@ -176,7 +184,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     if p.future and prev == "to" and i > 1 and keys[i - 2] in cues.INTENT and not m & {"possible", "hedge"}:
         return CONFIRMED, CLEAR, first  # the claim says it will happen and the story states the plan
     if m & {"hedge", "weak", "strong"} or any(k in cues.CONDITIONAL for k in keys[max(0, i - 6) : i]):
-        return PENDING, CUED, first
+        # "to sign", "will sign": the story's own word that the event is ahead, which a summary cannot overrule
+        return PENDING, (AHEAD if m & {"hedge", "weak", "strong"} == {"strong"} else CUED), first
     # No negation or modality: does the word assert the event, or only name it?
     form, nxt = entry.form, keys[end] if end < len(keys) else ""
     before = keys[max(0, i - 3) : i]
@@ -306,9 +315,10 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         read = _read_cue(p, text, toks, keys, i, end, entry)
         if read is not None:
             verdict, strength, first = read
+            own, strength = strength == AHEAD, min(strength, CUED) if strength == AHEAD else strength
             if deny_at is not None and deny_at < i and entry.outcome in (DELAYED, REJECTED):
                 verdict, strength, debunk = PENDING, CUED, None  # "denies talks have collapsed"
-            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text))
+            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):
         ending = outcomes.agreed_end(keys, _markers)
@@ -382,7 +392,7 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
     parts, hedge = _title_parts(title or "")
     none = _Reading(-1, 0, PENDING, None, None)
     head = max((_read(prepared, part, hedge) for part in parts), key=_order, default=none)
-    if head.strength < CLEAR:
+    if head.strength < CLEAR and not head.own:  # a headline's own cue outranks anything a summary says
         body = max((_read(prepared, s, None) for s in _sentences(summary or "")), key=_order, default=none)
         if body.strength == CLEAR or body.strength > head.strength:
             head = body

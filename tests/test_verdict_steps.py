@@ -147,3 +147,26 @@ def test_the_shipped_claim_in_every_form_reads_the_new_user_probes_alike(claim: 
     ]
     for title, summary, expected in probes:
         assert judge(p, title, summary).verdict == expected, (claim, title)
+
+
+ARTEMIS = "NASA launches the Artemis II mission to the Moon"
+DEBT = "Congress raises the debt ceiling"
+
+# A setback governs the event it names ("delays Artemis launch": the launch is its object, no news of its own);
+# a scrubbed launch and talks ending with no deal are not yet, not never.
+SETBACK_CASES = [
+    (ARTEMIS, "NASA delays Artemis II launch as storm nears Florida", "", D),
+    (ARTEMIS, "NASA scrubs Artemis II launch after engine problem", "", D),
+    (ARTEMIS, "Artemis II mission delayed again as storm heads for launch site", "", D),
+    (ARTEMIS, "NASA launches Artemis II after two delays", "", C),
+    (ARTEMIS, "NASA launches Artemis II", "", C),
+    (DEBT, "Leaders' meeting ends with no deal on the debt ceiling", "", D),
+    (DEBT, "Congress votes down debt ceiling increase", "", R),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), SETBACK_CASES,
+                         ids=[c[1][:50] for c in SETBACK_CASES])
+def test_a_setback_governs_the_event_it_names(claim: str, title: str, summary: str, expected: Verdict) -> None:
+    result = judge(prepare_verdict(claim), title, summary)
+    assert result.verdict == expected, result

@@ -304,7 +304,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         debunk = debunk or surface(0, 1)
     readings: list[_Reading] = []
     lexicon = p.lexicon
-    i = 0
+    i = setback_until = 0
     while i < len(keys):
         # Most words are no cue of the claim: test membership before paying for a call to match().
         hit = match(lexicon, keys, i) if keys[i] in lexicon else None
@@ -318,6 +318,11 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             own, strength = strength == AHEAD, min(strength, CUED) if strength == AHEAD else strength
             if deny_at is not None and deny_at < i and entry.outcome in (DELAYED, REJECTED):
                 verdict, strength, debunk = PENDING, CUED, None  # "denies talks have collapsed"
+            if verdict in (DELAYED, REJECTED) and strength == CLEAR:
+                setback_until = end + len(steps.governed(keys, end))
+            elif verdict == CONFIRMED and i < setback_until:
+                i = end  # "NASA delays Artemis launch": the event is what the setback governs, not news of its own
+                continue
             readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):

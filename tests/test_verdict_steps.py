@@ -170,3 +170,13 @@ SETBACK_CASES = [
 def test_a_setback_governs_the_event_it_names(claim: str, title: str, summary: str, expected: Verdict) -> None:
     result = judge(prepare_verdict(claim), title, summary)
     assert result.verdict == expected, result
+
+
+@pytest.mark.parametrize("title", [
+    "Militia leader killed: commander reportedly killed in airstrike",
+    "Commander killed in airstrike? Officials cannot confirm",
+    "Commander killed: rebels claim to have killed him in airstrike",
+])
+def test_one_hedged_headline_part_hedges_the_others(title: str) -> None:
+    """A headline that says it in one part and hedges it in another reports the claim without asserting it."""
+    assert judge(prepare_verdict("The militia commander was killed in an airstrike"), title, "").verdict == P

@@ -54,7 +54,9 @@ CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verd
 __all__ = ["PreparedVerdict", "VerdictResult", "judge", "prepare_verdict"]
 _RANK = {PENDING: 0, DELAYED: 1, CONFIRMED: 2, REJECTED: 3}
 CLEAR, CUED, HEDGED, DEFAULT = 3, 2, 1, 0  # strength of a reading: decisive, from a cue, from a hedge, default
-AHEAD = 4  # from _read_cue only: a cue reading "to sign" / "will sign", kept as CUED and marked ``own``
+# From _read_cue only, kept as CUED: a cue said to be ahead ("to sign"), marked ``own``; an attributed cue
+# ("reportedly signed"), marked ``hedged``.
+AHEAD, ATTRIBUTED = 4, 5
 
 # ---------------------------------------------------------------- one sentence
 
@@ -77,6 +79,7 @@ class _Reading(NamedTuple):
     cue: str | None
     sentence: str | None
     own: bool = False  # the claim's own verb said to be ahead ("to sign", "will sign"): no summary overrules it
+    hedged: bool = False  # a cue reading turned pending by a question or an attribution
 
 
 def _order(reading: _Reading) -> tuple[int, int]:
@@ -185,7 +188,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         return CONFIRMED, CLEAR, first  # the claim says it will happen and the story states the plan
     if m & {"hedge", "weak", "strong"} or any(k in cues.CONDITIONAL for k in keys[max(0, i - 6) : i]):
         # "to sign", "will sign": the story's own word that the event is ahead, which a summary cannot overrule
-        return PENDING, (AHEAD if m & {"hedge", "weak", "strong"} == {"strong"} else CUED), first
+        modal = m & {"hedge", "weak", "strong"}
+        return PENDING, (AHEAD if modal == {"strong"} else ATTRIBUTED if "hedge" in modal else CUED), first
     # No negation or modality: does the word assert the event, or only name it?
     form, nxt = entry.form, keys[end] if end < len(keys) else ""
     before = keys[max(0, i - 3) : i]
@@ -315,7 +319,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         read = _read_cue(p, text, toks, keys, i, end, entry)
         if read is not None:
             verdict, strength, first = read
-            own, strength = strength == AHEAD, min(strength, CUED) if strength == AHEAD else strength
+            own, hedged = strength == AHEAD, strength == ATTRIBUTED
+            strength = CUED if own or hedged else strength
             if deny_at is not None and deny_at < i and entry.outcome in (DELAYED, REJECTED):
                 verdict, strength, debunk = PENDING, CUED, None  # "denies talks have collapsed"
             if verdict in (DELAYED, REJECTED) and strength == CLEAR:
@@ -323,7 +328,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             elif verdict == CONFIRMED and i < setback_until:
                 i = end  # "NASA delays Artemis launch": the event is what the setback governs, not news of its own
                 continue
-            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own))
+            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own, hedged))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):
         ending = outcomes.agreed_end(keys, _markers)
@@ -353,7 +358,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     if hedge is not None and best and best.cue is not None and cues.OFFICIAL_SPEAKERS.intersection(_text(hedge).keys):
         hedge = None  # "Iraq and US sign the deal, officials said": the act done, in an official's word
     if best and best.strength == CLEAR and (question or (hedge is not None and best.verdict == CONFIRMED)):
-        return _Reading(CUED, 0, PENDING, hedge or best.cue, text)
+        return _Reading(CUED, 0, PENDING, hedge or best.cue, text, hedged=True)
     if best and best.strength >= CUED:
         return best
     if hedge is not None or question or weak_modal is not None:
@@ -396,7 +401,10 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
     docstring for the rules and their precedence."""
     parts, hedge = _title_parts(title or "")
     none = _Reading(-1, 0, PENDING, None, None)
-    head = max((_read(prepared, part, hedge) for part in parts), key=_order, default=none)
+    heads = [_read(prepared, part, hedge) for part in parts]
+    head = max(heads, key=_order, default=none)
+    if head.verdict == CONFIRMED:  # "Leader killed: X reportedly killed in airstrike": one hedged part hedges all
+        head = next((r for r in heads if r.hedged), head)
     if head.strength < CLEAR and not head.own:  # a headline's own cue outranks anything a summary says
         body = max((_read(prepared, s, None) for s in _sentences(summary or "")), key=_order, default=none)
         if body.strength == CLEAR or body.strength > head.strength:

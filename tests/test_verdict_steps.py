@@ -59,7 +59,7 @@ def test_a_cue_about_a_step_leaves_the_claim_pending(claim: str, title: str, sum
 
 
 # The signing claim is confirmed by the announcement of the agreed outcome in other words (a decision, documented
-# in README.md: on the announcement day stories report the agreed ending, not a signature); talks never.
+# in docs/how-it-works.md: on the announcement day stories report the agreed ending, not a signature); talks never.
 OUTCOME_CASES = [
     (IRAQ, "Iraq and US agree on ending coalition mission", "", C),
     (IRAQ, "Iraq and US decide to wind down coalition mission", "", C),

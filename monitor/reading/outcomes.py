@@ -8,10 +8,10 @@ announcement of the agreed outcome, whatever verb the story uses:
   "decided to curtail / wind down", "reach a deal to end";
 * the ending fixed to a deadline: "coalition to end Iraq mission by September 2025", "mission will end by 2026".
 
-For the signing claim this is a decision, documented in README.md: on the announcement day stories report the
-agreed outcome rather than a signature, and the issue asks for announcement-stage stories to read confirmed. A step
-towards the agreement ("agree to begin talks on ending ...") is no outcome (``monitor.reading.steps``), and the
-usual hedges still apply: "could agree to end" is pending, "sources say they agreed to end" is pending.
+For the signing claim this is a decision, documented in docs/how-it-works.md (verdicts): on the announcement day
+stories report the agreed outcome rather than a signature, and announcement-stage stories must read confirmed. A
+step towards the agreement ("agree to begin talks on ending ...") is no outcome (``monitor.reading.steps``), and
+the usual hedges still apply: "could agree to end" is pending, "sources say they agreed to end" is pending.
 """
 
 from __future__ import annotations

@@ -52,11 +52,6 @@ STEP_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("claim", "title", "summary", "expected"), STEP_CASES, ids=[c[1][:50] for c in STEP_CASES])
-def test_a_cue_about_a_step_leaves_the_claim_pending(claim: str, title: str, summary: str, expected: Verdict) -> None:
-    result = judge(prepare_verdict(claim), title, summary)
-    assert result.verdict == expected, result
-
 
 # The signing claim is confirmed by the announcement of the agreed outcome in other words (a decision, documented
 # in docs/how-it-works.md: on the announcement day stories report the agreed ending, not a signature); talks never.
@@ -78,12 +73,6 @@ OUTCOME_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("claim", "title", "summary", "expected"), OUTCOME_CASES,
-                         ids=[c[1][:50] for c in OUTCOME_CASES])
-def test_an_agreed_ending_in_other_words_confirms(claim: str, title: str, summary: str, expected: Verdict) -> None:
-    result = judge(prepare_verdict(claim), title, summary)
-    assert result.verdict == expected, result
-
 
 # Official or party attribution of a done act is the act announced; anonymous or second-hand attribution hedges.
 SPEECH_CASES = [
@@ -98,13 +87,6 @@ SPEECH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("claim", "title", "summary", "expected"), SPEECH_CASES,
-                         ids=[c[1][:50] for c in SPEECH_CASES])
-def test_official_attribution_does_not_hide_a_done_act(claim: str, title: str, summary: str,
-                                                       expected: Verdict) -> None:
-    result = judge(prepare_verdict(claim), title, summary)
-    assert result.verdict == expected, result
-
 
 # A headline's own cue outranks the summary's, even a summary cue of a stronger verdict; a question or a hedged
 # headline leaves the summary to decide.
@@ -118,12 +100,6 @@ HEADLINE_CASES = [
     (IRAQ, "Iraq and US sign withdrawal deal - reports", "Iraq and the United States signed the deal on Tuesday.", C),
 ]
 
-
-@pytest.mark.parametrize(("claim", "title", "summary", "expected"), HEADLINE_CASES,
-                         ids=[c[1][:50] for c in HEADLINE_CASES])
-def test_a_headlines_own_cue_outranks_the_summary(claim: str, title: str, summary: str, expected: Verdict) -> None:
-    result = judge(prepare_verdict(claim), title, summary)
-    assert result.verdict == expected, result
 
 
 @pytest.mark.parametrize("claim", [
@@ -165,12 +141,6 @@ SETBACK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("claim", "title", "summary", "expected"), SETBACK_CASES,
-                         ids=[c[1][:50] for c in SETBACK_CASES])
-def test_a_setback_governs_the_event_it_names(claim: str, title: str, summary: str, expected: Verdict) -> None:
-    result = judge(prepare_verdict(claim), title, summary)
-    assert result.verdict == expected, result
-
 
 @pytest.mark.parametrize("title", [
     "Militia leader killed: commander reportedly killed in airstrike",
@@ -180,3 +150,16 @@ def test_a_setback_governs_the_event_it_names(claim: str, title: str, summary: s
 def test_one_hedged_headline_part_hedges_the_others(title: str) -> None:
     """A headline that says it in one part and hedges it in another reports the claim without asserting it."""
     assert judge(prepare_verdict("The militia commander was killed in an airstrike"), title, "").verdict == P
+
+
+RULE_CASES = [(group, *case) for group, cases in (
+    ("step", STEP_CASES), ("outcome", OUTCOME_CASES), ("speech", SPEECH_CASES), ("headline", HEADLINE_CASES),
+    ("setback", SETBACK_CASES),
+) for case in cases]
+
+
+@pytest.mark.parametrize(("group", "claim", "title", "summary", "expected"), RULE_CASES,
+                         ids=[f"{c[0]}-{c[2][:45]}" for c in RULE_CASES])
+def test_rule_cases(group: str, claim: str, title: str, summary: str, expected: Verdict) -> None:
+    result = judge(prepare_verdict(claim), title, summary)
+    assert result.verdict == expected, result

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from monitor.models import Verdict
 from monitor.reading import cues, forms, outcomes
-from monitor.reading.claimevent import claim_event
+from monitor.reading.claimevent import ClaimEvent, claim_event
 from monitor.reading.cues import Entry
 from monitor.reading.tokens import tokens
 
@@ -119,7 +119,7 @@ _AGREEMENT_FAMILIES = frozenset(i for i, f in enumerate(cues.FAMILIES) if f.verb
 _AGREEMENT_NOUNS = frozenset("agreement deal accord pact treaty".split())
 
 
-def _about_an_ending(event) -> bool:
+def _about_an_ending(event: ClaimEvent) -> bool:
     """The claim's event is an ending ("the coalition withdraws", "X ends its mission"), or the signing or
     conclusion of an agreement on one ("sign the agreement on the withdrawal of the coalition")."""
     if any(v.lemmas & outcomes.ENDING_WORDS for v in event.verbs[:1]):

@@ -16,7 +16,7 @@ the usual hedges still apply: "could agree to end" is pending, "sources say they
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from monitor.reading import cues
 from monitor.reading.forms import inflect
@@ -74,7 +74,8 @@ def _by_deadline(keys: Sequence[str], end: int) -> bool:
     return False
 
 
-def agreed_end(keys: Sequence[str], markers) -> tuple[int, int] | None:
+def agreed_end(keys: Sequence[str], markers: Callable[[Sequence[str], int], tuple[set[str], int]]
+               ) -> tuple[int, int] | None:
     """(start, end) of the first agreed or fixed ending in a sentence, or None. ``markers(keys, i)`` gives the
     categories of the words before ``keys[i]`` (``verdict._markers``): a negated, hedged or possible one is no
     outcome."""

@@ -137,7 +137,8 @@ def _markers(keys: Sequence[str], i: int) -> tuple[set[str], int]:
 
 def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, end: int,
               entry: Entry) -> tuple[Verdict, int, int] | None:
-    """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing."""
+    """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing. The
+    strength may be AHEAD or ATTRIBUTED, which the caller reads as CUED with a mark."""
     m, first = _markers(keys, i)
     prev = keys[i - 1] if i else ""
     asserted = False
@@ -187,7 +188,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     if p.future and prev == "to" and i > 1 and keys[i - 2] in cues.INTENT and not m & {"possible", "hedge"}:
         return CONFIRMED, CLEAR, first  # the claim says it will happen and the story states the plan
     if m & {"hedge", "weak", "strong"} or any(k in cues.CONDITIONAL for k in keys[max(0, i - 6) : i]):
-        # "to sign", "will sign": the story's own word that the event is ahead, which a summary cannot overrule
+        # "to sign", "will sign": the story's own word that the event is ahead, which a summary cannot overrule;
+        # "reportedly signed": attributed, which hedges the other parts of a headline too
         modal = m & {"hedge", "weak", "strong"}
         return PENDING, (AHEAD if modal == {"strong"} else ATTRIBUTED if "hedge" in modal else CUED), first
     # No negation or modality: does the word assert the event, or only name it?

@@ -31,6 +31,13 @@ from monitor.reading.claimevent import claim_event
     ("Approval of the merger by regulators", "noun", "approve", (), ("merger", "regulators"), False),
     ("The signing of the accord is expected in May", "statement", "sign", (), ("accord",), False),
     ("The vote will take place on Sunday", "statement", "vote", (), (), False),
+    # present passive of a family verb: what is to happen, like "will be ratified"; past and perfect stay facts
+    ("The peace deal with the rebels is ratified", "statement", "ratify", ("peace", "deal", "rebels"), (), False),
+    ("The peace deal with the rebels was ratified", "statement", "ratify", ("peace", "deal", "rebels"), (), True),
+    ("The peace deal has been ratified", "statement", "ratify", ("peace", "deal"), (), True),
+    # a verb in no list, found by its place: lower case after the subject, before the object's determiner
+    ("The United States and Iran revive the nuclear deal", "statement", "revive", ("united", "states", "iran"),
+     ("nuclear", "deal"), True),
 ])
 def test_claim_event(claim, form, lemma, parties, obj, fact) -> None:
     event = claim_event(claim)

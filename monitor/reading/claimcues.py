@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.models import Verdict
-from monitor.reading import cues, forms
-from monitor.reading.claimevent import claim_event
+from monitor.reading import cues, forms, outcomes
+from monitor.reading.claimevent import ClaimEvent, claim_event
 from monitor.reading.cues import Entry
 from monitor.reading.tokens import tokens
 
@@ -32,7 +32,10 @@ class PreparedVerdict:
     """A claim compiled by ``prepare_verdict``. ``verb``: its main verb as written (None if none); ``fact``: it
     states a past event or a state, not a pending event; ``decisive``: its event is a decision (vote, ruling) that
     a "no" resolves; ``negated``: the claim is negative ("doesn't last"); ``plan``: it is an intention ("plans to
-    open"); ``speech``: it reports speech ("says he met God"), so "claims" in a story restates rather than hedges."""
+    open"); ``speech``: it reports speech ("says he met God"), so "claims" in a story restates rather than hedges;
+    ``future``: it says the event will happen ("will split"), so a story announcing the plan confirms it;
+    ``ends``: its event is an ending, or an agreement on one, so an agreed or fixed ending in other words confirms it
+    (``monitor.reading.outcomes``)."""
 
     claim_text: str
     verb: str | None
@@ -43,6 +46,8 @@ class PreparedVerdict:
     speech: bool
     lexicon: Mapping[str, Sequence[Entry]] = field(repr=False)
     claim_words: frozenset[str] = field(repr=False)
+    future: bool = False
+    ends: bool = False
 
 
 def prepare_verdict(
@@ -104,7 +109,24 @@ def prepare_verdict(
         speech=bool(cues.SPEECH.intersection(keys)),
         lexicon=_shared(lex),
         claim_words=frozenset(keys) - cues.FUNCTION_WORDS,
+        future=event.future and event.form != "noun",
+        ends=_about_an_ending(event),
     )
+
+
+# The claim is about an agreement when its verb is one of these families or its object names an agreement.
+_AGREEMENT_FAMILIES = frozenset(i for i, f in enumerate(cues.FAMILIES) if f.verbs[0] in ("sign", "agree", "complete"))
+_AGREEMENT_NOUNS = frozenset("agreement deal accord pact treaty".split())
+
+
+def _about_an_ending(event: ClaimEvent) -> bool:
+    """The claim's event is an ending ("the coalition withdraws", "X ends its mission"), or the signing or
+    conclusion of an agreement on one ("sign the agreement on the withdrawal of the coalition")."""
+    if any(v.lemmas & outcomes.ENDING_WORDS for v in event.verbs[:1]):
+        return True
+    main = event.verbs[0] if event.verbs else None
+    agreement = (main is not None and main.family in _AGREEMENT_FAMILIES) or bool(_AGREEMENT_NOUNS & set(event.object))
+    return agreement and bool(outcomes.ENDING_WORDS & set(event.object))
 
 
 # Entry lists equal between claims, shared: most of a claim's lexicon is the built-in cues, and a thousand claims

@@ -84,8 +84,9 @@ FAMILIES: tuple[Family, ...] = (
 # the claim ("An abandoned dog was found" is not a rejection; "Boeing will delay the 777X" confirms on "delay").
 DELAYED = (
     "postpone, delay, defer, reschedule, put off, push back, hold up, stall, drag on, drag out, pause, suspend, slip, "
+    "scrub, "
     "postponement, deferral, deadlock, impasse, standstill, snag, hitch, setback, stalemate, "
-    "no date, no timeline, no timetable, on hold, behind schedule, miss deadline, bogged down, "
+    "no date, no timeline, no timetable, no deal, on hold, behind schedule, miss deadline, bogged down, "
     "push to, push into, push until, push beyond, move to, move into, shift to, bump to"
 )
 # A delay phrase ending in one of these counts only before a time: "signing pushed to next year", never
@@ -99,7 +100,7 @@ TIME_WORDS = frozenset(
 REJECTED = (
     "reject, collapse, scrap, cancel, call off, abandon, break down, fall through, fall apart, veto, torpedo, "
     "derail, shelve, terminate, walk away, back out, pull the plug, rule out, vote down, block, "
-    "rejection, cancellation, breakdown, no deal"
+    "rejection, cancellation, breakdown"
 )
 
 # Sentence-level denial and debunking: the story says the claim is untrue. Read anywhere in the sentence.
@@ -142,6 +143,12 @@ SPEAKERS = frozenset(
     insiders lawmaker lawmakers congressman congresswoman senator rep mp mps parent parents family dad mom mother
     father wife husband friend friends neighbour neighbours neighbor neighbors fans blogger website site residents
     locals militants rebels opposition agency""".split()
+)
+# Speakers who speak for a party: their word on a done act is the act announced ("..., officials said"), not a
+# rumour; anonymous and second-hand speakers (sources, reports, media) keep hedging.
+OFFICIAL_SPEAKERS = frozenset(
+    """official officials spokesman spokeswoman spokesperson police ministry minister ministers government
+    president pm premier authorities army military statement""".split()
 )
 SPEECH = frozenset("say says said claim claims claimed tell tells told allege alleges alleged insist insists".split())
 # Words that assert what a report says ("Pentagon confirms reports ..."), cancelling the attribution hedge.
@@ -219,7 +226,8 @@ LATER = frozenset("until till before".split())
 INTENTIONS = frozenset("plan plans intention intentions".split())
 # A base-form cue followed by one of these is a noun modifier ("launch event", "signing ceremony").
 NOUN_FOLLOWERS = frozenset(
-    "event events ceremony ceremonies date dates deadline plan plans talks day party window schedule".split()
+    """event events ceremony ceremonies date dates deadline plan plans talks day party window schedule attempt attempts
+    site pad""".split()
 )
 # A delay or rejection cue after these is past trouble overcome ("passes budget after months of delay").
 OVERCOME = frozenset("after despite following long much since".split())

@@ -16,16 +16,22 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 * form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
   "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
   moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
-* attribution ("reportedly", "sources", "according to", "claims", "officials say", "Congressman: ...",
-  "... - report") turns a confirmation into pending unless the sentence confirms the report ("Pentagon confirms
-  reports ..."); denials and delays are nearly always attributed, so they stand. A question makes all pending.
+* attribution ("reportedly", "sources", "according to", "claims", "Congressman: ...", "... - report") turns a
+  confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
+  official's word on a cue of the claim ("..., officials said", "the ministry says") is the act announced and does
+  not. Denials and delays are nearly always attributed, so they stand. A question makes all pending.
+* partial steps (``monitor.reading.steps``): a confirming cue that governs a step towards the event ("agreed to
+  begin talks", "announced the formation of a committee", "approves the first reading") is pending.
+* paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
+  on ending X", "decided to wind down X", "X to end by September 2025" confirm.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
   rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
 
 Precedence. Within a sentence: debunking, then the strongest cue reading, rejected > confirmed > delayed ("signed
 after months of delay" confirms; "signed, then scrapped" rejects); cue readings beat cue-less hedges, which beat
-the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial)
-wins; else a decisive summary sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
+the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial),
+or a title saying the claim's event is ahead ("Iraq and US to sign deal on Monday"), wins; else a decisive summary
+sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
 deal" over "the accord has not yet been ratified" is confirmed; "Will Iraq sign?" over "the signing was
 postponed" is delayed.
 """
@@ -37,7 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import cues
+from monitor.reading import cues, outcomes, steps
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -48,6 +54,9 @@ CONFIRMED, DELAYED, REJECTED, PENDING = Verdict.CONFIRMED, Verdict.DELAYED, Verd
 __all__ = ["PreparedVerdict", "VerdictResult", "judge", "prepare_verdict"]
 _RANK = {PENDING: 0, DELAYED: 1, CONFIRMED: 2, REJECTED: 3}
 CLEAR, CUED, HEDGED, DEFAULT = 3, 2, 1, 0  # strength of a reading: decisive, from a cue, from a hedge, default
+# From _read_cue only, kept as CUED: a cue said to be ahead ("to sign"), marked ``own``; an attributed cue
+# ("reportedly signed"), marked ``hedged``.
+AHEAD, ATTRIBUTED = 4, 5
 
 # ---------------------------------------------------------------- one sentence
 
@@ -69,6 +78,8 @@ class _Reading(NamedTuple):
     verdict: Verdict
     cue: str | None
     sentence: str | None
+    own: bool = False  # the claim's own verb said to be ahead ("to sign", "will sign"): no summary overrules it
+    hedged: bool = False  # a cue reading turned pending by a question or an attribution
 
 
 def _order(reading: _Reading) -> tuple[int, int]:
@@ -126,7 +137,8 @@ def _markers(keys: Sequence[str], i: int) -> tuple[set[str], int]:
 
 def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, end: int,
               entry: Entry) -> tuple[Verdict, int, int] | None:
-    """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing."""
+    """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing. The
+    strength may be AHEAD or ATTRIBUTED, which the caller reads as CUED with a mark."""
     m, first = _markers(keys, i)
     prev = keys[i - 1] if i else ""
     asserted = False
@@ -169,10 +181,17 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         if "weak" not in m and (p.fact or (p.decisive and "did" in m)):
             return REJECTED, CLEAR, first
         return PENDING, CUED, first
+    if steps.names_step(keys, i, end, p.claim_words, future=p.future):
+        return PENDING, CUED, first  # "agreed to begin talks", "announced the formation of a committee"
     if p.plan and m & {"weak", "strong"} and not m & {"possible", "hedge"}:
         return CONFIRMED, CLEAR, first  # the claim is an intention and the story states it: "Kim to open"
+    if p.future and prev == "to" and i > 1 and keys[i - 2] in cues.INTENT and not m & {"possible", "hedge"}:
+        return CONFIRMED, CLEAR, first  # the claim says it will happen and the story states the plan
     if m & {"hedge", "weak", "strong"} or any(k in cues.CONDITIONAL for k in keys[max(0, i - 6) : i]):
-        return PENDING, CUED, first
+        # "to sign", "will sign": the story's own word that the event is ahead, which a summary cannot overrule;
+        # "reportedly signed": attributed, which hedges the other parts of a headline too
+        modal = m & {"hedge", "weak", "strong"}
+        return PENDING, (AHEAD if modal == {"strong"} else ATTRIBUTED if "hedge" in modal else CUED), first
     # No negation or modality: does the word assert the event, or only name it?
     form, nxt = entry.form, keys[end] if end < len(keys) else ""
     before = keys[max(0, i - 3) : i]
@@ -280,7 +299,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at = surface(i, end), (i if k in cues.DENY else None)
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
-                hedge = surface(i, end)
+                hedge = surface(i - (k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS), end)
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
         if hedge is None and speaker and k not in claim_words:
@@ -291,7 +310,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         debunk = debunk or surface(0, 1)
     readings: list[_Reading] = []
     lexicon = p.lexicon
-    i = 0
+    i = setback_until = 0
     while i < len(keys):
         # Most words are no cue of the claim: test membership before paying for a call to match().
         hit = match(lexicon, keys, i) if keys[i] in lexicon else None
@@ -302,10 +321,21 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
         read = _read_cue(p, text, toks, keys, i, end, entry)
         if read is not None:
             verdict, strength, first = read
+            own, hedged = strength == AHEAD, strength == ATTRIBUTED
+            strength = CUED if own or hedged else strength
             if deny_at is not None and deny_at < i and entry.outcome in (DELAYED, REJECTED):
                 verdict, strength, debunk = PENDING, CUED, None  # "denies talks have collapsed"
-            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text))
+            if verdict in (DELAYED, REJECTED) and strength == CLEAR:
+                setback_until = end + len(steps.governed(keys, end))
+            elif verdict == CONFIRMED and i < setback_until:
+                i = end  # "NASA delays Artemis launch": the event is what the setback governs, not news of its own
+                continue
+            readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own, hedged))
         i = end
+    if p.ends and not any(r.strength == CLEAR for r in readings):
+        ending = outcomes.agreed_end(keys, _markers)
+        if ending is not None:  # "Iraq and US agree on ending coalition mission"
+            readings.append(_Reading(CLEAR, _RANK[CONFIRMED], CONFIRMED, surface(*ending), text))
     if not p.negated and not question and not readings and len(keys) > 1:
         # A headline opening "No ..." denies ("No gender segregation on Saudia"); so, for a rumoured fact, does a
         # negated verb anywhere in the main clause ("Homeland Security says terrorists haven't crossed the
@@ -327,13 +357,18 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     if confirmer is not None:
         hedge = None
     best = max(readings, key=_order, default=None)
+    if hedge is not None and best and best.cue is not None and cues.OFFICIAL_SPEAKERS.intersection(_text(hedge).keys):
+        hedge = None  # "Iraq and US sign the deal, officials said": the act done, in an official's word
     if best and best.strength == CLEAR and (question or (hedge is not None and best.verdict == CONFIRMED)):
-        return _Reading(CUED, 0, PENDING, hedge or best.cue, text)
+        return _Reading(CUED, 0, PENDING, hedge or best.cue, text, hedged=True)
     if best and best.strength >= CUED:
         return best
     if hedge is not None or question or weak_modal is not None:
         return _Reading(HEDGED, 0, PENDING, hedge or ("?" if question else weak_modal), text)
     if p.fact:
+        step = steps.step_in(keys, claim_words)
+        if step is not None:
+            return _Reading(HEDGED, 0, PENDING, surface(step, step + 1), text)
         return _Reading(DEFAULT, _RANK[CONFIRMED], CONFIRMED, None, text)
     return _Reading(DEFAULT, 0, PENDING, None, None)
 
@@ -368,8 +403,11 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
     docstring for the rules and their precedence."""
     parts, hedge = _title_parts(title or "")
     none = _Reading(-1, 0, PENDING, None, None)
-    head = max((_read(prepared, part, hedge) for part in parts), key=_order, default=none)
-    if head.strength < CLEAR:
+    heads = [_read(prepared, part, hedge) for part in parts]
+    head = max(heads, key=_order, default=none)
+    if head.verdict == CONFIRMED:  # "Leader killed: X reportedly killed in airstrike": one hedged part hedges all
+        head = next((r for r in heads if r.hedged), head)
+    if head.strength < CLEAR and not head.own:  # a headline's own cue outranks anything a summary says
         body = max((_read(prepared, s, None) for s in _sentences(summary or "")), key=_order, default=none)
         if body.strength == CLEAR or body.strength > head.strength:
             head = body

@@ -3,7 +3,7 @@
 Usage (from the repository root):
     .venv/bin/python bench/fit_verdicts.py [--emergent ../shared/eval/emergent_dev.tsv]
         [--realnews ../shared/eval/realnews_dev.tsv] [--table tests/fixtures/verdicts/table.tsv]
-        [--out monitor/reading/stance_weights.json] [--dry-run]
+        [--out monitor/reading/stance_weights.json] [--l2 X] [--dry-run]
 
 Training rows: every emergent_dev row (grouped by claim), every realnews_dev row with a verdict (grouped by its
 ``set``, one event each) and, when the file exists, the ``tune`` split of the own verdict table (grouped by claim;
@@ -133,16 +133,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, default in DEFAULTS.items():
         ap.add_argument(f"--{name}", type=Path, default=default)
     ap.add_argument("--out", type=Path, default=REPO / "monitor" / "reading" / stance.WEIGHTS_FILE)
+    ap.add_argument("--l2", type=float, help="fit with this L2 strength instead of choosing one by grouped CV")
     ap.add_argument("--dry-run", action="store_true", help="print the weights, write nothing")
     ap.add_argument("--top", type=int, default=40, help="how many weights to print (largest first)")
     args = ap.parse_args(argv)
     rows = training_rows({name: getattr(args, name) for name in DEFAULTS})
     gold = [r.gold for r in rows]
     rules = verdict_metrics(gold, [str(r.rules.verdict) for r in rows])
-    l2, scores = choose_l2(rows)
+    l2, scores = (args.l2, {}) if args.l2 is not None else choose_l2(rows)
     print(f"{len(rows)} training rows, {len({r.group for r in rows})} claim groups; {FOLDS}-fold claim-grouped CV")
     print(f"  rules alone (no fitted parameters): accuracy {rules['accuracy']:.3f}  macro-F1 {rules['macro_f1']:.3f}")
-    for value in L2_GRID:
+    for value in scores:
         mark = "  <- chosen" if value == l2 else ""
         print(f"  l2 {value:<6g} layer CV: accuracy {scores[value]['accuracy']:.3f}  "
               f"macro-F1 {scores[value]['macro_f1']:.3f}{mark}")

@@ -95,10 +95,7 @@ def test_broken_weights_are_refused_with_the_file_named(tmp_path):
 
 @pytest.mark.corpus
 def test_the_shipped_weights_are_what_the_fitting_script_writes(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("fit_verdicts", REPO / "bench" / "fit_verdicts.py")
-    fit_verdicts = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "fit_verdicts", fit_verdicts)  # its dataclass looks its module up
-    spec.loader.exec_module(fit_verdicts)
+    fit_verdicts = _bench("fit_verdicts", monkeypatch)
     out = tmp_path / "weights.json"
     shipped = json.loads((REPO / "monitor" / "reading" / stance.WEIGHTS_FILE).read_text(encoding="utf-8"))
     # the L2 strength the script's grouped CV chose (rerunning that search is the slow half of the script)
@@ -109,3 +106,29 @@ def test_the_shipped_weights_are_what_the_fitting_script_writes(tmp_path, monkey
     assert refitted["weights"].keys() == shipped["weights"].keys()
     for feature, row in shipped["weights"].items():
         assert row == pytest.approx(refitted["weights"][feature], abs=1e-4), feature
+
+
+def _bench(name: str, monkeypatch):
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fitting_script_reads_the_own_table_with_its_split(tmp_path, monkeypatch):
+    fit_verdicts = _bench("fit_verdicts", monkeypatch)
+    head = "set\tid\tclaim\tstory\tsummary\tlabel\tverdict\tsplit\tkind\tnote\n"
+    table = tmp_path / "table.tsv"
+    table.write_text(head + "sign\t1\tThe minister will resign\tMinister resigns\t\t1\tconfirmed\ttune\tplain\t\n"
+                     "sign\t2\tThe minister will resign\tMinister may resign\tSources say so.\t1\tpending\theldout\t"
+                     "hedge\t\n", encoding="utf-8")
+    rows = fit_verdicts.load_table(table)
+    assert [(r.split, r.gold, r.group) for r in rows] == [
+        ("tune", "confirmed", "table:The minister will resign"), ("heldout", "pending", "table:The minister will resign")]
+    assert "summary:hedge" in rows[1].features
+    assert fit_verdicts.load_table(tmp_path / "absent.tsv") == []
+    table.write_text(head + "sign\t1\tThe minister will resign\tMinister resigns\t\t1\tconfirmed\ttrain\t\t\n",
+                     encoding="utf-8")
+    with pytest.raises(ValueError, match="'train'"):
+        fit_verdicts.load_table(table)

@@ -93,12 +93,7 @@ def load_table(path: Path) -> list[Row]:
 
 def layer_predictions(model: Model, rows: Sequence[Row]) -> list[str]:
     """The layer's verdict for each row (``stance.choose`` over the precomputed features and quotes)."""
-    out = []
-    for row in rows:
-        proba = model.predict_proba(row.features)
-        best = max(row.quotes, key=lambda v: (proba.get(str(v), 0.0), v == row.rules.verdict))
-        out.append(str(best))
-    return out
+    return [str(stance.pick(model.predict_proba(r.features), r.quotes, r.rules.verdict)) for r in rows]
 
 
 def train(rows: Sequence[Row], l2: float) -> Model:

@@ -28,11 +28,16 @@ it can quote (``quotes``):
 
 Of the verdicts it can quote, the layer takes the one the model finds most probable. So every verdict it gives
 comes with a cue and a sentence a reader can check, and ``VerdictResult`` keeps its shape.
+
+Not applied in the reading stage: on claim-grouped cross-validation it did not beat the rules alone (figures in
+bench/README.md, from ``bench/verdict_quality.py``), so stories are judged by ``judge``. ``judge_story`` is the
+call to wire in should a refit beat them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -51,7 +56,6 @@ DENIALS = frozenset("deny denies denied denial hoax fake false debunk debunked d
                     "satirical fabricated bogus".split())
 NEGATORS = frozenset("not no never".split())
 FUTURE = frozenset("will would plans plan planning expected set going soon upcoming".split())
-_QUESTION_OPENERS = frozenset("is are was were did does do will can could has have should why how what who".split())
 _COMMON = frozenset("will would that this with from have been their there about after over into than them "
                     "they were what when which year years".split())
 _CLAIM_QUESTION = frozenset("will would is are does do did can could has have".split())
@@ -72,6 +76,8 @@ def _units(title: str, summary: str) -> list[tuple[str, str]]:
 
 
 def _verb_root(prepared: PreparedVerdict) -> str | None:
+    # The claim's analysis (verb, fact, plan, negated) is read with getattr throughout: the layer only needs what
+    # PreparedVerdict documents, and a claim compiled without one of them still gets the other features.
     verb = getattr(prepared, "verb", None)
     if not verb:
         return None
@@ -106,7 +112,7 @@ def features(prepared: PreparedVerdict, title: str, summary: str, said: VerdictR
             if found & words:
                 out[f"{place}:{family}"] = 1.0
                 out[f"{place}:{family}&rule={said.verdict}"] = 1.0
-        if "?" in found or (place == "title" and keys and keys[0] in _QUESTION_OPENERS and "?" in found):
+        if "?" in found:
             out[f"{place}:question"] = 1.0
         if any(k.endswith("ed") and len(k) > 4 for k in keys):
             out[f"{place}:past"] = 1.0
@@ -143,13 +149,16 @@ def quotes(prepared: PreparedVerdict, title: str, summary: str, said: VerdictRes
     return found
 
 
+def pick(proba: Mapping[str, float], available: Mapping[Verdict, VerdictResult], rules: Verdict) -> Verdict:
+    """Of the ``available`` verdicts, the one the model finds most probable; the rules' verdict on a tie."""
+    return max(available, key=lambda v: (proba.get(str(v), 0.0), v == rules))
+
+
 def choose(model: Model, prepared: PreparedVerdict, title: str, summary: str, said: VerdictResult) -> VerdictResult:
     """The verdict the model finds most probable among those the layer can quote; the rules' result itself when
     the model agrees with the rules or prefers a verdict it cannot quote."""
-    proba = model.predict_proba(features(prepared, title, summary, said))
     available = quotes(prepared, title, summary, said)
-    best = max(available, key=lambda v: (proba.get(str(v), 0.0), v == said.verdict))
-    return available[best]
+    return available[pick(model.predict_proba(features(prepared, title, summary, said)), available, said.verdict)]
 
 
 @lru_cache(maxsize=1)

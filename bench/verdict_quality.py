@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               + ", ".join(f"{us:.0f} µs per {label}() call" for label, us in timings.items())
               + " (emergent headlines, claims prepared beforehand)")
     if args.errors:
-        layer = fv.cross_validated(emergent, model.l2, extra=realnews)
+        layer = fv.cross_validated(emergent, model.l2, extra=realnews + [r for r in table if r.split == "tune"])
         shown: Counter = Counter()
         for (claim, title), row, guess in zip(stories, emergent, layer):
             for who, pred in (("rules", str(row.rules.verdict)), ("layer", guess)):

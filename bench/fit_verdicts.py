@@ -1,9 +1,9 @@
-"""Fit the verdict layer's weights (monitor/reading/stance_weights.json) and print them.
+"""Fit the verdict layer's weights (monitor/evaluate/stance_weights.json) and print them.
 
 Usage (from the repository root):
     .venv/bin/python bench/fit_verdicts.py [--emergent ../shared/eval/emergent_dev.tsv]
         [--realnews ../shared/eval/realnews_dev.tsv] [--table tests/fixtures/verdicts/table.tsv]
-        [--out monitor/reading/stance_weights.json] [--l2 X] [--dry-run]
+        [--out monitor/evaluate/stance_weights.json] [--l2 X] [--dry-run]
 
 Training rows: every emergent_dev row (grouped by claim), every realnews_dev row with a verdict (grouped by its
 ``set``, one event each) and, when the file exists, the ``tune`` split of the own verdict table (grouped by claim;
@@ -30,7 +30,7 @@ from monitor.evaluate import load_rows, verdict_metrics  # noqa: E402
 from monitor.evaluate.folds import grouped_folds  # noqa: E402
 from monitor.evaluate.logistic import Model, fit  # noqa: E402
 from monitor.models import Verdict  # noqa: E402
-from monitor.reading import stance  # noqa: E402
+from monitor.evaluate import stance  # noqa: E402
 from monitor.reading.verdict import VerdictResult, judge, prepare_verdict  # noqa: E402
 
 SHARED = REPO.parent / "shared"
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name, default in DEFAULTS.items():
         ap.add_argument(f"--{name}", type=Path, default=default)
-    ap.add_argument("--out", type=Path, default=REPO / "monitor" / "reading" / stance.WEIGHTS_FILE)
+    ap.add_argument("--out", type=Path, default=REPO / "monitor" / "evaluate" / stance.WEIGHTS_FILE)
     ap.add_argument("--l2", type=float, help="fit with this L2 strength instead of choosing one by grouped CV")
     ap.add_argument("--dry-run", action="store_true", help="print the weights, write nothing")
     ap.add_argument("--top", type=int, default=40, help="how many weights to print (largest first)")

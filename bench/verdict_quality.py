@@ -1,4 +1,4 @@
-"""Measure the verdict rules (monitor.reading.verdict) and the learned layer over them (monitor.reading.stance) on
+"""Measure the verdict rules (monitor.reading.verdict) and the learned layer over them (monitor.evaluate.stance) on
 labelled stories, next to the always-"confirmed" baseline. Only claim-grouped figures are results.
 
 Usage (from the repository root):
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import fit_verdicts as fv  # noqa: E402
 from monitor.evaluate import VERDICTS, verdict_metrics  # noqa: E402
 from monitor.models import Verdict  # noqa: E402
-from monitor.reading import stance  # noqa: E402
+from monitor.evaluate import stance  # noqa: E402
 from monitor.reading.verdict import PreparedVerdict, judge, prepare_verdict  # noqa: E402
 
 SHARED = REPO.parent / "shared"

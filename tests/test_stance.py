@@ -1,4 +1,4 @@
-"""The learned verdict layer over the rules (monitor.reading.stance): it only gives a verdict it can quote, keeps
+"""The learned verdict layer over the rules (monitor.evaluate.stance): it only gives a verdict it can quote, keeps
 the rules' reading when the model agrees, and its shipped weights are what bench/fit_verdicts.py fits."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, shared_path
 from monitor.evaluate.logistic import BIAS, Model
 from monitor.models import Verdict
-from monitor.reading import stance
+from monitor.evaluate import stance
 from monitor.reading.verdict import VerdictResult, judge, prepare_verdict
 
 C, D, R, P = Verdict.CONFIRMED, Verdict.DELAYED, Verdict.REJECTED, Verdict.PENDING
@@ -97,7 +97,7 @@ def test_broken_weights_are_refused_with_the_file_named(tmp_path):
 def test_the_shipped_weights_are_what_the_fitting_script_writes(tmp_path, monkeypatch):
     fit_verdicts = _bench("fit_verdicts", monkeypatch)
     out = tmp_path / "weights.json"
-    shipped = json.loads((REPO / "monitor" / "reading" / stance.WEIGHTS_FILE).read_text(encoding="utf-8"))
+    shipped = json.loads((REPO / "monitor" / "evaluate" / stance.WEIGHTS_FILE).read_text(encoding="utf-8"))
     # the L2 strength the script's grouped CV chose (rerunning that search is the slow half of the script)
     fit_verdicts.main(["--emergent", str(shared_path("eval", "emergent_dev.tsv")),
                        "--realnews", str(shared_path("eval", "realnews_dev.tsv")), "--out", str(out), "--top", "0", "--l2", str(shipped["l2"])])

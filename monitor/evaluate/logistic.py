@@ -1,5 +1,5 @@
 """Multinomial logistic regression in pure Python, for small sparse feature sets (tens to a few hundred features):
-the learned verdict layer (``monitor.reading.stance``) is fitted with it, and the package has no numpy.
+the learned verdict layer (``monitor.evaluate.stance``) is fitted with it, and the package has no numpy.
 
 Rows are sparse ``{feature: value}`` dicts with a class label. ``fit`` minimises the mean negative log-likelihood
 plus ``l2 / 2`` times the sum of squared weights (the per-class biases are not penalised) by full-batch gradient

@@ -164,7 +164,7 @@ def choose(model: Model, prepared: PreparedVerdict, title: str, summary: str, sa
 @lru_cache(maxsize=1)
 def shipped_model() -> Model:
     """The weights shipped with the package. Raises ValueError naming the file when they cannot be read."""
-    where = resources.files("monitor.reading").joinpath(WEIGHTS_FILE)
+    where = resources.files("monitor.evaluate").joinpath(WEIGHTS_FILE)
     try:
         data = json.loads(where.read_text(encoding="utf-8"))
         return Model.from_json(data)

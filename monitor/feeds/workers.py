@@ -78,7 +78,8 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
                     rules = pickle.loads(request["rules"])
                 if rules is None or rules.token != request["token"]:
                     raise RuntimeError("the worker does not hold the rules it was asked to read with")
-                answer: tuple[str, Any] = ("ok", reading.read(rules, request["stories"]))
+                answer: tuple[str, Any] = ("ok", reading.read(rules, request["stories"],
+                                                              can_alert=request.get("can_alert")))
             else:
                 answer = ("ok", parse_feed(**request))
         except ParseError as exc:
@@ -147,14 +148,15 @@ class ParsePool:
                    "now": now}
         return self._run("parse", lambda worker: request, budget_seconds)
 
-    def read(self, rules: Rules, stories: Sequence[Story], *,
+    def read(self, rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | None = None,
              budget_seconds: float | None = None) -> list[list[Reading]]:
-        """``reading.read(rules, stories)`` in a worker process, under the same budget as a parse. A worker is
-        sent the rules (pickled) the first time it reads with them, then only their token."""
+        """``reading.read(rules, stories, can_alert=…)`` in a worker process, under the same budget as a parse. A
+        worker is sent the rules (pickled) the first time it reads with them, then only their token."""
         def request(worker: _Worker) -> dict:
             blob = None if worker.rules_token == rules.token else rules.blob
             worker.rules_token = rules.token
-            return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories)}
+            return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories),
+                    "can_alert": None if can_alert is None else list(can_alert)}
         return self._run("reading", request, budget_seconds)
 
     def _run(self, what: str, request: Callable[[_Worker], dict], budget_seconds: float | None) -> Any:
@@ -235,10 +237,10 @@ def shared_pool() -> ParsePool:
         return _shared
 
 
-def read_with_budget(rules: Rules, stories: Sequence[Story], *,
+def read_with_budget(rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | None = None,
                      budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> list[list[Reading]]:
     """``reading.read`` in the shared worker pool, killed and reported as ParseError past ``budget_seconds``."""
-    return shared_pool().read(rules, stories, budget_seconds=budget_seconds)
+    return shared_pool().read(rules, stories, can_alert=can_alert, budget_seconds=budget_seconds)
 
 
 def parse_feed_with_budget(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,

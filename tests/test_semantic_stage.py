@@ -153,3 +153,53 @@ def test_a_daemon_poll_with_the_stage_on_alerts_on_the_paraphrase_only(tmp_path,
         ctx.close()
     assert (result.status, result.new_stories, result.hits) == ("ok", 2, 1)
     assert [h.title for h in store.hits()] == [PARAPHRASE["title"]]
+
+
+@pytest.fixture
+def polled_with_stage(tmp_path, model_dir, httpserver):
+    """A config with the stage on and the database a real ``poll-once`` wrote (stories dated by the clock the
+    subprocess reads, so that they can alert)."""
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc)
+    items = [{**s, "published": now - timedelta(hours=1)} for s in (PARAPHRASE, UNRELATED)]
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(items), content_type="application/rss+xml")
+    config = write_config(tmp_path, document(httpserver.url_for("/feed.xml"), model=str(model_dir)))
+    result = run_cli("poll-once", "--no-deliver", config=config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return config
+
+
+def test_explain_shows_the_cosine_beside_the_matched_terms(polled_with_stage):
+    hit = run_cli("explain", PARAPHRASE["link"], config=polled_with_stage)
+    assert hit.returncode == 0, hit.stderr
+    assert "claim acme-merger: score" in hit.stdout and ", cosine 0.9" in hit.stdout
+    miss = run_cli("explain", "--json", UNRELATED["link"], config=polled_with_stage)
+    import json
+    check = json.loads(miss.stdout)["stories"][0]["checks"][0]
+    assert check["failed"] == "min_score" and abs(check["cosine"]) < 0.2 and check["matched_terms"] == []
+
+
+def test_backtest_scores_with_the_stage(polled_with_stage):
+    import json
+    result = run_cli("backtest", "acme-merger", "--json", "--near-misses", "3", config=polled_with_stage)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert [h["title"] for h in found["hits"]] == [PARAPHRASE["title"]]
+    assert [m["title"] for m in found["near_misses"]] == [UNRELATED["title"]]
+    assert found["min_score"] == found["near_misses"][0]["min_score"]  # the stage's threshold, not the claim's
+
+
+def test_eval_with_a_config_scores_with_its_stage(tmp_path, model_dir):
+    import json
+    rows = tmp_path / "rows.tsv"
+    rows.write_text("claim\tstory\tlabel\n"
+                    f"{CLAIM['text']}\t{PARAPHRASE['title']}\t1\n"
+                    f"{CLAIM['text']}\t{UNRELATED['title']}\t0\n", encoding="utf-8")
+    lexical = json.loads(run_cli("eval", str(rows), "--json", config=write_config(tmp_path, document())).stdout)
+    config = write_config(tmp_path, document(model=str(model_dir)))
+    semantic = run_cli("eval", str(rows), "--json", config=config)
+    assert semantic.returncode == 0, semantic.stderr
+    report = json.loads(semantic.stdout)
+    assert (lexical["scorer"], lexical["macro"]["f1"]) == ("lexical", 0.0)  # the paraphrase shares no word
+    assert report["scorer"] == "semantic (all-MiniLM-L6-v2-int8)" and report["macro"]["f1"] == 1.0
+    assert "semantic (all-MiniLM-L6-v2-int8)" in run_cli("eval", str(rows), config=config).stdout

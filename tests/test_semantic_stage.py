@@ -203,3 +203,15 @@ def test_eval_with_a_config_scores_with_its_stage(tmp_path, model_dir):
     assert (lexical["scorer"], lexical["macro"]["f1"]) == ("lexical", 0.0)  # the paraphrase shares no word
     assert report["scorer"] == "semantic (all-MiniLM-L6-v2-int8)" and report["macro"]["f1"] == 1.0
     assert "semantic (all-MiniLM-L6-v2-int8)" in run_cli("eval", str(rows), config=config).stdout
+
+
+def test_a_worker_under_a_tight_parse_memory_limit_still_loads_the_model(tmp_path, model_dir):
+    """A parse worker's address space is capped for parsing; loading onnxruntime needs more, which the worker
+    grants itself when it is handed rules with a model (150 MiB: too little for onnxruntime alone)."""
+    from monitor.feeds.workers import ParsePool
+    loaded = load(write_config(tmp_path, document(model=str(model_dir))))
+    rules = loaded.context().rules
+    story = Story(id="p1", feed="wire", title=PARAPHRASE["title"], summary="", link=PARAPHRASE["link"],
+                  published_at=NOW)
+    with ParsePool(workers=1, memory_limit_bytes=150 * 1024 * 1024) as pool:
+        assert [len(found) for found in pool.read(rules, [story], budget_seconds=60)] == [1]

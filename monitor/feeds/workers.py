@@ -36,6 +36,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from monitor.errors import ParseError
@@ -64,7 +65,8 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
     if memory_limit_bytes and resource is not None:
         # Address space, not RSS: the only limit the kernel enforces at allocation time, turning a runaway
         # parse into a MemoryError here instead of the OOM killer picking a process (perhaps the daemon).
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+        # The hard limit stays open so that this worker may raise its own soft one for a semantic model.
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, resource.RLIM_INFINITY))
     rules: reading.Rules | None = None
     while True:
         try:
@@ -76,6 +78,8 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
             if what == "reading":
                 if request["rules"] is not None:
                     rules = pickle.loads(request["rules"])
+                    if rules.semantic is not None and memory_limit_bytes and resource is not None:
+                        _allow_model(rules.semantic.files.model, memory_limit_bytes)
                 if rules is None or rules.token != request["token"]:
                     raise RuntimeError("the worker does not hold the rules it was asked to read with")
                 answer: tuple[str, Any] = ("ok", reading.read(rules, request["stories"],
@@ -93,6 +97,17 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
         conn.send(answer)
         if answer[0] == "fatal":
             return
+
+
+def _allow_model(model: Path, memory_limit_bytes: int) -> None:
+    """Raise this worker's address-space limit by what the semantic stage's model needs on top of a parse: about
+    four times the model file (weights, onnxruntime's arenas and thread stacks) and 512 MiB. all-mpnet-base-v2
+    fp32 (436 MB) does not load under the parse limit alone."""
+    needed = memory_limit_bytes + 4 * model.stat().st_size + 512 * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_AS, (needed if hard == resource.RLIM_INFINITY else min(needed, hard),
+                                                hard))
 
 
 class _Worker:

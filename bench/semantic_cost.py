@@ -6,12 +6,14 @@ Usage (from the repository root):
 
 Per model: the first read of a fresh worker (loading the model, encoding the claim), the time per story of a
 poll's batch of new stories (title + summary, read against one claim), and the worker's RSS after, beside the
-RSS of a worker that reads lexically (the memory the model adds).
+RSS of a worker that reads lexically (the memory the model adds). CPU time is the worker's own, the fair figure on a
+shared machine, where wall time also waits for other processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,14 +39,22 @@ def stories(n: int) -> list[Story]:
             for i in range(n)]
 
 
+def worker_cpu_s(pool: ParsePool) -> float:
+    """The worker's user + system CPU time: on a shared machine the fair figure (wall time waits for others)."""
+    pid = next(iter(pool._live)).process.pid
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_rss_mb(pool: ParsePool) -> float:
     pid = next(iter(pool._live)).process.pid
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
-def measure(model: Path | None, n: int) -> tuple[float, float, float]:
-    """(first read seconds, ms per story in a batch, worker RSS MB)."""
+def measure(model: Path | None, n: int) -> tuple[float, float, float, float]:
+    """(first read seconds, wall ms per story in a batch, CPU ms per story, worker RSS MB)."""
     semantic = prepare(SemanticConfig(model=str(model), base=Path.cwd()))[0] if model else None
     rules = Rules(((prepare_claim("c", CLAIM), prepare_verdict(CLAIM)),), semantic=semantic)
     batch = stories(n + 1)
@@ -52,10 +62,10 @@ def measure(model: Path | None, n: int) -> tuple[float, float, float]:
         start = time.perf_counter()
         pool.read(rules, batch[:1], budget_seconds=120)
         cold = time.perf_counter() - start
-        start = time.perf_counter()
-        pool.read(rules, batch[1:], budget_seconds=120)
+        start, cpu = time.perf_counter(), worker_cpu_s(pool)
+        pool.read(rules, batch[1:], budget_seconds=600)
         warm = (time.perf_counter() - start) / n * 1000
-        return cold, warm, worker_rss_mb(pool)
+        return cold, warm, (worker_cpu_s(pool) - cpu) / n * 1000, worker_rss_mb(pool)
 
 
 def main() -> int:
@@ -63,12 +73,14 @@ def main() -> int:
     parser.add_argument("models", nargs="+", type=Path)
     parser.add_argument("--stories", type=int, default=200)
     args = parser.parse_args()
-    cold, warm, base = measure(None, args.stories)
-    print(f"{'lexical only':32} first read {cold:6.2f} s   {warm:7.3f} ms/story   worker RSS {base:6.0f} MB")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    cold, warm, cpu, base = measure(None, args.stories)
+    print(f"{'lexical only':24} first read {cold:6.2f} s  {warm:7.2f} ms/story wall  {cpu:6.2f} ms CPU  "
+          f"worker RSS {base:5.0f} MB")
     for model in args.models:
-        cold, warm, rss = measure(model, args.stories)
-        print(f"{model.name:32} first read {cold:6.2f} s   {warm:7.3f} ms/story   worker RSS {rss:6.0f} MB "
-              f"(+{rss - base:.0f} MB)")
+        cold, warm, cpu, rss = measure(model, args.stories)
+        print(f"{model.name:24} first read {cold:6.2f} s  {warm:7.2f} ms/story wall  {cpu:6.2f} ms CPU  "
+              f"worker RSS {rss:5.0f} MB (+{rss - base:.0f} MB)")
     return 0
 
 

@@ -35,7 +35,8 @@ from monitor.net.urls import host_only, parse_listen, redact_url
 
 __all__ = ["DEFAULT_DELIVER_INTERVAL_SECONDS", "DEFAULT_GROUP_SIMILARITY", "DEFAULT_GROUP_WINDOW_HOURS",
            "DEFAULT_INTERVAL_SECONDS", "DEFAULT_MAX_AGE_HOURS", "DEFAULT_MIN_SCORE", "DEFAULT_WEBHOOK_TIMEOUT_SECONDS",
-           "KINDS", "NOTIFY_MODES", "OUTCOMES", "ChannelConfig", "ClaimConfig", "Config", "FeedConfig", "SemanticConfig",
+           "KINDS", "NOTIFY_MODES", "OUTCOMES", "ChannelConfig", "ClaimConfig", "Config", "FeedConfig",
+           "SemanticConfig",
            "describe", "env_name_problem", "load_config", "load_config_leniently", "parse_config"]
 
 

@@ -97,3 +97,40 @@ def test_an_unknown_model_gets_the_default_calibration_marked_as_not_its_own():
     found = scoring.for_model("0" * 64)
     assert not found.shipped and found.name
     assert len(found.weights) == 10 and 0 < found.threshold < 100
+
+
+@pytest.mark.parametrize("module", ["monitor.semantic.judging", "monitor.semantic.stage", "monitor.reading"])
+def test_each_module_of_the_stage_imports_first(module):
+    """``reading`` and ``semantic.judging`` import each other's parts: either may be imported first."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+MINILM = "all-MiniLM-L6-v2-int8"
+SHIPPED_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
+
+
+@pytest.mark.corpus
+def test_minilm_finds_the_claim_in_other_words_and_misses_the_other_parties_agreement():
+    """With the shipped model and calibration, and no require_any gate: the paraphrase and the plain report pass
+    the fitted threshold, the agreement between other parties and unrelated news do not."""
+    from conftest import shared_path
+    from monitor.config.settings import SemanticConfig
+    from monitor.reading.relevance import prepare_claim
+    from monitor.semantic.judging import assess, cosine
+    from monitor.semantic.stage import prepare
+
+    rules, warnings = prepare(SemanticConfig(model=str(shared_path("models", MINILM)), base=shared_path()))
+    assert not warnings and rules.calibration.name == MINILM
+    claim = prepare_claim("c", SHIPPED_CLAIM)
+
+    def passes(title: str) -> bool:
+        return assess(rules, claim, cosine(rules, SHIPPED_CLAIM, title, ""), title, "").failed is None
+
+    niger = "US completes troop withdrawal from Niger under agreement with junta"
+    assert passes("Iraq, United States sign deal on coalition withdrawal")
+    assert passes("Baghdad and Washington ink pact ending the anti-ISIS coalition mission")
+    assert not passes(niger)
+    assert not passes("Iraqi parliament passes 2025 budget after months of delay")

@@ -22,7 +22,7 @@ from monitor.reading import relevance as match
 from monitor.reading.index import ClaimIndex
 from monitor.models import Relevance, Story, pickled_by_fields
 from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge
-from monitor.semantic.judging import assess
+from monitor.semantic import judging  # a module, not its names: judging imports this package's relevance
 from monitor.semantic.stage import SemanticRules, cosines, story_text
 
 
@@ -108,7 +108,8 @@ def semantically_relevant(rules: Rules, story: Story, cosine_row) -> list[tuple[
     assert rules.semantic is not None
     found = []
     for position, (claim, _) in enumerate(rules.claims):
-        relevance = assess(rules.semantic, claim, float(cosine_row[position]), story.title, story.summary).relevance
+        relevance = judging.assess(rules.semantic, claim, float(cosine_row[position]), story.title,
+                                   story.summary).relevance
         if relevance is not None:
             found.append((position, relevance))
     return found

@@ -134,3 +134,14 @@ def test_minilm_finds_the_claim_in_other_words_and_misses_the_other_parties_agre
     assert passes("Baghdad and Washington ink pact ending the anti-ISIS coalition mission")
     assert not passes(niger)
     assert not passes("Iraqi parliament passes 2025 budget after months of delay")
+
+
+def test_a_calibration_fitted_for_other_lexical_features_is_refused_at_load(model_dir, monkeypatch):
+    """Should the lexical matcher gain a feature, the shipped weights no longer fit: the load says to refit, where
+    a poll would otherwise fail on every story."""
+    from monitor.config.settings import SemanticConfig
+    from monitor.reading import relevance
+    from monitor.semantic.stage import prepare
+    monkeypatch.setattr(relevance, "FEATURE_WEIGHTS", (*relevance.FEATURE_WEIGHTS, 0.5))
+    with pytest.raises(ConfigError, match="refit it with bench/fit_semantic.py"):
+        prepare(SemanticConfig(model=str(model_dir), base=model_dir))

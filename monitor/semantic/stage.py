@@ -37,7 +37,12 @@ def prepare(settings: SemanticConfig) -> tuple[SemanticRules, list[str]]:
     deps.require()
     files = locate(settings.model, base=settings.base, revision=settings.revision, sha256=settings.sha256,
                    cache_dir=settings.cache_dir)
+    from monitor.reading.relevance import FEATURE_WEIGHTS  # here: monitor.reading imports this module
+
     calibration = scoring.for_model(files.sha256)
+    if len(calibration.weights) != len(FEATURE_WEIGHTS) + 3:  # the lexical features changed since the fit
+        raise ConfigError(f"semantic.model: the calibration of {calibration.name} has {len(calibration.weights)} "
+                          f"weights for {len(FEATURE_WEIGHTS) + 3} features; refit it with bench/fit_semantic.py")
     warnings = []
     if not calibration.shipped:
         warnings.append(f"semantic.model: not a model this version was calibrated for; it is scored with the "

@@ -215,3 +215,14 @@ def test_a_worker_under_a_tight_parse_memory_limit_still_loads_the_model(tmp_pat
                   published_at=NOW)
     with ParsePool(workers=1, memory_limit_bytes=150 * 1024 * 1024) as pool:
         assert [len(found) for found in pool.read(rules, [story], budget_seconds=60)] == [1]
+
+
+def test_loading_the_model_does_not_count_against_a_reads_budget(tmp_path, model_dir):
+    """The first read a worker does with a model loads onnxruntime and the model; a budget sized for reading
+    stories alone must not kill it for that (it would, again, at every poll)."""
+    from monitor.feeds.workers import ParsePool
+    rules = load(write_config(tmp_path, document(model=str(model_dir)))).context().rules
+    story = Story(id="p1", feed="wire", title=PARAPHRASE["title"], summary="", link=PARAPHRASE["link"],
+                  published_at=NOW)
+    with ParsePool(workers=1) as pool:
+        assert [len(found) for found in pool.read(rules, [story], budget_seconds=0.05)] == [1]

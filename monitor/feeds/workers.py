@@ -52,6 +52,9 @@ except ImportError:  # not on Windows: no memory limit there
 DEFAULT_BUDGET_SECONDS = 10.0
 DEFAULT_WORKERS = 2
 DEFAULT_MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # a 10 MiB body parses in well under 300 MB
+# Added to a read's budget when the worker must first load a semantic model (all-mpnet-base-v2 fp32 took 7 s
+# on a loaded 2-CPU machine; MiniLM int8 under one).
+MODEL_LOAD_SECONDS = 120.0
 
 
 def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
@@ -172,11 +175,19 @@ class ParsePool:
             worker.rules_token = rules.token
             return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories),
                     "can_alert": None if can_alert is None else list(can_alert)}
-        return self._run("reading", request, budget_seconds)
 
-    def _run(self, what: str, request: Callable[[_Worker], dict], budget_seconds: float | None) -> Any:
-        budget = self.budget_seconds if budget_seconds is None else budget_seconds
+        def budget(worker: _Worker) -> float:
+            # A worker handed new rules with a semantic model loads it first: that is not the stories' time.
+            loading = rules.semantic is not None and worker.rules_token != rules.token
+            base = self.budget_seconds if budget_seconds is None else budget_seconds
+            return base + (MODEL_LOAD_SECONDS if loading else 0.0)
+        return self._run("reading", request, budget)
+
+    def _run(self, what: str, request: Callable[[_Worker], dict],
+             budget_seconds: float | Callable[[_Worker], float] | None) -> Any:
         worker = self._take()
+        budget = (budget_seconds(worker) if callable(budget_seconds)
+                  else self.budget_seconds if budget_seconds is None else budget_seconds)
         try:
             answer = self._ask(worker, request(worker), budget, what)
         except BaseException:

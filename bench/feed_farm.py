@@ -240,9 +240,10 @@ def farm_arguments(doc: str, *, feeds: int, items: int, latency_ms: float = 50,
 # ------------------------------------------------------------------------------------------------ config writer
 
 def write_config(folder: Path, feed_urls: list[str], claims: list[dict], *, hook_url: str = "http://127.0.0.1:9/hook",
-                 monitor: dict | None = None, defaults: dict | None = None) -> Path:
+                 monitor: dict | None = None, defaults: dict | None = None, semantic: dict | None = None) -> Path:
     """A news-monitor config for the farm: every feed, the claims, one webhook channel; loopback allowed.
-    ``monitor`` adds [monitor] settings (pass them through ``supported_monitor_keys``)."""
+    ``monitor`` adds [monitor] settings (pass them through ``supported_monitor_keys``), ``semantic`` a
+    [semantic] table."""
     from monitor.configtext import toml_document  # imported here: the farm server itself runs without monitor
     document = {
         "monitor": {"database": str(folder / "monitor.db"), "allow_private_networks": True, **(monitor or {})},
@@ -253,6 +254,8 @@ def write_config(folder: Path, feed_urls: list[str], claims: list[dict], *, hook
     }
     if not document["defaults"]:
         del document["defaults"]
+    if semantic:
+        document["semantic"] = semantic
     path = folder / "monitor.toml"
     path.write_text(toml_document(document), encoding="utf-8")
     return path

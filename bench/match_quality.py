@@ -3,6 +3,7 @@
 Usage (from the repository root):
     /work/venv/bin/python bench/match_quality.py [--pairs ../shared/eval/dev_pairs.tsv] [--threshold 43]
         [--no-speed] [--checkthat ../shared/eval/checkthat2020 | --no-checkthat]
+        [--models MODEL_DIR … | --no-semantic]
 
 Per set, and as the macro mean over stsb_headlines, ecbplus, checkthat2020 and mrpc: ROC-AUC, average
 precision, F1 at the shipped threshold (DEFAULT_MIN_SCORE for ours, 80 for token_set_ratio), and the best single
@@ -10,6 +11,11 @@ global threshold for macro F1 with the F1 each set gets there. Then pairs/second
 story prepared afresh (the cost of a story the daemon has not seen) and once with stories already prepared (the
 cost of each further claim a story is scored against). The claim is the ``claim`` column, the story's title the
 ``story`` column, the summary empty.
+
+Then the claim-grouped held-out comparison (bench/semantic_quality.py): the shipped lexical score,
+token_set_ratio, and per sentence-embedding model (MiniLM int8 from ../shared/models, mpnet from
+/work/models/mpnet when present, or ``--models``) the cosine alone and the semantic stage's hybrid, each with
+its threshold (and the hybrid its weights) chosen on the other half of the claims.
 
 Last, the CheckThat! 2020 ranking on ``<checkthat>/dev`` (bench/checkthat_rank.py, which also runs on its own and
 can check the prefilter against scoring every claim): each dev tweet, as a story title, ranks all 10,375 verified
@@ -32,10 +38,11 @@ sys.path.insert(0, str(REPO))
 
 from rapidfuzz import fuzz, utils  # noqa: E402
 
-from monitor import match  # noqa: E402
+from monitor.reading import relevance as match  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 import checkthat_rank  # noqa: E402
+import semantic_quality  # noqa: E402
 from monitor.evaluate import f1_at, load_rows, relevance_metrics  # noqa: E402
 
 MACRO_SETS = ("stsb_headlines", "ecbplus", "checkthat2020", "mrpc")
@@ -133,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkthat", type=Path, default=checkthat_rank.DEFAULT_DIR,
                         help="CheckThat! 2020 folder for the ranking metrics on its dev split (default: %(default)s)")
     parser.add_argument("--no-checkthat", action="store_true", help="skip the CheckThat! ranking")
+    parser.add_argument("--models", nargs="+", type=Path, default=list(semantic_quality.DEFAULT_MODELS),
+                        help="model directories for the semantic comparison (default: MiniLM int8, mpnet)")
+    parser.add_argument("--no-semantic", action="store_true", help="skip the semantic comparison")
     args = parser.parse_args(argv)
     pairs = load_pairs(args.pairs)
 
@@ -150,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate("news-monitor match.score", ours, pairs, args.threshold)
     evaluate("baseline rapidfuzz token_set_ratio", baseline, pairs, BASELINE_THRESHOLD)
     evaluate("baseline BM25 over stemmed words (0-100 squashed)", bm25_scorer(pairs), pairs, 50.0)
+    if not args.no_semantic:
+        semantic_quality.run(args.pairs, args.models)
     if not args.no_speed:
         throughput(pairs)
     if not args.no_checkthat:

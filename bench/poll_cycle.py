@@ -3,7 +3,7 @@
 Usage (from the repository root):
     /work/venv/bin/python bench/poll_cycle.py [--feeds 500] [--items 50] [--latency-ms 50] [--threads 32]
         [--claims 100] [--quiet-claims] [--churn-share 0.1] [--churn-items 5] [--conditional 0.8] [--repeat 1] [--shipped]
-        [--poll-once] [--profile] [--no-baseline] [--json]
+        [--poll-once] [--profile] [--no-baseline] [--json] [--semantic MODEL_DIR]
 
 Rows (each measured in its own child process, so CPU time and peak RSS are its alone; the farm runs in another):
     floor           fetch only: the same --threads, one requests.Session per thread, every body read (cold)
@@ -18,6 +18,9 @@ Rows (each measured in its own child process, so CPU time and peak RSS are its a
     --poll-once     also: `news-monitor poll-once --no-deliver` (cold, then warm) in a subprocess
     --profile       also: a cold cycle with CPU time per stage (fetch, parse, match, verdict, SQLite …) and a
                     merged per-thread cProfile (thread CPU time); the top functions go to stdout
+
+``--semantic MODEL_DIR`` turns the semantic stage on (a ``[semantic]`` table with that model) for every row
+that runs news-monitor.
 
 Prints wall time, CPU time, feeds/s, the ratio to the floor and peak RSS per row; --json prints one JSON document
 instead (keys floor_s, cold_s, warm_s, churn_s, cold_ratio, warm_ratio, peak_rss_mb, plus daemon_peak_rss_mb, pss_mb
@@ -416,11 +419,14 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="also a profiled cold cycle")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--semantic", metavar="MODEL_DIR", type=Path,
+                        help="turn the semantic stage on with this model")
     parser.add_argument("--tmp", default=None, help="folder for the temporary databases (default: system temp)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="nm-bench-poll-", dir=args.tmp))
     claims = make_claims(args.claims, quiet=args.quiet_claims)
+    semantic = {"model": str(args.semantic.resolve())} if args.semantic else None
     rows: dict[str, list[dict]] = {}
     extra: dict = {}
     farm_cpu: dict[str, float] = {}
@@ -442,7 +448,7 @@ def main() -> int:
             for rep in range(args.repeat):
                 run_dir = tmp / f"run{rep}"
                 run_dir.mkdir()
-                config = write_config(run_dir, farm.urls, claims, monitor=monitor_keys)
+                config = write_config(run_dir, farm.urls, claims, monitor=monitor_keys, semantic=semantic)
                 floor = measured("floor", {"urls": farm.urls, "threads": args.threads})
                 record("floor", {**floor["floor"], "peak_rss_mb": floor["peak_rss_mb"]})
                 record("floor (304)", {**floor["floor_304"], "peak_rss_mb": floor["peak_rss_mb"]})
@@ -463,7 +469,7 @@ def main() -> int:
                     from monitor.config import load_config
                     shipped_dir = tmp / f"shipped{rep}"
                     shipped_dir.mkdir()
-                    config2 = write_config(shipped_dir, farm.urls, claims)
+                    config2 = write_config(shipped_dir, farm.urls, claims, semantic=semantic)
                     MAX_WORKERS = getattr(load_config(config2), "workers", None)
                     if MAX_WORKERS is None:
                         from monitor.daemon.scheduler import MAX_WORKERS
@@ -479,7 +485,7 @@ def main() -> int:
                 if args.poll_once:
                     cli_dir = tmp / f"cli{rep}"
                     cli_dir.mkdir()
-                    config3 = write_config(cli_dir, farm.urls, claims)
+                    config3 = write_config(cli_dir, farm.urls, claims, semantic=semantic)
                     for name, row in run_poll_once(config3, cli_dir / "monitor.db").items():
                         record(f"poll-once {name[4:]} (CLI)", row)
             if args.profile:

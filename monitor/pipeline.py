@@ -35,6 +35,8 @@ from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
 from monitor.runtime import Context, TrackedClaim
 from monitor.store import ClaimRecord, FeedState, Store
 from monitor.reading.verdict import VerdictResult, judge
+from monitor.semantic.judging import assess_all
+from monitor.semantic.stage import SemanticRules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -152,9 +154,10 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
     # in a parse worker, on another core than the poll threads, and before taking the write lock, so that
     # transactions stay short while many feeds are polled at once.
     relevant: dict[str, list[Finding]] = {}
-    readings = read_with_budget(ctx.rules, new) if new and ctx.claims else []
-    for story, found in zip(new, readings):
-        fresh = is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll)
+    # Only the stories that can still alert are worth the semantic stage's encoding; the others are read lexically.
+    fresh_ones = [is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll) for story in new]
+    readings = read_with_budget(ctx.rules, new, can_alert=fresh_ones) if new and ctx.claims else []
+    for story, found, fresh in zip(new, readings, fresh_ones):
         for r in found:
             claim = ctx.claims[r.claim]
             relevant.setdefault(claim.id, []).append(Finding(story, r.relevance, fresh, r.said, r.headline_key))
@@ -335,25 +338,31 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                    state_changes=tuple(str(c.state) for c in transitions))
 
 
-def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: int = 0) -> dict:
+def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: int = 0,
+                 semantic: SemanticRules | None = None) -> dict:
     """Which of ``stories`` the claim would hit, with score, matched terms and verdict, and with ``near_misses``
     > 0 that many of the others, highest score first, each with its ``match.Assessment`` (why it missed). Reads
-    nothing else and writes nothing: the same relevance and verdict stages as a live poll, without state or
-    alerts."""
+    nothing else and writes nothing: the same relevance and verdict stages as a live poll (the ``semantic``
+    stage too, when given), without state or alerts."""
     hits, misses, seen = [], [], 0
+    if semantic is not None:
+        stories = list(stories)
+        judged = iter(assess_all(semantic, claim.relevance, ((s.title, s.summary) for s in stories)))
     for story in stories:
         seen += 1
-        if near_misses:
-            assessment = match.assess(claim.relevance, story.title, story.summary)
-            relevance = assessment.relevance
-            if relevance is None:  # keep the best few: (score, then the earlier story) first
-                heapq.heappush(misses, (assessment.score, -seen, story, assessment))
-                if len(misses) > near_misses:
-                    heapq.heappop(misses)
-                continue
-        else:
+        assessment = (next(judged)[0] if semantic is not None
+                      else match.assess(claim.relevance, story.title, story.summary) if near_misses else None)
+        if assessment is None:
             relevance = match.match(claim.relevance, story.title, story.summary)
             if relevance is None:
+                continue
+        else:
+            relevance = assessment.relevance
+            if relevance is None:
+                if near_misses:  # keep the best few: (score, then the earlier story) first
+                    heapq.heappush(misses, (assessment.score, -seen, story, assessment))
+                    if len(misses) > near_misses:
+                        heapq.heappop(misses)
                 continue
         said = judge(claim.verdict, story.title, story.summary)
         hits.append({**_story_fields(story), "score": relevance.score, "matched_terms": list(relevance.matched_terms),

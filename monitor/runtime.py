@@ -27,6 +27,7 @@ from monitor.ratelimit import RateLimiter
 from monitor.reading import relevance
 from monitor.reading.claimevent import claim_event
 from monitor.reading.verdict import PreparedVerdict, prepare_verdict
+from monitor.semantic import stage as semantic_stage
 
 NO_EVENT_WARNING = ("no event found (a verb such as 'sign', or a noun such as 'signing of'): a story restating "
                     "the claim reads as confirmed and one denying it as rejected; write the event as "
@@ -67,10 +68,23 @@ class Loaded:
 
     config: Config
     claims: tuple[TrackedClaim, ...]
+    semantic: semantic_stage.SemanticRules | None = None  # the [semantic] stage, prepared at load
 
     def context(self, *, stop: threading.Event | None = None) -> Context:
         """The run-time context of this config, with the claims compiled at load."""
-        return Context.build(self.config, claims=self.claims, stop=stop)
+        return Context.build(self.config, claims=self.claims, semantic=self.semantic, stop=stop)
+
+
+def prepare_semantic(config: Config) -> tuple[semantic_stage.SemanticRules | None, list[str], list[str]]:
+    """The ``[semantic]`` stage's rules (None without the table), its problems (the model not found, the extra
+    not installed) and its warnings. The model is found, not loaded: the reading workers load it."""
+    if config.semantic is None or not config.semantic.model:
+        return None, [], []
+    try:
+        rules, warnings = semantic_stage.prepare(config.semantic)
+    except ConfigError as exc:
+        return None, list(exc.problems), []
+    return rules, [], warnings
 
 
 def compile_claims(config: Config) -> tuple[list[TrackedClaim | None], list[str], list[str]]:
@@ -97,9 +111,11 @@ def prepare(config: Config) -> Loaded:
     """``config`` with its claims compiled, their warnings added to ``config.warnings``; ConfigError naming
     each claim that does not compile."""
     compiled, problems, warnings = compile_claims(config)
-    if problems:
-        raise ConfigError(problems, path=str(config.path))
-    return Loaded(replace(config, warnings=(*config.warnings, *warnings)), tuple(c for c in compiled if c))
+    semantic, semantic_problems, semantic_warnings = prepare_semantic(config)
+    if problems or semantic_problems:
+        raise ConfigError([*problems, *semantic_problems], path=str(config.path))
+    return Loaded(replace(config, warnings=(*config.warnings, *warnings, *semantic_warnings)),
+                  tuple(c for c in compiled if c), semantic)
 
 
 def load(path: str | os.PathLike, *, environ: Mapping[str, str] | None = None) -> Loaded:
@@ -110,9 +126,12 @@ def load(path: str | os.PathLike, *, environ: Mapping[str, str] | None = None) -
         assert error is not None
         raise error
     compiled, problems, warnings = compile_claims(config)
+    semantic, semantic_problems, semantic_warnings = prepare_semantic(config)
+    problems += semantic_problems
     if error is not None or problems:
         raise ConfigError([*(error.problems if error else ()), *problems], path=str(config.path))
-    return Loaded(replace(config, warnings=(*config.warnings, *warnings)), tuple(c for c in compiled if c))
+    return Loaded(replace(config, warnings=(*config.warnings, *warnings, *semantic_warnings)),
+                  tuple(c for c in compiled if c), semantic)
 
 
 def load_leniently(path: str | os.PathLike, *,
@@ -123,7 +142,9 @@ def load_leniently(path: str | os.PathLike, *,
     if config is None:
         return None, error
     _, problems, warnings = compile_claims(config)
-    config = replace(config, warnings=(*config.warnings, *warnings))
+    _, semantic_problems, semantic_warnings = prepare_semantic(config)
+    problems += semantic_problems
+    config = replace(config, warnings=(*config.warnings, *warnings, *semantic_warnings))
     if error is None and not problems:
         return config, None
     return config, ConfigError([*(error.problems if error else ()), *problems], path=str(config.path))
@@ -140,24 +161,31 @@ class Context:
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
     hosts: HostSlots = field(default_factory=HostSlots)
     stop: threading.Event = field(default_factory=threading.Event)  # set: polls give up before writing
+    semantic: semantic_stage.SemanticRules | None = None
     rules: reading.Rules = field(init=False, repr=False, compare=False)  # the claims as the parse workers read
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", reading.Rules(tuple((c.relevance, c.verdict) for c in self.claims)))
+        object.__setattr__(self, "rules", reading.Rules(tuple((c.relevance, c.verdict) for c in self.claims),
+                                                        semantic=self.semantic))
 
     @classmethod
     def build(cls, config: Config, *, claims: Sequence[TrackedClaim] | None = None,
-              stop: threading.Event | None = None) -> Context:
-        """The context of ``config``: ``claims`` as ``load`` compiled them, or compiled here when not given
-        (ConfigError, as from ``prepare``, when one does not compile)."""
+              semantic: semantic_stage.SemanticRules | None = None, stop: threading.Event | None = None) -> Context:
+        """The context of ``config``: ``claims`` (and the ``[semantic]`` stage) as ``load`` prepared them, or
+        prepared here when not given (ConfigError, as from ``prepare``, when one does not compile)."""
         if claims is None:
-            claims = prepare(config).claims
+            loaded = prepare(config)
+            claims, semantic = loaded.claims, loaded.semantic
+        elif semantic is None and config.semantic is not None:
+            semantic, problems, _ = prepare_semantic(config)
+            if problems:
+                raise ConfigError(problems, path=str(config.path))
         fetcher = Fetcher(allow_private_networks=config.allow_private_networks)
         notifiers = build_notifiers(config.channels, allow_private_networks=config.allow_private_networks)
         limiters = {c.name: RateLimiter(min_interval_seconds=c.min_interval_seconds, max_per_minute=c.max_per_minute)
                     for c in config.channels if c.min_interval_seconds or c.max_per_minute}
         return cls(config=config, claims=tuple(claims), fetcher=fetcher, notifiers=notifiers, limiters=limiters,
-                   hosts=HostSlots(config.max_per_host), stop=stop or threading.Event())
+                   hosts=HostSlots(config.max_per_host), stop=stop or threading.Event(), semantic=semantic)
 
     @property
     def fingerprints(self) -> dict[str, str]:

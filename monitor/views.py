@@ -24,7 +24,10 @@ from monitor.config import ClaimConfig, Config
 from monitor.errors import ConfigError, NotFoundError
 from monitor.net.urls import redact_url
 from monitor.pipeline import run_backtest
-from monitor.runtime import TrackedClaim, load_leniently
+from monitor.runtime import TrackedClaim, load_leniently, prepare_semantic
+from monitor.semantic.judging import assess as semantic_assess
+from monitor.semantic.judging import cosine as semantic_cosine
+from monitor.semantic.stage import SemanticRules
 from monitor.store import ClaimSummary, HitRecord, Store, to_db_time
 from monitor.store.outbox import ChannelState, OutboxRow
 
@@ -70,6 +73,11 @@ class ReadSource:
         """See ``configured_claim``."""
         return configured_claim(self.config, self.problem, claim_id)
 
+    def semantic(self) -> SemanticRules | None:
+        """The config's ``[semantic]`` stage, or None (no table, or one that cannot be used: a problem the
+        config's warning names)."""
+        return prepare_semantic(self.config)[0] if self.config is not None else None
+
 
 def config_warning(problem: ConfigError | None) -> str | None:
     """One line naming the config's problem (the first, and how many more), or None. Problems never hold a
@@ -110,6 +118,21 @@ def load_claim(config_path: str | Path, claim_id: str, *,
     about the rest of the config, if any."""
     config, problem = load_leniently(config_path, environ=environ)
     return configured_claim(config, problem, claim_id), config_warning(problem)
+
+
+def configured_semantic(config_path: str | Path, *,
+                        environ: Mapping[str, str] | None = None) -> SemanticRules | None:
+    """The ``[semantic]`` stage of the config at ``config_path`` for ``eval``: None when the file is absent or has
+    no such table; ConfigError when it has one that cannot be used (measuring it lexically would mislead)."""
+    if not Path(config_path).is_file():
+        return None
+    config, _ = load_leniently(config_path, environ=environ)
+    if config is None or config.semantic is None:
+        return None
+    semantic, problems, _ = prepare_semantic(config)
+    if problems:
+        raise ConfigError(problems, path=str(config_path))
+    return semantic
 
 
 def feed_rows(source: ReadSource, store: Store) -> list[dict]:
@@ -227,10 +250,13 @@ def miss_reason(claim: ClaimConfig, assessment: match.Assessment) -> str:
             f"(score {assessment.score:.1f}, min_score {assessment.min_score:g})")
 
 
-def _assessment(claim: ClaimConfig, assessment: match.Assessment) -> dict:
-    return {"score": assessment.score, "min_score": assessment.min_score,
-            "matched_terms": list(assessment.matched_terms), "failed": assessment.failed,
-            "reason": miss_reason(claim, assessment)}
+def _assessment(claim: ClaimConfig, assessment: match.Assessment, cosine: float | None = None) -> dict:
+    out = {"score": assessment.score, "min_score": assessment.min_score,
+           "matched_terms": list(assessment.matched_terms), "failed": assessment.failed,
+           "reason": miss_reason(claim, assessment)}
+    if cosine is not None:  # the semantic stage's: shown beside the lexical terms
+        out["cosine"] = round(cosine, 4)
+    return out
 
 
 def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
@@ -245,6 +271,7 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
     for position, claim in enumerate(source.config.claims if source.config is not None else ()):
         broken = source.claim_problems(position)
         prepared.append((claim, None if broken else TrackedClaim.prepare(claim), broken))
+    semantic = source.semantic()
     stories = []
     for story in found:
         hits = store.hits(story_id=story.id)
@@ -256,6 +283,10 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
             check: dict = {"claim_id": claim.id, "hit": any(h.claim_id == claim.id for h in hits)}
             if tracked is None:
                 check["problem"] = "; ".join(broken)
+            elif semantic is not None:
+                cosine = semantic_cosine(semantic, claim.text, story.title, story.summary or "")
+                check.update(_assessment(claim, semantic_assess(semantic, tracked.relevance, cosine, story.title,
+                                                                story.summary or ""), cosine))
             else:
                 check.update(_assessment(claim, match.assess(tracked.relevance, story.title, story.summary or "")))
             checks.append(check)
@@ -268,9 +299,11 @@ def hit_rows(hits: Iterable[HitRecord]) -> list[dict]:
     return [record_fields(hit) for hit in hits]
 
 
-def backtest(claim: TrackedClaim, store: Store, since: datetime, *, near_misses: int = 0) -> dict:
-    """``pipeline.run_backtest`` over the stories stored since ``since``, each near miss with its reason."""
-    result = run_backtest(claim, store.stories_since(since), near_misses=near_misses)
+def backtest(claim: TrackedClaim, store: Store, since: datetime, *, near_misses: int = 0,
+             semantic: SemanticRules | None = None) -> dict:
+    """``pipeline.run_backtest`` over the stories stored since ``since`` (with the ``semantic`` stage when
+    given), each near miss with its reason."""
+    result = run_backtest(claim, store.stories_since(since), near_misses=near_misses, semantic=semantic)
     for miss in result.get("near_misses", ()):
         assessment = miss.pop("assessment")
         miss.update(_assessment(claim.config, assessment))

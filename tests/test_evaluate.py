@@ -142,8 +142,9 @@ def write_tsv(folder: Path, rows, header=HEADER, name="pairs.tsv") -> Path:
 
 def test_labels_and_verdicts_in_two_sets(tmp_path):
     report = evaluate_file(write_tsv(tmp_path, ROWS))
-    assert set(report) == {"file", "claim", "threshold", "pairs_per_second", "macro", "sets", "verdicts"}
+    assert set(report) == {"file", "claim", "threshold", "scorer", "pairs_per_second", "macro", "sets", "verdicts"}
     assert report["threshold"] == DEFAULT_MIN_SCORE and report["pairs_per_second"] > 0
+    assert report["scorer"] == "lexical"
     assert list(report["sets"]) == ["iraq", "apple"]
     assert all(set(m) == RELEVANCE_KEYS for m in [report["macro"], *report["sets"].values()])
     assert [m["n"] for m in report["sets"].values()] == [3, 3] and report["macro"]["n"] == 6

@@ -150,7 +150,10 @@ def explain(app: App, story: str, as_json: bool) -> None:
             click.echo(f"  {row['link']}")
         checks = {c["claim_id"]: c for c in row["checks"]}
         for hit in row["hits"]:
-            click.echo(f"  claim {hit['claim_id']}: score {hit['score']:.0f}, matched {', '.join(hit['matched_terms'])}")
+            now = checks.get(hit["claim_id"])
+            cosine = f", cosine {now['cosine']:.2f}" if now and "cosine" in now else ""
+            click.echo(f"  claim {hit['claim_id']}: score {hit['score']:.0f}, matched "
+                       f"{', '.join(hit['matched_terms'])}{cosine}")
             cue = f" (cue: {hit['cue']})" if hit["cue"] else ""
             click.echo(f"    verdict {hit['verdict']}{cue}" + (f": \"{hit['sentence']}\"" if hit["sentence"] else ""))
             if not hit["fresh"]:
@@ -159,7 +162,6 @@ def explain(app: App, story: str, as_json: bool) -> None:
             others = [m for m in hit["group"] if m["story_id"] != row["id"]]
             if others:
                 click.echo("    same story also reported by: " + ", ".join(m["outlet"] for m in others))
-            now = checks.get(hit["claim_id"])
             if now and now.get("failed"):
                 click.echo(f"    as the claim is configured now it would not match: {now['reason']}")
         for check in row["checks"]:
@@ -170,7 +172,9 @@ def explain(app: App, story: str, as_json: bool) -> None:
             else:
                 scores = "" if check["failed"] in (None, "min_score") else (  # else the reason gives them
                     f"score {check['score']:.1f}, min_score {check['min_score']:g}; ")
-                click.echo(f"  claim {check['claim_id']}: no hit; {scores}{check['reason']}")
+                terms = ", ".join(check["matched_terms"]) or "none"
+                cosine = f" (cosine {check['cosine']:.2f}, matched {terms})" if "cosine" in check else ""
+                click.echo(f"  claim {check['claim_id']}: no hit; {scores}{check['reason']}{cosine}")
         if not row["hits"] and not row["checks"]:
             click.echo("  no claim matched this story")
 

@@ -10,6 +10,7 @@ import click
 from monitor import views
 from monitor.cli import App, Duration, cli, counted, echo_json, json_option
 from monitor.config import describe
+from monitor.errors import ConfigError
 from monitor.runtime import utc_now
 
 
@@ -23,7 +24,14 @@ def check_config(app: App, show: bool) -> None:
     Example:
       news-monitor --config config/monitor.toml check-config --show
     """
-    config = app.config()
+    loaded = app.load()
+    config = loaded.config
+    if loaded.semantic is not None:  # found at load; here also loaded, as the reading workers will
+        from monitor.semantic.stage import check
+        try:
+            check(loaded.semantic)
+        except ConfigError as exc:
+            raise ConfigError(exc.problems, path=str(config.path)) from exc
     for warning in config.warnings:
         click.echo(f"warning: {warning}", err=True)
     if show:
@@ -107,7 +115,8 @@ def eval_command(app: App, file: str, claim_id: str | None, threshold: float | N
         if warning:
             click.echo(f"news-monitor: {warning}", err=True)
         claim = (claim_id, tracked.relevance, tracked.verdict)
-    report = evaluate_file(file, threshold=threshold, claim=claim, errors=list_errors)
+    semantic = views.configured_semantic(app.config_path)
+    report = evaluate_file(file, threshold=threshold, claim=claim, errors=list_errors, semantic=semantic)
     if as_json:
         echo_json(report)
     else:
@@ -133,8 +142,9 @@ def backtest(app: App, claim_id: str, since: timedelta, near_misses: int, as_jso
     source = app.reading()
     claim = source.tracked_claim(claim_id)
     with source.open() as store:
-        result = views.backtest(claim, store, utc_now() - since, near_misses=near_misses)
-    min_score = claim.config.min_score
+        semantic = source.semantic()
+        result = views.backtest(claim, store, utc_now() - since, near_misses=near_misses, semantic=semantic)
+    min_score = semantic.min_score if semantic is not None else claim.config.min_score
     if as_json:
         echo_json({"claim": claim_id, "min_score": min_score, **result})
         return

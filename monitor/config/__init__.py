@@ -27,7 +27,7 @@ from monitor.config.kinds import KINDS
 from monitor.config.settings import (DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_GROUP_SIMILARITY,
                                      DEFAULT_GROUP_WINDOW_HOURS, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_AGE_HOURS,
                                      DEFAULT_MIN_SCORE, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES,
-                                     ChannelConfig, ClaimConfig, Config, FeedConfig)
+                                     ChannelConfig, ClaimConfig, Config, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator, env_name_problem
 from monitor.errors import ConfigError
 from monitor.logs import FORMATS
@@ -36,6 +36,7 @@ from monitor.net.urls import host_only, parse_listen, redact_url
 __all__ = ["DEFAULT_DELIVER_INTERVAL_SECONDS", "DEFAULT_GROUP_SIMILARITY", "DEFAULT_GROUP_WINDOW_HOURS",
            "DEFAULT_INTERVAL_SECONDS", "DEFAULT_MAX_AGE_HOURS", "DEFAULT_MIN_SCORE", "DEFAULT_WEBHOOK_TIMEOUT_SECONDS",
            "KINDS", "NOTIFY_MODES", "OUTCOMES", "ChannelConfig", "ClaimConfig", "Config", "FeedConfig",
+           "SemanticConfig",
            "describe", "env_name_problem", "load_config", "load_config_leniently", "parse_config"]
 
 
@@ -87,7 +88,7 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
 def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[str, str]) -> tuple[Config, list[str]]:
     """The config, with defaults in place of bad values, and every problem found."""
     v = Validator()
-    v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels"})
+    v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels", "semantic"})
     monitor = v.table(document, "monitor")
     defaults = v.table(document, "defaults")
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
@@ -138,6 +139,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
             parse_listen(listen)
         except ValueError as exc:
             v.problem("monitor.listen", str(exc))
+    semantic = (sections.semantic(v, v.table(document, "semantic"), path.resolve().parent)
+                if "semantic" in document else None)
     log_format = v.string(monitor, "monitor", "log_format", default="text")
     if log_format not in FORMATS:
         v.problem("monitor.log_format", f"must be one of {', '.join(FORMATS)}, got {log_format!r}")
@@ -150,7 +153,7 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
                   retention_days=float(retention), max_backoff_hours=float(max_backoff),
-                  delivery_stuck_seconds=float(stuck)), v.problems
+                  delivery_stuck_seconds=float(stuck), semantic=semantic), v.problems
 
 
 def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
@@ -190,4 +193,9 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "trusted_outlets": list(c.trusted_outlets), "notify": c.notify,
                     "expect_by": c.expect_by.isoformat() if c.expect_by else None} for c in config.claims],
         "channels": [channel(c) for c in config.channels],
+        **({"semantic": {"model": config.semantic.model, "revision": config.semantic.revision,
+                         "sha256": config.semantic.sha256,
+                         "cache_dir": str(config.semantic.cache_dir) if config.semantic.cache_dir else None,
+                         "min_score": config.semantic.min_score, "max_tokens": config.semantic.max_tokens}}
+           if config.semantic else {}),
     }

@@ -6,13 +6,15 @@ and cues compile for the matcher is ``runtime``'s check.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from types import MappingProxyType
 
 from monitor.config.kinds import CHANNEL_KEYS, KINDS
 from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES, ChannelConfig,
-                                     ClaimConfig, FeedConfig)
+                                     ClaimConfig, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator
 from monitor.net.urls import channel_url_shown
 
@@ -83,6 +85,32 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
         trusted_outlets=tuple(trusted),
         notify=notify,
         expect_by=expect_by,
+    )
+
+
+def semantic(v: Validator, table: Mapping, base: Path) -> SemanticConfig:
+    """The ``[semantic]`` table (``base``: the config's folder). Its values only: whether the model can be loaded
+    is ``runtime.load``'s question (``check-config``, and every load of the config)."""
+    where = "semantic"
+    v.keys(table, where, {"model", "revision", "sha256", "cache_dir", "min_score", "max_tokens"})
+    revision = v.string(table, where, "revision", default="") or None
+    if revision and not re.fullmatch(r"[0-9a-f]{40}", revision):
+        v.problem("semantic.revision", f"must be a commit (40 lowercase hex digits), got {revision!r}")
+    sha256 = v.string(table, where, "sha256", default="") or None
+    if sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        v.problem("semantic.sha256", "must be 64 hex digits (the sha256 of model.onnx)")
+    cache_dir = v.string(table, where, "cache_dir", default="") or None
+    min_score = table.get("min_score")
+    if min_score is not None:
+        min_score = float(v.number(table, where, "min_score", default=0, minimum=0, maximum=100))
+    return SemanticConfig(
+        model=v.string(table, where, "model", required=True),
+        base=base,
+        revision=revision,
+        sha256=sha256.lower() if sha256 else None,
+        cache_dir=(base / Path(cache_dir).expanduser()) if cache_dir else None,
+        min_score=min_score,
+        max_tokens=int(v.number(table, where, "max_tokens", default=128, minimum=8, maximum=512, integer=True)),
     )
 
 

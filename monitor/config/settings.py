@@ -65,6 +65,24 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SemanticConfig:
+    """The ``[semantic]`` table: the sentence-embedding model of the optional semantic relevance stage.
+
+    ``model`` is a directory (resolved against the config's folder) or a Hugging Face hub name, ``revision`` the
+    hub commit it is pinned to, ``sha256`` the digest its ``model.onnx`` must have, ``cache_dir`` where hub files
+    are kept (None: huggingface_hub's own cache). ``min_score`` overrides the model's fitted threshold for every
+    claim; ``max_tokens`` is where a text is cut."""
+
+    model: str
+    base: Path  # the config's folder: a relative model directory or cache_dir is read from here
+    revision: str | None = None
+    sha256: str | None = None
+    cache_dir: Path | None = None
+    min_score: float | None = None
+    max_tokens: int = 128
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     database: Path
@@ -84,6 +102,7 @@ class Config:
     retention_days: float = 30.0  # stories without hits are pruned after this long
     max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
     delivery_stuck_seconds: float = 300.0  # a channel's oldest alert waiting longer: /healthz says degraded
+    semantic: SemanticConfig | None = None  # None: relevance is lexical only
     warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
 
     def feed(self, name: str) -> FeedConfig | None:

@@ -271,7 +271,7 @@ class Daemon:
                 log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
                 config = _with(config, **{k: getattr(self.config, k) for k in RESTART_KEYS})
             old, old_ctx = self.config, self.ctx
-            new_ctx = Context.build(config, claims=loaded.claims, stop=self.stopping)
+            new_ctx = Context.build(config, claims=loaded.claims, semantic=loaded.semantic, stop=self.stopping)
             # Politeness and rate limits span reloads: polls and sends of the old config may still be running.
             limiters = {name: old_ctx.limiters[name] if name in old_ctx.limiters and old.channel(name) == config.channel(name)
                         else limiter for name, limiter in new_ctx.limiters.items()}

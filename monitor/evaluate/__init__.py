@@ -21,6 +21,7 @@ with the claim, then scores 0: the matcher never takes it, whatever the threshol
 It returns (floats rounded to 4 decimals; a metric that is undefined for the data is ``None``):
 
     file, claim, threshold, pairs_per_second        claim: the configured claim's id, or None
+    scorer             "lexical", or "semantic (MODEL)" when a config's [semantic] stage scored the rows
     macro, sets        only when the file has a ``label`` column: sets = {name: metrics}; each metrics object has
                        auc, ap, precision, recall, f1 (at ``threshold``), best_f1, best_threshold, n
     verdicts           only when the file has a ``verdict`` column: accuracy, macro_f1, per_class, confusion, n,
@@ -53,6 +54,9 @@ from monitor.evaluate.report import format_report
 from monitor.evaluate.rows import DEFAULT_SET, EvalError, EvalRow, load_rows
 from monitor.reading.relevance import BELOW_MIN_SCORE, DEFAULT_MIN_SCORE, PreparedClaim, assess, prepare_claim, score
 from monitor.reading.verdict import PreparedVerdict, judge, prepare_verdict
+from monitor.semantic.judging import assess as semantic_assess
+from monitor.semantic.judging import pair_cosines
+from monitor.semantic.stage import SemanticRules, story_text
 
 __all__ = ["DEFAULT_SET", "RELEVANCE_KEYS", "VERDICTS", "EvalError", "EvalRow", "Scored", "average_precision",
            "best_f1", "best_macro_threshold", "evaluate_file", "f1_at", "format_report", "load_rows", "prf_at",
@@ -78,11 +82,13 @@ def _rounded(value):
 
 
 def evaluate_file(path: str | Path, *, threshold: float | None = None,
-                  claim: tuple[str, PreparedClaim, PreparedVerdict] | None = None, errors: bool = False) -> dict:
+                  claim: tuple[str, PreparedClaim, PreparedVerdict] | None = None, errors: bool = False,
+                  semantic: SemanticRules | None = None) -> dict:
     """Evaluate the relevance scorer and the verdict rules on a labelled TSV file (see the module docstring).
-    ``claim`` is (id, relevance rules, verdict rules) of a configured claim to score every row with."""
+    ``claim`` is (id, relevance rules, verdict rules) of a configured claim to score every row with;
+    ``semantic``, a config's semantic stage to score with (its threshold the default)."""
     if threshold is None:
-        threshold = claim[1].min_score if claim else DEFAULT_MIN_SCORE
+        threshold = (semantic.min_score if semantic else claim[1].min_score if claim else DEFAULT_MIN_SCORE)
     threshold = float(threshold)
     if not 0.0 <= threshold <= 100.0:  # also rejects NaN
         raise EvalError(f"threshold {threshold:g} is outside 0-100")
@@ -92,12 +98,13 @@ def evaluate_file(path: str | Path, *, threshold: float | None = None,
     if not labelled and not judged:
         raise EvalError(f"{path}: no row has a label or a verdict")
     report: dict = {"file": str(path), "claim": claim[0] if claim else None, "threshold": threshold,
+                    "scorer": f"semantic ({semantic.calibration.name})" if semantic else "lexical",
                     "pairs_per_second": None}
     wrong: list[dict] = []
 
     if "label" in columns:
         start = time.perf_counter()
-        scores = _relevance_scores(path, labelled, claim[1] if claim else None)
+        scores = _relevance_scores(path, labelled, claim[1] if claim else None, semantic)
         elapsed = time.perf_counter() - start
         if labelled and elapsed > 0:
             report["pairs_per_second"] = len(labelled) / elapsed
@@ -132,26 +139,32 @@ def evaluate_file(path: str | Path, *, threshold: float | None = None,
     return _rounded(report)
 
 
-def _relevance_scores(path: str | Path, rows: Sequence[EvalRow], configured: PreparedClaim | None) -> list[float]:
-    """Each row's score: against the configured claim (0 when its gates stop the story), else its own claim."""
+def _relevance_scores(path: str | Path, rows: Sequence[EvalRow], configured: PreparedClaim | None,
+                      semantic: SemanticRules | None) -> list[float]:
+    """Each row's score: against the configured claim (0 when its gates stop the story), else its own claim;
+    with the ``semantic`` stage when given (every claim and story encoded once, in batches)."""
     if configured is not None:
-        out = []
+        prepared = [configured] * len(rows)
+    else:
+        claims: dict[str, PreparedClaim] = {}
+        prepared = []
         for row in rows:
-            found = assess(configured, row.story, row.summary)
-            out.append(found.score if found.failed in (None, BELOW_MIN_SCORE) else 0.0)
-        return out
-    claims: dict[str, PreparedClaim] = {}
-    scores = []
-    for row in rows:
-        prepared = claims.get(row.claim)
-        if prepared is None:
-            try:
-                prepared = claims[row.claim] = prepare_claim("eval", row.claim)
-            except ValueError as exc:
-                raise EvalError(f"{path}, line {row.line}: the matcher cannot use the claim "
-                                f"{row.claim[:60]!r}: {exc}") from exc
-        scores.append(score(prepared, row.story, row.summary).score)
-    return scores
+            if row.claim not in claims:
+                try:
+                    claims[row.claim] = prepare_claim("eval", row.claim)
+                except ValueError as exc:
+                    raise EvalError(f"{path}, line {row.line}: the matcher cannot use the claim "
+                                    f"{row.claim[:60]!r}: {exc}") from exc
+            prepared.append(claims[row.claim])
+    if semantic is not None:
+        cosines = pair_cosines(semantic, [(c.text, story_text(r.story, r.summary)) for c, r in zip(prepared, rows)])
+        found = [semantic_assess(semantic, c, cosine, r.story, r.summary) for c, r, cosine in
+                 zip(prepared, rows, cosines)]
+        return [f.score if f.failed in (None, BELOW_MIN_SCORE) else 0.0 for f in found]
+    if configured is not None:
+        found = [assess(configured, row.story, row.summary) for row in rows]
+        return [f.score if f.failed in (None, BELOW_MIN_SCORE) else 0.0 for f in found]
+    return [score(c, row.story, row.summary).score for c, row in zip(prepared, rows)]
 
 
 def _where(row: EvalRow) -> dict:

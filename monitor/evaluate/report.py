@@ -13,6 +13,8 @@ def format_report(report: dict) -> str:
     """The report as a compact text table: relevance per set and macro, then verdicts, then the rows predicted
     wrong when the report has them. The scoring rate is left to ``--json`` and ``bench/``."""
     claim = f"claim {report['claim']}, " if report.get("claim") else ""
+    if report.get("scorer", "lexical") != "lexical":
+        claim += f"{report['scorer']}, "
     lines = [f"news-monitor eval: {report['file']}   ({claim}threshold {report['threshold']:g})"]
     if "sets" in report:
         sets = report["sets"]

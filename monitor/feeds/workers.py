@@ -36,6 +36,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from monitor.errors import ParseError
@@ -51,6 +52,9 @@ except ImportError:  # not on Windows: no memory limit there
 DEFAULT_BUDGET_SECONDS = 10.0
 DEFAULT_WORKERS = 2
 DEFAULT_MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # a 10 MiB body parses in well under 300 MB
+# Added to a read's budget when the worker must first load a semantic model (all-mpnet-base-v2 fp32 took 7 s
+# on a loaded 2-CPU machine; MiniLM int8 under one).
+MODEL_LOAD_SECONDS = 120.0
 
 
 def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
@@ -64,7 +68,8 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
     if memory_limit_bytes and resource is not None:
         # Address space, not RSS: the only limit the kernel enforces at allocation time, turning a runaway
         # parse into a MemoryError here instead of the OOM killer picking a process (perhaps the daemon).
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+        # The hard limit stays open so that this worker may raise its own soft one for a semantic model.
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, resource.RLIM_INFINITY))
     rules: reading.Rules | None = None
     while True:
         try:
@@ -76,9 +81,12 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
             if what == "reading":
                 if request["rules"] is not None:
                     rules = pickle.loads(request["rules"])
+                    if rules.semantic is not None and memory_limit_bytes and resource is not None:
+                        _allow_model(rules.semantic.files.model, memory_limit_bytes)
                 if rules is None or rules.token != request["token"]:
                     raise RuntimeError("the worker does not hold the rules it was asked to read with")
-                answer: tuple[str, Any] = ("ok", reading.read(rules, request["stories"]))
+                answer: tuple[str, Any] = ("ok", reading.read(rules, request["stories"],
+                                                              can_alert=request.get("can_alert")))
             else:
                 answer = ("ok", parse_feed(**request))
         except ParseError as exc:
@@ -92,6 +100,17 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
         conn.send(answer)
         if answer[0] == "fatal":
             return
+
+
+def _allow_model(model: Path, memory_limit_bytes: int) -> None:
+    """Raise this worker's address-space limit by what the semantic stage's model needs on top of a parse: about
+    four times the model file (weights, onnxruntime's arenas and thread stacks) and 512 MiB. all-mpnet-base-v2
+    fp32 (436 MB) does not load under the parse limit alone."""
+    needed = memory_limit_bytes + 4 * model.stat().st_size + 512 * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_AS, (needed if hard == resource.RLIM_INFINITY else min(needed, hard),
+                                                hard))
 
 
 class _Worker:
@@ -147,19 +166,28 @@ class ParsePool:
                    "now": now}
         return self._run("parse", lambda worker: request, budget_seconds)
 
-    def read(self, rules: Rules, stories: Sequence[Story], *,
+    def read(self, rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | None = None,
              budget_seconds: float | None = None) -> list[list[Reading]]:
-        """``reading.read(rules, stories)`` in a worker process, under the same budget as a parse. A worker is
-        sent the rules (pickled) the first time it reads with them, then only their token."""
+        """``reading.read(rules, stories, can_alert=…)`` in a worker process, under the same budget as a parse. A
+        worker is sent the rules (pickled) the first time it reads with them, then only their token."""
         def request(worker: _Worker) -> dict:
             blob = None if worker.rules_token == rules.token else rules.blob
             worker.rules_token = rules.token
-            return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories)}
-        return self._run("reading", request, budget_seconds)
+            return {"op": "read", "token": rules.token, "rules": blob, "stories": list(stories),
+                    "can_alert": None if can_alert is None else list(can_alert)}
 
-    def _run(self, what: str, request: Callable[[_Worker], dict], budget_seconds: float | None) -> Any:
-        budget = self.budget_seconds if budget_seconds is None else budget_seconds
+        def budget(worker: _Worker) -> float:
+            # A worker handed new rules with a semantic model loads it first: that is not the stories' time.
+            loading = rules.semantic is not None and worker.rules_token != rules.token
+            base = self.budget_seconds if budget_seconds is None else budget_seconds
+            return base + (MODEL_LOAD_SECONDS if loading else 0.0)
+        return self._run("reading", request, budget)
+
+    def _run(self, what: str, request: Callable[[_Worker], dict],
+             budget_seconds: float | Callable[[_Worker], float] | None) -> Any:
         worker = self._take()
+        budget = (budget_seconds(worker) if callable(budget_seconds)
+                  else self.budget_seconds if budget_seconds is None else budget_seconds)
         try:
             answer = self._ask(worker, request(worker), budget, what)
         except BaseException:
@@ -235,10 +263,10 @@ def shared_pool() -> ParsePool:
         return _shared
 
 
-def read_with_budget(rules: Rules, stories: Sequence[Story], *,
+def read_with_budget(rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | None = None,
                      budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> list[list[Reading]]:
     """``reading.read`` in the shared worker pool, killed and reported as ParseError past ``budget_seconds``."""
-    return shared_pool().read(rules, stories, budget_seconds=budget_seconds)
+    return shared_pool().read(rules, stories, can_alert=can_alert, budget_seconds=budget_seconds)
 
 
 def parse_feed_with_budget(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,

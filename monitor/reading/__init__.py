@@ -2,6 +2,11 @@
 each (verdict), and its headline as grouping compares it. Pure, and picklable: the polling process hands this work
 to its parse worker processes (``monitor.feeds.workers.ParsePool.read``), so it runs on another core while the
 poll threads fetch and write.
+
+With the semantic stage on (``Rules.semantic``), relevance is ``monitor.semantic``'s calibrated score over the
+lexical evidence and the cosine, for every claim a story's gates let through (a story in other words shares no
+term, so the lexical index cannot name the candidates). The worker loads the model once and encodes the claims
+once per set of rules, and a read's stories in one batch.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from monitor.reading import relevance as match
 from monitor.reading.index import ClaimIndex
 from monitor.models import Relevance, Story, pickled_by_fields
 from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge
+from monitor.semantic import judging  # a module, not its names: judging imports this package's relevance
+from monitor.semantic.stage import SemanticRules, cosines, story_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +32,15 @@ class Rules:
 
     ``token`` names this set of rules (one per config load) and ``blob`` is it pickled, so a worker process is
     sent the rules once and then only the token. The index is built where the reading happens (in the worker,
-    on first use), not in the polling process, which only hands the rules over.
+    on first use), not in the polling process, which only hands the rules over; so are the claims' vectors
+    when ``semantic`` is set.
     """
 
     claims: tuple[tuple[match.PreparedClaim, PreparedVerdict], ...]
+    semantic: SemanticRules | None = None
     token: str = field(init=False, repr=False, compare=False)
     _index: ClaimIndex[int] | None = field(init=False, default=None, repr=False, compare=False)
+    _vectors: object = field(init=False, default=None, repr=False, compare=False)
     _blob: bytes | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -43,6 +53,15 @@ class Rules:
         return self._index
 
     @property
+    def claim_vectors(self):
+        """The claims' unit vectors (claims × dim), encoded on first use and kept; only with ``semantic``."""
+        if self._vectors is None:
+            assert self.semantic is not None
+            from monitor.semantic.stage import encoder
+            object.__setattr__(self, "_vectors", encoder(self.semantic).encode([c.text for c, _ in self.claims]))
+        return self._vectors
+
+    @property
     def blob(self) -> bytes:
         """These rules pickled, made on first use and kept."""
         if self._blob is None:  # two threads may both make it: the same bytes, harmless
@@ -50,12 +69,14 @@ class Rules:
         return self._blob
 
     def __getstate__(self) -> tuple:
-        return self.claims, self.token
+        return self.claims, self.token, self.semantic
 
     def __setstate__(self, state: tuple) -> None:
         object.__setattr__(self, "claims", state[0])
         object.__setattr__(self, "token", state[1])
+        object.__setattr__(self, "semantic", state[2])
         object.__setattr__(self, "_index", None)
+        object.__setattr__(self, "_vectors", None)
         object.__setattr__(self, "_blob", None)
 
 
@@ -81,12 +102,38 @@ def relevant(rules: Rules, story: Story) -> list[tuple[int, Relevance]]:
     return found
 
 
-def read(rules: Rules, stories: Sequence[Story]) -> list[list[Reading]]:
-    """For each story, in order, its readings: one per claim it is relevant to."""
+def semantically_relevant(rules: Rules, story: Story, cosine_row) -> list[tuple[int, Relevance]]:
+    """``relevant`` with the semantic stage: every claim whose gates the story passes, scored with its cosine
+    (``cosine_row``: one per claim), kept at ``rules.semantic.min_score`` or more."""
+    assert rules.semantic is not None
+    found = []
+    for position, (claim, _) in enumerate(rules.claims):
+        relevance = judging.assess(rules.semantic, claim, float(cosine_row[position]), story.title,
+                                   story.summary).relevance
+        if relevance is not None:
+            found.append((position, relevance))
+    return found
+
+
+def read(rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | None = None) -> list[list[Reading]]:
+    """For each story, in order, its readings: one per claim it is relevant to.
+
+    With ``rules.semantic``, the stories that ``can_alert`` (all when None) are encoded in one batch and read
+    semantically; the others (too old to alert: stored and matched for the record only) lexically, unencoded."""
+    semantic_rows: dict[int, int] = {}
+    cosine = None
+    if rules.semantic is not None and rules.claims:
+        semantic_rows = {i: row for row, i in enumerate(
+            i for i in range(len(stories)) if can_alert is None or can_alert[i])}
+        if semantic_rows:
+            cosine = cosines(rules.semantic, rules.claim_vectors,
+                             [story_text(stories[i].title, stories[i].summary) for i in semantic_rows])
     out = []
-    for story in stories:
+    for i, story in enumerate(stories):
         readings = []
-        for position, relevance in relevant(rules, story):
+        row = semantic_rows.get(i)
+        found = relevant(rules, story) if row is None else semantically_relevant(rules, story, cosine[row])
+        for position, relevance in found:
             relevance_rules, verdict_rules = rules.claims[position]
             readings.append(Reading(position, relevance, judge(verdict_rules, story.title, story.summary),
                                     grouping.headline_key(match.content_terms(relevance_rules, story.title))))

@@ -241,6 +241,16 @@ def _score(claim: PreparedClaim, story: _Story) -> tuple[float, list[str]]:
     return round(100.0 / (1.0 + math.exp(-z)), 2), found
 
 
+def evidence(claim: PreparedClaim, title: str, summary: str
+             ) -> tuple[tuple[float, ...], list[str], tuple[str, int | None] | None]:
+    """The lexical evidence for another scorer to combine (``monitor.semantic.scoring``): the ``_features`` in
+    ``FEATURE_WEIGHTS`` order, the surfaces of the claim terms found, and the gate that stops the story
+    (as ``_gate`` gives it) or None."""
+    story = _story(claim.aliases, claim.weigher, title, summary)
+    feats, found = _features(claim, story)
+    return feats, found, _gate(claim, story.terms) if claim.require_any or claim.exclude else None
+
+
 def content_terms(claim: PreparedClaim, text: str) -> list[str]:
     """The content terms of ``text`` as this claim reads them: stop words dropped, stemmed, aliases applied.
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
-from monitor import match  # noqa: E402
+from monitor.reading import relevance as match  # noqa: E402
 
 DEFAULT_DIR = REPO.parent / "shared" / "eval" / "checkthat2020"
 K = 5

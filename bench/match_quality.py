@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from rapidfuzz import fuzz, utils  # noqa: E402
 
-from monitor import match  # noqa: E402
+from monitor.reading import relevance as match  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 import checkthat_rank  # noqa: E402

@@ -38,6 +38,7 @@ def _is_acronym(word: str) -> bool:
     return 2 <= len(word) <= 5 and word.isupper() and word.isalpha()
 
 
+@lru_cache(maxsize=16_384)
 def _everyday(word: str) -> bool:
     """True for a stop word, an honorific or an everyday English word (weekdays, months, "President"): it is no
     name even when capitalised."""

@@ -64,9 +64,15 @@ class PreparedClaim:
     probe: tuple[tuple[str, float, str, str], ...] = field(default=(), repr=False, compare=False)
     numbers: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     term_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    # The claim's parties: its terms that are names (``monitor.reading.parties``), and their total weight.
+    # The claim's parties: its terms that are names (``monitor.reading.parties``), their total weight, and the
+    # key (``name_key``) of each.
     parties: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     party_weight: float = field(default=0.0, repr=False, compare=False)
+    party_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+    party_key_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    short_parties: tuple[str, ...] = field(default=(), repr=False, compare=False)  # shorter than a name key
+    # The log-odds below which a score is under min_score even after rounding to 2 decimals (``match``).
+    least_log_odds: float = field(default=-math.inf, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.probe:
@@ -75,6 +81,12 @@ class PreparedClaim:
                 for t, w, s in zip(self.terms, self.weights, self.surfaces)))
             object.__setattr__(self, "numbers", frozenset(t for t in self.terms if t.isdigit()))
             object.__setattr__(self, "term_set", frozenset(self.terms))
+            object.__setattr__(self, "party_keys", tuple((p, name_key(p)) for p in sorted(self.parties)))
+            object.__setattr__(self, "party_key_set", frozenset(k for _, k in self.party_keys))
+            object.__setattr__(self, "short_parties", tuple(p for p in sorted(self.parties) if len(p) < 4))
+            least = (self.min_score - 0.005) / 100.0
+            object.__setattr__(self, "least_log_odds", -math.inf if least <= 0.0 else math.inf if least >= 1.0
+                               else math.log(least / (1.0 - least)) - 1e-9)
 
 
 def prepare_claim(
@@ -156,7 +168,9 @@ class _Story:
     title_size: float  # log(1 + title_weight)
     numbers: frozenset[str]  # the number terms of title and summary
     by_prefix: dict[str, tuple[str, ...]]  # candidates for fuzzy matching, keyed by their first 3 letters
-    names: frozenset[str]  # the terms of the names in title and summary (``monitor.reading.parties``)
+    name_set: frozenset[str]  # the terms of the names in title and summary (``monitor.reading.parties``)
+    name_keys: frozenset[str]  # their ``name_key``s
+    short_names: tuple[str, ...]  # those shorter than a key
 
 
 @lru_cache(maxsize=256)
@@ -173,7 +187,8 @@ def _story(aliases: Aliases, weigher: Weigher, title: str, summary: str) -> _Sto
     title_weight = sum(weights.values())
     names = name_terms(title, aliases) | name_terms(summary, aliases) | aliases.names.intersection(every)
     return _Story(every, weights, title_weight, math.log1p(title_weight), frozenset(t for t in every if t.isdigit()),
-                  {k: tuple(v) for k, v in by_prefix.items()}, names)
+                  {k: tuple(v) for k, v in by_prefix.items()}, names, frozenset(name_key(n) for n in names),
+                  tuple(n for n in names if len(n) < 4))
 
 
 # Logistic weights for the eight _features, fitted with the shipped term weights (``monitor.reading.text``) on
@@ -185,11 +200,11 @@ def _story(aliases: Aliases, weigher: Weigher, title: str, summary: str) -> _Sto
 # against 0.830 / 0.720 the same way for the seven features without the parties. Term weights from corpus
 # document frequencies instead of the hand-written tiers moved held-out macro AUC by under 0.005, all weights 1 by
 # 0.005, so the shipped weights need no corpus. The tier values 0.2 / 0.5 are round numbers.
-FEATURE_WEIGHTS = (1.669, 1.091, 0.892, -0.470, 0.586, -0.383, -0.368, -0.776)
-BIAS = -2.670
+FEATURE_WEIGHTS = (1.669, 1.094, 0.890, -0.470, 0.588, -0.383, -0.368, -0.780)
+BIAS = -2.676
 
 
-def _features(claim: PreparedClaim, story: _Story) -> tuple[tuple[float, ...], list[str]]:
+def _features(claim: PreparedClaim, story: _Story, least: float = -math.inf) -> tuple[tuple[float, ...], list[str]]:
     """The evidence, and the surfaces of the claim terms found. Features, in ``FEATURE_WEIGHTS`` order:
 
     coverage   weighted share of the claim's terms found in the story (title and summary)
@@ -203,6 +218,8 @@ def _features(claim: PreparedClaim, story: _Story) -> tuple[tuple[float, ...], l
                lacks, when the story names a party the claim does not; else 0 (``_missing_parties``)
 
     Term weights come from ``claim.weigher``: everyday English words count less than rare ones and names.
+    ``least``: the log-odds below which the caller only needs to know the score is too low (``match``); when the
+    other seven already fall short of it, the parties share, which can only lower the score, is left at 0.
     """
     terms = story.terms
     title = story.title
@@ -230,10 +247,7 @@ def _features(claim: PreparedClaim, story: _Story) -> tuple[tuple[float, ...], l
     if fuzzy:
         title_got += sum(title[t] for t in fuzzy if t in title and t not in claim.term_set)
     numbers = claim.numbers
-    missing = 0.0
-    if party_got < claim.party_weight and story.names:
-        missing = _missing_parties(claim, story, party_got)
-    return (
+    feats = (
         got / total,
         title_got / story.title_weight if story.title_weight else 0.0,
         math.log1p(got),
@@ -241,31 +255,42 @@ def _features(claim: PreparedClaim, story: _Story) -> tuple[tuple[float, ...], l
         story.title_size,
         1.0 if numbers and numbers.isdisjoint(story.numbers) else 0.0,
         1.0 if numbers and not numbers.issuperset(story.numbers) else 0.0,
-        missing,
-    ), found
+    )
+    if party_got >= claim.party_weight or not story.name_set:
+        return (*feats, 0.0), found
+    if FEATURE_WEIGHTS[7] <= 0.0 and BIAS + sum(map(operator.mul, FEATURE_WEIGHTS, feats)) < least:
+        return (*feats, 0.0), found  # too low already; the parties could only lower it
+    return (*feats, _missing_parties(claim, story, party_got)), found
 
 
-def _related(name: str, party: str) -> bool:
-    """Whether two name terms are one name in two forms: one begins with the other ("iraq"/"iraqi"), or they
-    share their first four letters ("greec"/"greek", "norwai"/"norwegian")."""
-    return name.startswith(party) or party.startswith(name) or (len(name) >= 4 and name[:4] == party[:4])
+def name_key(term: str) -> str:
+    """The first four letters of a name term. Two names with one key, or one beginning with the other, are one
+    name in two forms ("iraq"/"iraqi", "greec"/"greek", "norwai"/"norwegian")."""
+    return term[:4]
 
 
 def _missing_parties(claim: PreparedClaim, story: _Story, party_got: float) -> float:
-    """The weighted share of the claim's parties the story lacks, when it names a party the claim does not, else
-    0. ``party_got`` is the weight of the parties found as terms. A story name ``_related`` to a claim party is
-    that party in another form ("Iraqi" for "Iraq"): it is neither another party nor missing."""
-    others = story.names - claim.term_set
+    """The weighted share of the claim's parties the story lacks, when it names a party the claim does not (a
+    name that is no claim term nor one of its parties in another form), else 0. ``party_got`` is the weight of
+    the parties found as terms; a party that a story name is in another form counts as found."""
+    others = story.name_set - claim.term_set
     if not others:
         return 0.0
-    for party in claim.parties:
-        related = [n for n in others if _related(n, party)]
-        if related:
-            others = others.difference(related)
-            if party not in story.terms:
-                party_got += claim.weigher(party)
-    if not others:
+    keys, parties = claim.party_key_set, claim.parties
+    for name in others:
+        # Another form shares the key, or, when one of the two is shorter than a key, begins with the other.
+        if name[:4] in keys or (len(name) < 4 and any(p.startswith(name) for p in parties)):
+            continue
+        if claim.short_parties and any(name.startswith(p) for p in claim.short_parties):
+            continue
+        break
+    else:
         return 0.0
+    name_keys, terms = story.name_keys, story.terms
+    for party, key in claim.party_keys:
+        if party not in terms and (key in name_keys or any(party.startswith(n) for n in story.short_names)
+                                   or (len(party) < 4 and any(n.startswith(party) for n in story.name_set))):
+            party_got += claim.weigher(party)
     return max(0.0, 1.0 - party_got / claim.party_weight)
 
 
@@ -279,9 +304,10 @@ def score(claim: PreparedClaim, title: str, summary: str) -> Relevance:
     return Relevance(score=value, matched_terms=tuple(sorted(set(found))))
 
 
-def _score(claim: PreparedClaim, story: _Story) -> tuple[float, list[str]]:
-    """The score (0-100, rounded to 2 decimals) and the surfaces of the claim terms found, repeats included."""
-    feats, found = _features(claim, story)
+def _score(claim: PreparedClaim, story: _Story, least: float = -math.inf) -> tuple[float, list[str]]:
+    """The score (0-100, rounded to 2 decimals) and the surfaces of the claim terms found, repeats included.
+    ``least`` as ``_features``: a score whose log-odds fall below it is only known to be below it."""
+    feats, found = _features(claim, story, least)
     z = BIAS + sum(map(operator.mul, FEATURE_WEIGHTS, feats))
     return round(100.0 / (1.0 + math.exp(-z)), 2), found
 
@@ -302,7 +328,7 @@ def match(claim: PreparedClaim, title: str, summary: str) -> Relevance | None:
     story = _story(claim.aliases, claim.weigher, title, summary)
     if (claim.require_any or claim.exclude) and _gate(claim, story.terms) is not None:
         return None
-    value, found = _score(claim, story)
+    value, found = _score(claim, story, claim.least_log_odds)
     if not found or value < claim.min_score:
         return None
     return Relevance(score=value, matched_terms=tuple(sorted(set(found))))

@@ -2,8 +2,9 @@
 
 Claim and story text are read into terms by ``monitor.reading.text`` (normalised, stemmed, aliases applied,
 weighted), their names by ``monitor.reading.parties``. The score: eight features of how the claim's terms and the
-story's terms overlap, and whether the story is about the claim's parties (see ``_features``), each term weighted by how little an everyday word it is (the shipped table in ``monitor.reading.text``, or an
-``idf`` table given to ``prepare_claim``), combined by logistic weights fitted on labelled pairs from outside this
+story's terms overlap, and whether the story is about the claim's parties (see ``_features``), each term weighted
+by how little an everyday word it is (the shipped table in ``monitor.reading.text``, or an ``idf`` table given to
+``prepare_claim``), combined by logistic weights fitted on labelled pairs from outside this
 project, giving a 0-100 score that reads as "how likely is this story about the claim", with one threshold
 ``DEFAULT_MIN_SCORE`` for every claim.
 

@@ -15,7 +15,8 @@ from conftest import rss, run_cli, shipped_claims, toml_document, write_config
 HOOK_ENV = "NM_TEST_READ_HOOK_URL"
 SECRET_URL = "http://127.0.0.1:9/hook?token=s3cr3t-t0ken"  # never contacted: poll-once runs with --no-deliver
 SIGNED = "Iraq and US sign agreement on withdrawal of US-led coalition"
-NIGER = "US completes troop withdrawal from Niger under agreement with junta"  # scores 44 > 43, no "Iraq"
+# No "Iraq" and no other country named (naming Niger would cost it the score as another party): 48 > 43
+NIGER = "US completes troop withdrawal under agreement with junta"
 FOOTBALL = "Iraqi football team wins"  # passes require_any, scores far below min_score
 STORIES = {"signed": SIGNED, "niger": NIGER, "football": FOOTBALL, "cup": "France wins the World Cup"}
 READ_COMMANDS = [("status",), ("feeds",), ("hits", "--since", "30d"), ("claims",), ("outbox",),
@@ -144,7 +145,7 @@ def test_explain_a_missed_story_gives_each_claims_score_threshold_and_failed_gat
     text = run_cli("explain", "https://wire.example.com/niger", config=polled, env={HOOK_ENV: SECRET_URL})
     assert text.returncode == 0, text.stderr
     assert "no claim matched" not in text.stdout
-    assert ("claim iraq-us-coalition-signing: no hit; score 44.2, min_score 43; "
+    assert ("claim iraq-us-coalition-signing: no hit; score 48.0, min_score 43; "
             "require_any: the story has none of 'iraq'") in text.stdout
     assert "claim niger-pullout: no hit; score" in text.stdout and "exclude: the story has 'junta'" in text.stdout
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import scenario_story_params
 
-from monitor.reading.relevance import DEFAULT_MIN_SCORE, PreparedClaim, assess, match, prepare_claim, score
+from monitor.reading.relevance import (DEFAULT_MIN_SCORE, PreparedClaim, _features, _story, assess, match,
+                                      prepare_claim, score)
 from monitor.models import Relevance
 
 IRAQ_CLAIM = "Iraq and the United States sign the agreement on the withdrawal of the US-led coalition"
@@ -18,6 +19,7 @@ IRAQ_ALIASES = {
     "withdrawal": ["withdraw", "pullout", "انسحاب"],
     "sign": ["ink", "seal", "وقع", "يوقع"],
 }
+PARTIES = 7  # position of the missing-parties share among relevance._features
 US_ALIASES = {"united states": ["US", "U.S.", "Washington"], "iraq": ["Iraqi", "Baghdad"]}
 
 
@@ -174,3 +176,50 @@ def test_word_weights_and_injected_idf() -> None:
     title = "Iraq signs agreement"
     assert score(tuned, title, "").matched_terms == score(plain, title, "").matched_terms
     assert score(tuned, title, "").score != score(plain, title, "").score
+
+
+# ---------------------------------------------------------------- the claim's parties
+
+RAIL_CLAIM = "Kenya and Tanzania will approve the railway plan"
+
+
+def test_a_story_about_other_parties_doing_the_same_misses_without_a_gate() -> None:
+    """No require_any: naming other countries and none of the claim's costs the story the match."""
+    claim = prepare_claim("rail", RAIL_CLAIM)
+    assert match(claim, "Ghana and Togo approve railway plan", "") is None
+    assert match(claim, "Kenya and Tanzania approve railway plan", "") is not None
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Ghana, Kenya and Tanzania approve railway plan",  # the claim's parties, and another one
+        "Kenyan and Tanzanian ministers approve railway plan",  # the parties in another form
+        "Railway plan approved",  # no party named at all: nothing says it is about others
+    ],
+)
+def test_a_story_naming_the_claims_parties_loses_nothing_for_them(title: str) -> None:
+    claim = prepare_claim("rail", RAIL_CLAIM)
+    feats, _ = _features(claim, _story(claim.aliases, claim.weigher, title, ""))
+    assert feats[PARTIES] == 0.0
+
+
+def test_the_parties_are_the_claims_names_and_name_aliases() -> None:
+    claim = prepare_claim("c", IRAQ_CLAIM, aliases=IRAQ_ALIASES)
+    assert claim.parties == {"iraq", "united states"}  # not "agreement", whose variants are everyday words
+    lowercase = prepare_claim("c", "iraq signs the withdrawal deal", aliases=IRAQ_ALIASES)
+    assert lowercase.parties == {"iraq"}  # an alias with a capitalised variant is a name however it is written
+
+
+def test_a_story_missing_some_parties_and_naming_others_loses_in_proportion() -> None:
+    claim = prepare_claim("c", IRAQ_CLAIM, aliases=IRAQ_ALIASES)
+    half, _ = _features(claim, _story(claim.aliases, claim.weigher, "US troops leave Niger", ""))
+    none, _ = _features(claim, _story(claim.aliases, claim.weigher, "French troops leave Niger", ""))
+    assert half[PARTIES] == pytest.approx(0.5) and none[PARTIES] == 1.0
+
+
+@pytest.mark.parametrize("story", scenario_story_params(lambda s: s["expected"] == "unrelated"))
+def test_iraq_signing_look_alikes_miss_without_require_any(story: dict) -> None:
+    """The parties do the gate's work: every look-alike of the timeline misses with no require_any at all."""
+    claim = prepare_claim("iraq-us-withdrawal", IRAQ_CLAIM, aliases=IRAQ_ALIASES)
+    assert match(claim, story["title"], story["summary"]) is None, score(claim, story["title"], story["summary"])

@@ -110,7 +110,7 @@ class ScoreCeiling:
     weight and number of the claim terms it could show (exactly or fuzzily) and the size of its title.
 
     Coverage and evidence grow with the found weight; precision and title size are bounded by ``title_bound``;
-    the number flags and claim size are taken at whichever value raises the score most. So when ``reachable`` is
+    the number flags, the missing-parties share and claim size are taken at whichever value raises the score most. So when ``reachable`` is
     False, ``match`` is None for certain.
     """
 
@@ -119,7 +119,8 @@ class ScoreCeiling:
     def __init__(self, claim: PreparedClaim) -> None:
         w = FEATURE_WEIGHTS
         self._total = sum(claim.weights)
-        base = BIAS + w[3] * math.log1p(self._total) + max(w[5], 0.0) + max(w[6], 0.0)
+        # The number flags and the missing-parties share (0 to 1) at whichever end raises the score.
+        base = BIAS + w[3] * math.log1p(self._total) + max(w[5], 0.0) + max(w[6], 0.0) + max(w[7], 0.0)
         # score() rounds to 2 decimals: a score a hair under min_score may still be reported as min_score.
         least = (claim.min_score - 0.005) / 100.0
         need = -math.inf if least <= 0.0 else math.inf if least >= 1.0 else math.log(least / (1.0 - least))

@@ -267,13 +267,18 @@ class Aliases:
     it matches "US" and "U.S." in mixed-case text but never the word "us". Other variants match whatever their
     case. Matching happens on stemmed terms, so "deals" matches the variant "deal"; the canonical form itself is
     a variant too, so every spelling ends up as the one term ``normalise(canonical)``.
+
+    ``names`` are the canonical terms that stand for a name (a party of a claim, see ``monitor.reading.parties``):
+    those with a variant, or a canonical form, that starts with a capital letter ("US", "Baghdad").
     """
 
-    __slots__ = ("index", "canonicals")
+    __slots__ = ("index", "canonicals", "names")
 
     def __init__(self, items: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
         index: dict[str, set[tuple[tuple[str, ...], str]]] = {}
         self.canonicals = frozenset(normalise(canonical) for canonical, _ in items)
+        self.names = frozenset(normalise(canonical) for canonical, variants in items
+                               if any(v[:1].isupper() for v in (canonical, *variants)))
         for canonical, variants in items:
             canon = normalise(canonical)
             for variant in (canonical, *variants):

@@ -189,6 +189,7 @@ MODAL_WEAK = frozenset(
     prepare prepares prepared preparing vow vows vowed pledge pledges pledged promise promises promised threaten
     threatens threatened try tries tried trying agree agrees agreed move moves moving push pushes pushing urge
     urges urged consider considers considering mull mulls weigh weighs eye eyes eyeing scheduled tipped ahead
+    signal signals signalled signaled signalling signaling
     before if whether when once until""".split()
 )
 # Possibility, as opposed to intention or schedule: "may sign" stays pending even for a claim about a plan.

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import cues, outcomes, steps
+from monitor.reading import consequences, cues, outcomes, steps
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -197,14 +197,21 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or _completed_after(p, keys, end)
+    ) or _completed_after(p, keys, end) or (form == "noun" and consequences.causes(keys, end))
+    if consequences.reports_share(keys, i, end):
+        return None  # "won 47 percent": a share of the vote, not the victory
     if form in ("ed", "state", "word") or (form == "ing" and "be" in m) or completed:
         return CONFIRMED, CLEAR, first
     # A verb, unless it reads as a noun: after a determiner or number, before "of" or a noun like "event", or
-    # before a verb of its own ("launch slips", "release delayed").
+    # before a verb of its own ("launch slips", "release delayed"), after a compound ("quarter-point cut"). A
+    # phrase in the -s form is a verb ("Nova 5 hits shelves").
     follow = match(p.lexicon, keys, end) if end < len(keys) else None
     subject = follow is not None and follow[0].outcome != CONFIRMED
+    compound = i > 1 and toks[i - 1].start == toks[i - 2].end + 1 and text[toks[i - 1].start - 1] == "-"
+    if form == "s" and entry.rest:
+        return CONFIRMED, CLEAR, first
     if form in ("base", "s") and i > 0 and prev not in cues.DETERMINERS and not prev.isdigit() and not subject \
+            and not compound \
             and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" and not (prev in ("close", "near") and nxt == "to"):
         return CONFIRMED, CLEAR, first
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
@@ -288,7 +295,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     toks, keys, marks = _text(text)
     surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
     question = "?" in keys
-    debunk = deny_at = confirmer = weak_modal = None
+    debunk = deny_at = debunk_at = confirmer = weak_modal = None
     skip_to = 0
     claim_words = p.claim_words
     for i, hit, speaker, modal in marks:
@@ -297,7 +304,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             entry, end = hit  # a claim's own words are content, not a cue
             skip_to = end
             if entry.outcome == "debunk" and debunk is None:
-                debunk, deny_at = surface(i, end), (i if k in cues.DENY else None)
+                debunk, deny_at, debunk_at = surface(i, end), (i if k in cues.DENY else None), i
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
                 hedge = surface(i - (k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS), end)
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
@@ -311,6 +318,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     readings: list[_Reading] = []
     lexicon = p.lexicon
     i = setback_until = 0
+    done_at = len(keys)  # where the first cue asserting the event stands
     while i < len(keys):
         # Most words are no cue of the claim: test membership before paying for a call to match().
         hit = match(lexicon, keys, i) if keys[i] in lexicon else None
@@ -330,6 +338,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             elif verdict == CONFIRMED and i < setback_until:
                 i = end  # "NASA delays Artemis launch": the event is what the setback governs, not news of its own
                 continue
+            if verdict == CONFIRMED and strength == CLEAR:
+                done_at = min(done_at, i)
             readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own, hedged))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):
@@ -350,6 +360,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             if k == "not" and j + 1 < len(keys):
                 readings.append(_Reading(CUED, _RANK[REJECTED], REJECTED, surface(j, j + 2), text))
                 break
+    if debunk is not None and "but" in keys[done_at:debunk_at or 0]:
+        debunk = None  # "resigns but denies wrongdoing": the denial is of something else
     if debunk is not None:
         if question and "or" in keys:  # "real or hoax?"
             return _Reading(CUED, 0, PENDING, debunk, text)
@@ -407,8 +419,11 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
     head = max(heads, key=_order, default=none)
     if head.verdict == CONFIRMED:  # "Leader killed: X reportedly killed in airstrike": one hedged part hedges all
         head = next((r for r in heads if r.hedged), head)
+    # A headline asking whether the claim's event will happen says it has not: a summary may tell of a setback,
+    # not of the event ("Will the bank cut rates?" over "markets price a cut").
+    asked = head.hedged and "?" in (head.sentence or "")
     if head.strength < CLEAR and not head.own:  # a headline's own cue outranks anything a summary says
         body = max((_read(prepared, s, None) for s in _sentences(summary or "")), key=_order, default=none)
-        if body.strength == CLEAR or body.strength > head.strength:
+        if (body.strength == CLEAR or body.strength > head.strength) and not (asked and body.verdict == CONFIRMED):
             head = body
     return VerdictResult(head.verdict, head.cue, head.sentence)

@@ -19,7 +19,7 @@ CONSEQUENCE_VERBS = frozenset(
     """brings brought creates created leaves left ends ended opens opened paves paved sparks sparked triggers
     triggered ushers ushered clears cleared marks marked means meant sends sent prompts prompted""".split()
 )
-_NOUN_PHRASE_WORDS = 4
+_NOUN_PHRASE_WORDS = 5
 _STOP = cues.PUNCT | cues.MODAL_STRONG | cues.MODAL_WEAK | cues.NEGATORS | cues.AUX
 _WIN_FORMS = frozenset("win wins won winning".split())
 _SHARE_WORDS = frozenset("percent per %".split())

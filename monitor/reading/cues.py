@@ -90,7 +90,7 @@ FAMILIES: tuple[Family, ...] = (
     _f("split, break up, spin off", "split, breakup, spinoff"),
     _f("open", "opening"),
     _f("hold, stage, host", ""),
-    _f("raise, hike, increase", "hike, increase"),
+    _f("raise, hike, increase", "hike, increase", delayed="hold, keep, leave unchanged"),
     _f("cut, lower, reduce, slash", "cut", delayed="hold, keep, leave unchanged"),
     _f("steal, rob", "theft", rejected="safe"),
     _f("find, discover, uncover", "discovery"),

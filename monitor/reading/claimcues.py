@@ -81,7 +81,8 @@ def prepare_verdict(
         if event.noun is not None:  # a noun-phrase claim's own event noun: "delivery of the first 777X"
             cues.add(lex, event.noun, Verdict.CONFIRMED, "noun")
         for family in families:
-            for word, kind in [(v, "verb") for v in family.verbs] + [(n, "noun") for n in family.nouns] + [
+            verbs = family.verbs + family.also
+            for word, kind in [(v, "verb") for v in verbs] + [(n, "noun") for n in family.nouns] + [
                 (s, "state") for s in family.states
             ]:
                 cues.add(lex, word, Verdict.CONFIRMED, kind)

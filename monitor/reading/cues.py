@@ -28,7 +28,8 @@ class Family(NamedTuple):
     that mean this kind of event failed ("lose" an election, "alive" for a death); ``decisive``: the event is a
     one-shot decision (a vote, a ruling), so "did not pass" / "failed to pass" means it was rejected rather than
     that it has not happened yet; ``delayed``: words that mean this kind of event is put off ("strike extended"
-    for an ending, "holds rates" for a cut).
+    for an ending, "holds rates" for a cut); ``also``: further confirming verbs too common to place a claim in
+    the family ("begin": "shares begin trading" is no coming into force).
     """
 
     verbs: tuple[str, ...]
@@ -37,19 +38,21 @@ class Family(NamedTuple):
     rejected: tuple[str, ...] = ()
     decisive: bool = False
     delayed: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
 
 
 def _f(verbs: str, nouns: str = "", states: str = "", rejected: str = "", decisive: bool = False,
-       delayed: str = "") -> Family:
+       delayed: str = "", also: str = "") -> Family:
     split = lambda s: tuple(p.strip() for p in s.split(",") if p.strip())  # noqa: E731
-    return Family(split(verbs), split(nouns), split(states), split(rejected), decisive, split(delayed))
+    return Family(split(verbs), split(nouns), split(states), split(rejected), decisive, split(delayed), split(also))
 
 
 # Each family is found by any of its verbs in the claim; the claim's own verb is always a cue as well.
 FAMILIES: tuple[Family, ...] = (
     _f("sign, ink, seal, sign off, put pen to paper", "signing, signature"),
     _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord"),
-    _f("approve, endorse, authorise, greenlight, green-light, sign off on, adopt, clear", "approval", rejected="vote down, veto, fail",
+    _f("approve, endorse, authorise, greenlight, green-light, sign off on, adopt, clear", "approval",
+       rejected="vote down, veto, fail",
        decisive=True),
     _f("pass, enact, adopt, clear", "passage", rejected="vote down, veto, defeat, fail", decisive=True),
     _f("ratify", "ratification", rejected="vote down", decisive=True),
@@ -68,8 +71,8 @@ FAMILIES: tuple[Family, ...] = (
     _f("lift, end, remove, scrap, drop, ease, unfreeze, rescind, revoke", "lifting, removal",
        rejected="extend, renew, maintain, uphold, stay in place, remain in place, remain in force, keep in place"),
     # Something coming into force (a ceasefire, a law, a treaty's rules).
-    _f("take effect, come into force, enter into force, come into effect, go into effect, kick in, begin, start",
-       "entry into force", states="in force, in effect"),
+    _f("take effect, come into force, enter into force, come into effect, go into effect, kick in",
+       "entry into force", states="in force, in effect", also="begin, start"),
     _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose", decisive=True),
     _f("complete, finalise, conclude, close", "completion, closing"),
     _f("acquire, buy, purchase, take over, snap up", "acquisition, takeover, purchase, buyout", rejected="withdraw"),

@@ -66,7 +66,8 @@ FAMILIES: tuple[Family, ...] = (
     _f("resign, step down, stand down, quit", "resignation, departure"),
     _f("withdraw, pull out, exit", "withdrawal, pullout"),
     # An ongoing state ending (a strike, a war, a standoff): kept going is a delay.
-    _f("end, finish, come to an end, call off", "end", delayed="extend, continue, go on, drag on, rumble on"),
+    _f("end, finish, come to an end, call off", "end", states="over",
+       delayed="extend, continue, go on, drag on, rumble on"),
     # A restriction lifted (sanctions, a ban, a freeze): kept in place is a rejection.
     _f("lift, end, remove, scrap, drop, ease, unfreeze, rescind, revoke", "lifting, removal",
        rejected="extend, renew, maintain, uphold, stay in place, remain in place, remain in force, keep in place"),
@@ -119,6 +120,7 @@ TIME_WORDS = frozenset(
 REJECTED = (
     "reject, collapse, scrap, cancel, call off, abandon, break down, fall through, fall apart, veto, torpedo, "
     "derail, shelve, terminate, walk away, back out, pull the plug, rule out, vote down, block, "
+    "drop plan, drop plans, drop bid, drop proposal, "
     "rejection, cancellation, breakdown"
 )
 
@@ -229,7 +231,7 @@ COMPLETED_BEFORE = frozenset("after following since upon amid amidst".split())
 COMPLETED_AFTER = (
     "took place, takes place, take place, taking place, was held, were held, held, went ahead, goes ahead, "
     "go ahead, got under way, gets under way, under way, underway, happened, occurred, was completed, completed, "
-    "was accepted, is official, became official, became final"
+    "was accepted, is official, became official, became final, confirmed, was confirmed, announced, was announced"
 )
 # Between an event noun and a completion phrase, only these may stand ("signing ceremony was held"); a modal or
 # a negator there ("signing to be held", "ceremony not held") says it has not happened.

@@ -159,6 +159,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
             return DELAYED, CLEAR, first  # "no deal yet", "still no deal": not yet, rather than never
         if m & {"neg", "deny", "refuse", "fail", "yet", "weak", "hedge", "no"}:
             return PENDING, CUED, first
+        if entry.outcome == REJECTED and _before_time(keys, end):
+            return DELAYED, CLEAR, first  # "rules out a launch before March": not before then
         return Verdict(entry.outcome), CLEAR, first
     neg = "neg" in m
     if neg and not p.fact and not p.negated and any(k in cues.LATER for k in keys[end : end + 6]):
@@ -200,6 +202,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     ) or _completed_after(p, keys, end) or (form == "noun" and consequences.causes(keys, end))
     if consequences.reports_share(keys, i, end):
         return None  # "won 47 percent": a share of the vote, not the victory
+    if form == "state" and keys[i] == "over" and nxt and nxt not in cues.PUNCT:
+        return None  # "strike over" ends a clause; "talks over pay" are about something
     if form in ("ed", "state", "word") or (form == "ing" and "be" in m) or completed:
         return CONFIRMED, CLEAR, first
     # A verb, unless it reads as a noun: after a determiner or number, before "of" or a noun like "event", or
@@ -211,8 +215,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     if form == "s" and entry.rest:
         return CONFIRMED, CLEAR, first
     if form in ("base", "s") and i > 0 and prev not in cues.DETERMINERS and not prev.isdigit() and not subject \
-            and not compound \
-            and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" and not (prev in ("close", "near") and nxt == "to"):
+            and not compound and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" \
+            and not ((prev in ("close", "near") or keys[i] in ("close", "near")) and nxt == "to"):
         return CONFIRMED, CLEAR, first
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
 
@@ -239,6 +243,16 @@ def _rescheduled(keys: Sequence[str], entry: Entry, end: int) -> bool | None:
         return None
     j = end + 1 if end < len(keys) and keys[end] in ("the", "a", "an", "early", "late", "mid") else end
     return j < len(keys) and (keys[j].isdigit() or keys[j] in cues.TIME_WORDS or keys[j] == "later")
+
+
+def _before_time(keys: Sequence[str], end: int) -> bool:
+    """ "before"/"until" and a time within a few words after a cue, in the same clause: "... before March"."""
+    for j, k in enumerate(keys[end : end + 5], end):
+        if k in cues.PUNCT:
+            return False
+        if k in cues.LATER and j + 1 < len(keys):
+            return keys[j + 1].isdigit() or keys[j + 1] in cues.TIME_WORDS
+    return False
 
 
 def _yet_after(keys: Sequence[str], end: int) -> bool:
@@ -294,8 +308,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
     toks, keys, marks = _text(text)
     surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
-    question = "?" in keys
-    debunk = deny_at = debunk_at = confirmer = weak_modal = None
+    question = "?" in keys and keys[0] != "why"  # "Why did X call off ...?" takes the event as done
+    debunk = deny_at = debunk_at = hedge_at = confirmer = weak_modal = None
     skip_to = 0
     claim_words = p.claim_words
     for i, hit, speaker, modal in marks:
@@ -306,7 +320,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at, debunk_at = surface(i, end), (i if k in cues.DENY else None), i
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
-                hedge = surface(i - (k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS), end)
+                official = k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS
+                hedge, hedge_at = surface(i - official, end), i
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
         if hedge is None and speaker and k not in claim_words:
@@ -362,6 +377,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
                 break
     if debunk is not None and "but" in keys[done_at:debunk_at or 0]:
         debunk = None  # "resigns but denies wrongdoing": the denial is of something else
+    if hedge_at is not None and "but" in keys[done_at:hedge_at]:
+        hedge = None  # "took effect, but each side accuses the other": so is the hedge
     if debunk is not None:
         if question and "or" in keys:  # "real or hoax?"
             return _Reading(CUED, 0, PENDING, debunk, text)

@@ -62,6 +62,22 @@ CASES = [
     # ... but not when it is said to be ahead, and a bare noun still only names it
     (MERGE, "Completion of Northway-Brell deal will create a new market leader", "", P),
     (QUIT, "Pell resignation rumours swirl in the capital", "", P),
+    # a why-question takes the event as done
+    (TABLET, "Why did Brightline call off the Pixa 2?", "", R),
+    # dropping the plan is a rejection
+    (TABLET, "Brightline drops its tablet plan", "", R),
+    # ruling something out before a time is a delay
+    (PROBE, "Tessera-3 team reviews faulty valve", "Engineers are ruling out a launch before April.", D),
+    # "close to" is no verb of closing; a hedge after "but" is of the other clause
+    (MERGE, "Northway weighs walking away from Brell deal, report says",
+     "People close to Northway said the board was losing patience.", P),
+    (TRUCE, "Guns fall silent across Norland",
+     "The truce took effect at six, but each side accuses the other of shelling.", C),
+    # a strike "over" at the end of a clause ends it; "talks over pay" do not
+    (WALKOUT, "Port Ravel dock strike over", "Some ferries will be delayed for a day.", C),
+    (WALKOUT, "Port Ravel talks over pay resume", "", P),
+    # an event noun followed by "confirmed" asserts it
+    (MAYOR, "Vos victory confirmed by election board", "The board rejected a recount request.", C),
 ]
 
 

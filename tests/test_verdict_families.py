@@ -59,6 +59,9 @@ CASES = [
     # an event noun as the subject of what it caused asserts the event
     (QUIT, "Pell resignation sparks cabinet reshuffle", "", C),
     (MERGE, "Completion of Northway-Brell deal creates a new market leader", "", C),
+    # ... a gerund or a verb read as a noun likewise
+    (EMBARGO, "Lifting of the Qesh embargo opens way for arms sales", "", C),
+    (WALKOUT, "End of dock strike brings relief to Port Ravel traders", "", C),
     # ... but not when it is said to be ahead, and a bare noun still only names it
     (MERGE, "Completion of Northway-Brell deal will create a new market leader", "", P),
     (QUIT, "Pell resignation rumours swirl in the capital", "", P),

@@ -199,7 +199,10 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or _completed_after(p, keys, end) or (form == "noun" and consequences.causes(keys, end))
+    ) or _completed_after(p, keys, end)
+    # An event noun or gerund, or a verb form read as a noun ("End of the strike ..."), causing something.
+    nounish = form in ("noun", "ing") or (form == "base" and (i == 0 or prev in cues.DETERMINERS or nxt == "of"))
+    completed = completed or (nounish and not m and consequences.causes(keys, end))
     if consequences.reports_share(keys, i, end):
         return None  # "won 47 percent": a share of the vote, not the victory
     if form == "state" and keys[i] == "over" and nxt and nxt not in cues.PUNCT:

@@ -24,6 +24,9 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   begin talks", "announced the formation of a committee", "approves the first reading") is pending.
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
   on ending X", "decided to wind down X", "X to end by September 2025" confirm.
+* consequences (``monitor.reading.consequences``): an event noun causing something ("resignation sparks
+  reshuffle") asserts it; "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
+  cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
   rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
 
@@ -31,7 +34,8 @@ Precedence. Within a sentence: debunking, then the strongest cue reading, reject
 after months of delay" confirms; "signed, then scrapped" rejects); cue readings beat cue-less hedges, which beat
 the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial),
 or a title saying the claim's event is ahead ("Iraq and US to sign deal on Monday"), wins; else a decisive summary
-sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
+sentence (but not a summary's confirmation under a question headline on the claim's cue: "Will the bank cut
+rates?" over "markets price a cut"); else the strongest reading, the title winning ties. So "Iraq and US sign
 deal" over "the accord has not yet been ratified" is confirmed; "Will Iraq sign?" over "the signing was
 postponed" is delayed.
 """
@@ -43,7 +47,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import consequences, cues, outcomes, steps
+from monitor.reading import consequences, cues, outcomes, steps, timing
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -153,13 +157,13 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
         if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):
             return None  # "long-delayed", "after months of delay": trouble overcome, not news
-        if _rescheduled(keys, entry, end) is False:
+        if timing.rescheduled(keys, entry, end) is False:
             return None  # "pushes to sign": a push, not a postponement
-        if keys[i] == "no" and ("yet" in m or _yet_after(keys, end)):
+        if keys[i] == "no" and ("yet" in m or timing.yet_after(keys, end)):
             return DELAYED, CLEAR, first  # "no deal yet", "still no deal": not yet, rather than never
         if m & {"neg", "deny", "refuse", "fail", "yet", "weak", "hedge", "no"}:
             return PENDING, CUED, first
-        if entry.outcome == REJECTED and _before_time(keys, end):
+        if entry.outcome == REJECTED and timing.before_time(keys, end):
             return DELAYED, CLEAR, first  # "rules out a launch before March": not before then
         return Verdict(entry.outcome), CLEAR, first
     neg = "neg" in m
@@ -171,7 +175,7 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         return REJECTED, CLEAR, first
     if "fail" in m:
         return (REJECTED if p.fact or p.decisive else DELAYED), CLEAR, first
-    if ("yet" in m or _yet_after(keys, end)) and (neg or "no" in m):
+    if ("yet" in m or timing.yet_after(keys, end)) and (neg or "no" in m):
         return (PENDING, CUED, first) if p.fact else (DELAYED, CLEAR, first)  # "no signing yet", "still no vote"
     if "no" in m or (neg and prev == "no"):
         return (PENDING, CUED, first) if "weak" in m else (REJECTED, CLEAR, first)  # "no signing this year"
@@ -236,35 +240,6 @@ def _completed_after(p: PreparedVerdict, keys: Sequence[str], end: int) -> bool:
                 return longer is None or longer[0].outcome == CONFIRMED or longer[1] <= at + len(phrase)
         if at >= len(keys) or not (keys[at] in cues.NOUN_FOLLOWERS or keys[at] in cues.COMPLETED_BETWEEN):
             return False
-    return False
-
-
-def _rescheduled(keys: Sequence[str], entry: Entry, end: int) -> bool | None:
-    """For a delay phrase ending in "to"/"into"/... ("pushed to"), whether a time follows ("next year", "2027",
-    "the spring", "a later date"); None for any other cue."""
-    if not entry.rest or entry.rest[-1] not in cues.RESCHEDULE_PARTICLES:
-        return None
-    j = end + 1 if end < len(keys) and keys[end] in ("the", "a", "an", "early", "late", "mid") else end
-    return j < len(keys) and (keys[j].isdigit() or keys[j] in cues.TIME_WORDS or keys[j] == "later")
-
-
-def _before_time(keys: Sequence[str], end: int) -> bool:
-    """ "before"/"until" and a time within a few words after a cue, in the same clause: "... before March"."""
-    for j, k in enumerate(keys[end : end + 5], end):
-        if k in cues.PUNCT:
-            return False
-        if k in cues.LATER and j + 1 < len(keys):
-            return keys[j + 1].isdigit() or keys[j + 1] in cues.TIME_WORDS
-    return False
-
-
-def _yet_after(keys: Sequence[str], end: int) -> bool:
-    """ "yet" within a few words after a cue, in the same clause: "no signing yet", "have not signed it yet"."""
-    for k in keys[end : end + 4]:
-        if k in cues.PUNCT:
-            return False
-        if k == "yet":
-            return True
     return False
 
 

@@ -81,14 +81,16 @@ def prepare_verdict(
         if event.noun is not None:  # a noun-phrase claim's own event noun: "delivery of the first 777X"
             cues.add(lex, event.noun, Verdict.CONFIRMED, "noun")
         for family in families:
-            for word, kind in [(v, "verb") for v in family.verbs] + [(n, "noun") for n in family.nouns] + [
+            verbs = family.verbs + family.also
+            for word, kind in [(v, "verb") for v in verbs] + [(n, "noun") for n in family.nouns] + [
                 (s, "state") for s in family.states
             ]:
                 cues.add(lex, word, Verdict.CONFIRMED, kind)
     confirmed_forms = set(lex)
-    for outcome, spec, extra in ((Verdict.DELAYED, cues.DELAYED, ()), (Verdict.REJECTED, cues.REJECTED, families)):
+    for outcome, spec, extra in ((Verdict.DELAYED, cues.DELAYED, [f.delayed for f in families]),
+                                 (Verdict.REJECTED, cues.REJECTED, [f.rejected for f in families])):
         if not (replace and outcome.value in outcomes):
-            for phrase in cues.phrases(spec) + [w for family in extra for w in family.rejected]:
+            for phrase in cues.phrases(spec) + [w for words in extra for w in words]:
                 cues.add(lex, phrase, outcome, "verb")
     # A built-in delay or rejection word that is also a confirming cue of this claim, or a word of the claim itself
     # ("An abandoned dog was found"), is part of the claim's event, not news about it.

@@ -27,7 +27,9 @@ class Family(NamedTuple):
     place, e.g. "after the signing"); ``states``: adjectives that assert the outcome ("dead"); ``rejected``: words
     that mean this kind of event failed ("lose" an election, "alive" for a death); ``decisive``: the event is a
     one-shot decision (a vote, a ruling), so "did not pass" / "failed to pass" means it was rejected rather than
-    that it has not happened yet.
+    that it has not happened yet; ``delayed``: words that mean this kind of event is put off ("strike extended"
+    for an ending, "holds rates" for a cut); ``also``: further confirming verbs too common to place a claim in
+    the family ("begin": "shares begin trading" is no coming into force).
     """
 
     verbs: tuple[str, ...]
@@ -35,28 +37,43 @@ class Family(NamedTuple):
     states: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
     decisive: bool = False
+    delayed: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
 
 
-def _f(verbs: str, nouns: str = "", states: str = "", rejected: str = "", decisive: bool = False) -> Family:
+def _f(verbs: str, nouns: str = "", states: str = "", rejected: str = "", decisive: bool = False,
+       delayed: str = "", also: str = "") -> Family:
     split = lambda s: tuple(p.strip() for p in s.split(",") if p.strip())  # noqa: E731
-    return Family(split(verbs), split(nouns), split(states), split(rejected), decisive)
+    return Family(split(verbs), split(nouns), split(states), split(rejected), decisive, split(delayed), split(also))
 
 
 # Each family is found by any of its verbs in the claim; the claim's own verb is always a cue as well.
 FAMILIES: tuple[Family, ...] = (
     _f("sign, ink, seal, sign off, put pen to paper", "signing, signature"),
     _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord"),
-    _f("approve, endorse, authorise, greenlight, sign off on, adopt", "approval", rejected="vote down, veto, fail",
+    _f("approve, endorse, authorise, greenlight, green-light, sign off on, adopt, clear", "approval",
+       rejected="vote down, veto, fail",
        decisive=True),
     _f("pass, enact, adopt, clear", "passage", rejected="vote down, veto, defeat, fail", decisive=True),
     _f("ratify", "ratification", rejected="vote down", decisive=True),
     _f("vote", "vote, referendum", decisive=True),
     _f("confirm", "confirmation", rejected="withdraw", decisive=True),
     _f("announce, unveil, reveal", "announcement, unveiling"),
-    _f("launch, debut, roll out, unveil, introduce, go on sale, hit shelves, hit stores", "launch, debut, rollout"),
-    _f("release, free, set free, hand over, let go", "release"),
+    _f("launch, debut, roll out, unveil, introduce, go on sale, hit shelves, hit stores, lift off, blast off",
+       "launch, debut, rollout, liftoff"),
+    # A product is released as it is launched: "goes on sale" confirms "will release the phone".
+    _f("release, free, set free, hand over, let go, go on sale, hit shelves, hit stores", "release"),
     _f("resign, step down, stand down, quit", "resignation, departure"),
     _f("withdraw, pull out, exit", "withdrawal, pullout"),
+    # An ongoing state ending (a strike, a war, a standoff): kept going is a delay.
+    _f("end, finish, come to an end, call off", "end", states="over",
+       delayed="extend, continue, go on, drag on, rumble on"),
+    # A restriction lifted (sanctions, a ban, a freeze): kept in place is a rejection.
+    _f("lift, end, remove, scrap, drop, ease, unfreeze, rescind, revoke", "lifting, removal",
+       rejected="extend, renew, maintain, uphold, stay in place, remain in place, remain in force, keep in place"),
+    # Something coming into force (a ceasefire, a law, a treaty's rules).
+    _f("take effect, come into force, enter into force, come into effect, go into effect, kick in",
+       "entry into force", states="in force, in effect", also="begin, start"),
     _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose", decisive=True),
     _f("complete, finalise, conclude, close", "completion, closing"),
     _f("acquire, buy, purchase, take over, snap up", "acquisition, takeover, purchase, buyout", rejected="withdraw"),
@@ -67,6 +84,9 @@ FAMILIES: tuple[Family, ...] = (
     _f("kill, slay, assassinate, execute", "killing, death, assassination", "dead", rejected="alive, safe"),
     _f("marry, wed, tie the knot", "marriage, wedding"),
     _f("convict, find guilty, sentence", "conviction", rejected="acquit", decisive=True),
+    # A verdict delivered, whichever way it goes ("will deliver its verdict" is found by its first verb).
+    _f("deliver verdict, return verdict, reach verdict, convict, acquit, find guilty, find not guilty, clear",
+       "conviction, acquittal", decisive=True),
     _f("charge, indict", "indictment"),
     _f("appoint, name, nominate, hire, tap", "appointment, nomination", rejected="withdraw"),
     _f("fire, sack, oust", "firing, ouster, dismissal"),
@@ -74,8 +94,8 @@ FAMILIES: tuple[Family, ...] = (
     _f("split, break up, spin off", "split, breakup, spinoff"),
     _f("open", "opening"),
     _f("hold, stage, host", ""),
-    _f("raise, hike, increase", "hike, increase"),
-    _f("cut, lower, reduce, slash", "cut"),
+    _f("raise, hike, increase", "hike, increase", delayed="hold, keep, leave unchanged"),
+    _f("cut, lower, reduce, slash", "cut", delayed="hold, keep, leave unchanged"),
     _f("steal, rob", "theft", rejected="safe"),
     _f("find, discover, uncover", "discovery"),
 )
@@ -100,6 +120,7 @@ TIME_WORDS = frozenset(
 REJECTED = (
     "reject, collapse, scrap, cancel, call off, abandon, break down, fall through, fall apart, veto, torpedo, "
     "derail, shelve, terminate, walk away, back out, pull the plug, rule out, vote down, block, "
+    "drop plan, drop plans, drop bid, drop proposal, "
     "rejection, cancellation, breakdown"
 )
 
@@ -173,6 +194,7 @@ MODAL_WEAK = frozenset(
     prepare prepares prepared preparing vow vows vowed pledge pledges pledged promise promises promised threaten
     threatens threatened try tries tried trying agree agrees agreed move moves moving push pushes pushing urge
     urges urged consider considers considering mull mulls weigh weighs eye eyes eyeing scheduled tipped ahead
+    signal signals signalled signaled signalling signaling
     before if whether when once until""".split()
 )
 # Possibility, as opposed to intention or schedule: "may sign" stays pending even for a claim about a plan.
@@ -209,7 +231,7 @@ COMPLETED_BEFORE = frozenset("after following since upon amid amidst".split())
 COMPLETED_AFTER = (
     "took place, takes place, take place, taking place, was held, were held, held, went ahead, goes ahead, "
     "go ahead, got under way, gets under way, under way, underway, happened, occurred, was completed, completed, "
-    "was accepted, is official, became official, became final"
+    "was accepted, is official, became official, became final, confirmed, was confirmed, announced, was announced"
 )
 # Between an event noun and a completion phrase, only these may stand ("signing ceremony was held"); a modal or
 # a negator there ("signing to be held", "ceremony not held") says it has not happened.

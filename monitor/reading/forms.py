@@ -62,7 +62,8 @@ def inflect(base: str, *, spelling: bool = True) -> dict[str, str]:
         ing, ed = [b + "ing"], [b[:-1] + "ied"]
     else:
         ing, ed = [b + "ing"], [b + "ed"]
-        if len(b) >= 3 and b[-1] not in "aeiouwxy" and b[-2] in _VOWELS and b[-3] not in _VOWELS:
+        # "qu" is a consonant: "acquit" -> acquitted, "equip" -> equipped
+        if len(b) >= 3 and b[-1] not in "aeiouwxy" and b[-2] in _VOWELS and (b[-3] not in _VOWELS or b[-4:-2] == "qu"):
             ing.append(b + b[-1] + "ing")
             ed.append(b + b[-1] + "ed")  # "ban" -> banned; "cancel" -> cancelled and canceled
     if b in _IRREGULAR_FORMS:

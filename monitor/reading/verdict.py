@@ -24,6 +24,9 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   begin talks", "announced the formation of a committee", "approves the first reading") is pending.
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
   on ending X", "decided to wind down X", "X to end by September 2025" confirm.
+* consequences (``monitor.reading.consequences``): an event noun causing something ("resignation sparks
+  reshuffle") asserts it; "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
+  cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
   rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
 
@@ -31,7 +34,8 @@ Precedence. Within a sentence: debunking, then the strongest cue reading, reject
 after months of delay" confirms; "signed, then scrapped" rejects); cue readings beat cue-less hedges, which beat
 the cue-less default. Across the story: a decisive title (confirmed, delayed or rejected from a cue or a denial),
 or a title saying the claim's event is ahead ("Iraq and US to sign deal on Monday"), wins; else a decisive summary
-sentence; else the strongest reading, the title winning ties. So "Iraq and US sign
+sentence (but not a summary's confirmation under a question headline on the claim's cue: "Will the bank cut
+rates?" over "markets price a cut"); else the strongest reading, the title winning ties. So "Iraq and US sign
 deal" over "the accord has not yet been ratified" is confirmed; "Will Iraq sign?" over "the signing was
 postponed" is delayed.
 """
@@ -43,7 +47,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import cues, outcomes, steps
+from monitor.reading import consequences, cues, outcomes, steps, timing
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -153,12 +157,14 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
         if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):
             return None  # "long-delayed", "after months of delay": trouble overcome, not news
-        if _rescheduled(keys, entry, end) is False:
+        if timing.rescheduled(keys, entry, end) is False:
             return None  # "pushes to sign": a push, not a postponement
-        if keys[i] == "no" and ("yet" in m or _yet_after(keys, end)):
+        if keys[i] == "no" and ("yet" in m or timing.yet_after(keys, end)):
             return DELAYED, CLEAR, first  # "no deal yet", "still no deal": not yet, rather than never
         if m & {"neg", "deny", "refuse", "fail", "yet", "weak", "hedge", "no"}:
             return PENDING, CUED, first
+        if entry.outcome == REJECTED and timing.before_time(keys, end):
+            return DELAYED, CLEAR, first  # "rules out a launch before March": not before then
         return Verdict(entry.outcome), CLEAR, first
     neg = "neg" in m
     if neg and not p.fact and not p.negated and any(k in cues.LATER for k in keys[end : end + 6]):
@@ -169,7 +175,7 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
         return REJECTED, CLEAR, first
     if "fail" in m:
         return (REJECTED if p.fact or p.decisive else DELAYED), CLEAR, first
-    if ("yet" in m or _yet_after(keys, end)) and (neg or "no" in m):
+    if ("yet" in m or timing.yet_after(keys, end)) and (neg or "no" in m):
         return (PENDING, CUED, first) if p.fact else (DELAYED, CLEAR, first)  # "no signing yet", "still no vote"
     if "no" in m or (neg and prev == "no"):
         return (PENDING, CUED, first) if "weak" in m else (REJECTED, CLEAR, first)  # "no signing this year"
@@ -198,14 +204,26 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
     ) or _completed_after(p, keys, end)
+    # An event noun or gerund, or a verb form read as a noun ("End of the strike ..."), causing something.
+    nounish = form in ("noun", "ing") or (form == "base" and (i == 0 or prev in cues.DETERMINERS or nxt == "of"))
+    completed = completed or (nounish and not m and consequences.causes(keys, end))
+    if consequences.reports_share(keys, i, end):
+        return None  # "won 47 percent": a share of the vote, not the victory
+    if form == "state" and keys[i] == "over" and nxt and nxt not in cues.PUNCT:
+        return None  # "strike over" ends a clause; "talks over pay" are about something
     if form in ("ed", "state", "word") or (form == "ing" and "be" in m) or completed:
         return CONFIRMED, CLEAR, first
     # A verb, unless it reads as a noun: after a determiner or number, before "of" or a noun like "event", or
-    # before a verb of its own ("launch slips", "release delayed").
+    # before a verb of its own ("launch slips", "release delayed"), after a compound ("quarter-point cut"). A
+    # phrase in the -s form is a verb ("Nova 5 hits shelves").
     follow = match(p.lexicon, keys, end) if end < len(keys) else None
     subject = follow is not None and follow[0].outcome != CONFIRMED
+    compound = i > 1 and toks[i - 1].start == toks[i - 2].end + 1 and text[toks[i - 1].start - 1] == "-"
+    if form == "s" and entry.rest:
+        return CONFIRMED, CLEAR, first
     if form in ("base", "s") and i > 0 and prev not in cues.DETERMINERS and not prev.isdigit() and not subject \
-            and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" and not (prev in ("close", "near") and nxt == "to"):
+            and not compound and nxt not in cues.NOUN_FOLLOWERS and nxt != "of" \
+            and not ((prev in ("close", "near") or keys[i] in ("close", "near")) and nxt == "to"):
         return CONFIRMED, CLEAR, first
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
 
@@ -222,25 +240,6 @@ def _completed_after(p: PreparedVerdict, keys: Sequence[str], end: int) -> bool:
                 return longer is None or longer[0].outcome == CONFIRMED or longer[1] <= at + len(phrase)
         if at >= len(keys) or not (keys[at] in cues.NOUN_FOLLOWERS or keys[at] in cues.COMPLETED_BETWEEN):
             return False
-    return False
-
-
-def _rescheduled(keys: Sequence[str], entry: Entry, end: int) -> bool | None:
-    """For a delay phrase ending in "to"/"into"/... ("pushed to"), whether a time follows ("next year", "2027",
-    "the spring", "a later date"); None for any other cue."""
-    if not entry.rest or entry.rest[-1] not in cues.RESCHEDULE_PARTICLES:
-        return None
-    j = end + 1 if end < len(keys) and keys[end] in ("the", "a", "an", "early", "late", "mid") else end
-    return j < len(keys) and (keys[j].isdigit() or keys[j] in cues.TIME_WORDS or keys[j] == "later")
-
-
-def _yet_after(keys: Sequence[str], end: int) -> bool:
-    """ "yet" within a few words after a cue, in the same clause: "no signing yet", "have not signed it yet"."""
-    for k in keys[end : end + 4]:
-        if k in cues.PUNCT:
-            return False
-        if k == "yet":
-            return True
     return False
 
 
@@ -287,8 +286,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
     toks, keys, marks = _text(text)
     surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
-    question = "?" in keys
-    debunk = deny_at = confirmer = weak_modal = None
+    question = "?" in keys and keys[0] != "why"  # "Why did X call off ...?" takes the event as done
+    debunk = deny_at = debunk_at = hedge_at = confirmer = weak_modal = None
     skip_to = 0
     claim_words = p.claim_words
     for i, hit, speaker, modal in marks:
@@ -297,9 +296,10 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             entry, end = hit  # a claim's own words are content, not a cue
             skip_to = end
             if entry.outcome == "debunk" and debunk is None:
-                debunk, deny_at = surface(i, end), (i if k in cues.DENY else None)
+                debunk, deny_at, debunk_at = surface(i, end), (i if k in cues.DENY else None), i
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
-                hedge = surface(i - (k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS), end)
+                official = k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS
+                hedge, hedge_at = surface(i - official, end), i
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
         if hedge is None and speaker and k not in claim_words:
@@ -311,6 +311,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     readings: list[_Reading] = []
     lexicon = p.lexicon
     i = setback_until = 0
+    done_at = len(keys)  # where the first cue asserting the event stands
     while i < len(keys):
         # Most words are no cue of the claim: test membership before paying for a call to match().
         hit = match(lexicon, keys, i) if keys[i] in lexicon else None
@@ -330,6 +331,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             elif verdict == CONFIRMED and i < setback_until:
                 i = end  # "NASA delays Artemis launch": the event is what the setback governs, not news of its own
                 continue
+            if verdict == CONFIRMED and strength == CLEAR:
+                done_at = min(done_at, i)
             readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own, hedged))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):
@@ -350,6 +353,10 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             if k == "not" and j + 1 < len(keys):
                 readings.append(_Reading(CUED, _RANK[REJECTED], REJECTED, surface(j, j + 2), text))
                 break
+    if debunk is not None and "but" in keys[done_at:debunk_at or 0]:
+        debunk = None  # "resigns but denies wrongdoing": the denial is of something else
+    if hedge_at is not None and "but" in keys[done_at:hedge_at]:
+        hedge = None  # "took effect, but each side accuses the other": so is the hedge
     if debunk is not None:
         if question and "or" in keys:  # "real or hoax?"
             return _Reading(CUED, 0, PENDING, debunk, text)
@@ -407,8 +414,11 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
     head = max(heads, key=_order, default=none)
     if head.verdict == CONFIRMED:  # "Leader killed: X reportedly killed in airstrike": one hedged part hedges all
         head = next((r for r in heads if r.hedged), head)
+    # A headline asking whether the claim's event will happen says it has not: a summary may tell of a setback,
+    # not of the event ("Will the bank cut rates?" over "markets price a cut").
+    asked = head.hedged and "?" in (head.sentence or "")
     if head.strength < CLEAR and not head.own:  # a headline's own cue outranks anything a summary says
         body = max((_read(prepared, s, None) for s in _sentences(summary or "")), key=_order, default=none)
-        if body.strength == CLEAR or body.strength > head.strength:
+        if (body.strength == CLEAR or body.strength > head.strength) and not (asked and body.verdict == CONFIRMED):
             head = body
     return VerdictResult(head.verdict, head.cue, head.sentence)

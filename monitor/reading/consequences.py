@@ -1,0 +1,41 @@
+"""Event nouns that assert their event by what they cause, and win verbs that only report a share. Pure.
+
+A headline often names the event as the subject of what it brought about: "Minister's resignation leaves a gap",
+"Completion of the deal creates the largest lender", "End of the strike brings relief". The noun alone only names
+the event ("the resignation", "launch event"); as the subject of a verb of consequence it says the event took
+place. The noun phrase may run on a few words first ("of the deal", "'s"), never past a clause break or a modal.
+
+"Won 47 percent of the vote" reports a share of a vote, not a victory (``reports_share``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.reading import cues
+
+# Verbs of consequence, present and past: what an event that happened does. General headline usage.
+CONSEQUENCE_VERBS = frozenset(
+    """brings brought creates created leaves left ends ended opens opened paves paved sparks sparked triggers
+    triggered ushers ushered clears cleared marks marked means meant sends sent prompts prompted""".split()
+)
+_NOUN_PHRASE_WORDS = 5
+_STOP = cues.PUNCT | cues.MODAL_STRONG | cues.MODAL_WEAK | cues.NEGATORS | cues.AUX
+_WIN_FORMS = frozenset("win wins won winning".split())
+_SHARE_WORDS = frozenset("percent per %".split())
+
+
+def causes(keys: Sequence[str], end: int) -> bool:
+    """Whether the event noun ending at ``end`` is the subject of a verb of consequence within a few words."""
+    for k in keys[end : end + _NOUN_PHRASE_WORDS]:
+        if k in CONSEQUENCE_VERBS:
+            return True
+        if k in _STOP:
+            return False
+    return False
+
+
+def reports_share(keys: Sequence[str], i: int, end: int) -> bool:
+    """Whether the win cue at ``keys[i]`` is followed by a share ("won 47 percent", "won 41 per cent")."""
+    return keys[i] in _WIN_FORMS and end + 1 < len(keys) and keys[end].replace(".", "").isdigit() \
+        and keys[end + 1] in _SHARE_WORDS

@@ -19,7 +19,7 @@ of the signing.
 
 from __future__ import annotations
 
-from monitor.models import Verdict
+from monitor.models import Story, Verdict
 from monitor.reading import relevance as match
 from monitor.reading.verdict import PreparedVerdict, VerdictResult, cue_readings, judge
 
@@ -70,3 +70,11 @@ def judge_with_article(prepared: PreparedVerdict, title: str, summary: str, arti
     if any(r.verdict == Verdict.CONFIRMED for r in readings):  # the article tells of the event itself
         return said
     return next((r for r in readings if r.verdict != Verdict.CONFIRMED), said)
+
+
+def sentence_source(story: Story, sentence: str | None) -> str | None:
+    """"article" when ``sentence`` was quoted from the story's article text (it is in neither its title nor its
+    summary), else None (the feed entry)."""
+    if not sentence or not story.article or sentence in story.title or sentence in story.summary:
+        return None
+    return "article" if sentence in story.article else None

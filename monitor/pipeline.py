@@ -34,7 +34,7 @@ from monitor.feeds.politeness import HostBusy
 from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
 from monitor.runtime import Context, TrackedClaim
 from monitor.store import ClaimRecord, FeedState, Store
-from monitor.reading.fulltext import sentence_source
+from monitor.reading.fulltext import judge_with_article, sentence_source, with_lead
 from monitor.reading.verdict import VerdictResult, judge
 from monitor.semantic.judging import assess_all
 from monitor.semantic.stage import SemanticRules
@@ -353,13 +353,15 @@ def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: 
     hits, misses, seen = [], [], 0
     if semantic is not None:
         stories = list(stories)
-        judged = iter(assess_all(semantic, claim.relevance, ((s.title, s.summary) for s in stories)))
+        judged = iter(assess_all(semantic, claim.relevance, ((s.title, with_lead(s.summary, s.article))
+                                                             for s in stories)))
     for story in stories:
         seen += 1
+        summary = with_lead(story.summary, story.article)  # as the poll read it: with the article's lead, if any
         assessment = (next(judged)[0] if semantic is not None
-                      else match.assess(claim.relevance, story.title, story.summary) if near_misses else None)
+                      else match.assess(claim.relevance, story.title, summary) if near_misses else None)
         if assessment is None:
-            relevance = match.match(claim.relevance, story.title, story.summary)
+            relevance = match.match(claim.relevance, story.title, summary)
             if relevance is None:
                 continue
         else:
@@ -370,7 +372,8 @@ def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: 
                     if len(misses) > near_misses:
                         heapq.heappop(misses)
                 continue
-        said = judge(claim.verdict, story.title, story.summary)
+        said = (judge_with_article(claim.verdict, story.title, story.summary, story.article) if story.article
+                else judge(claim.verdict, story.title, story.summary))
         hits.append({**_story_fields(story), "score": relevance.score, "matched_terms": list(relevance.matched_terms),
                      "verdict": str(said.verdict), "cue": said.cue, "sentence": said.sentence})
     result: dict = {"stories": seen, "hits": hits}

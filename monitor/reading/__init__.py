@@ -112,7 +112,7 @@ def semantically_relevant(rules: Rules, story: Story, cosine_row) -> list[tuple[
     found = []
     for position, (claim, _) in enumerate(rules.claims):
         relevance = judging.assess(rules.semantic, claim, float(cosine_row[position]), story.title,
-                                   story.summary).relevance
+                                   with_lead(story.summary, story.article)).relevance
         if relevance is not None:
             found.append((position, relevance))
     return found
@@ -130,7 +130,8 @@ def read(rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | 
             i for i in range(len(stories)) if can_alert is None or can_alert[i])}
         if semantic_rows:
             cosine = cosines(rules.semantic, rules.claim_vectors,
-                             [story_text(stories[i].title, stories[i].summary) for i in semantic_rows])
+                             [story_text(stories[i].title, with_lead(stories[i].summary, stories[i].article))
+                              for i in semantic_rows])
     out = []
     for i, story in enumerate(stories):
         readings = []

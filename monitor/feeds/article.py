@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from monitor.errors import FetchError, ParseError
 from monitor.feeds.fetch import Fetcher
@@ -79,17 +79,22 @@ def extract(html: bytes, *, url: str | None, now: datetime) -> tuple[str | None,
     import htmldate
     import trafilatura
 
-    text = trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False,
-                               max_tree_size=50_000)
+    text = trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False)
     text = text.strip()[:MAX_ARTICLE_CHARS] if text and text.strip() else None
+    # htmldate's max_date is a day (and defaults to today's): the day after the poll, then compared to the poll
+    # itself here, so that nothing depends on the clock of the machine.
     found = htmldate.find_date(html, url=url, extensive_search=False, original_date=True,
-                               outputformat="%Y-%m-%dT%H:%M:%S%z", max_date=now.strftime("%Y-%m-%d"))
+                               outputformat="%Y-%m-%dT%H:%M:%S%z",
+                               max_date=(now + timedelta(days=1)).strftime("%Y-%m-%d"))
     published = None
     if found:
         try:
-            published = datetime.strptime(found, "%Y-%m-%dT%H:%M:%S%z").astimezone(timezone.utc)
+            published = datetime.fromisoformat(found)
         except ValueError:
             published = None
+    if published is not None:
+        published = published.replace(tzinfo=timezone.utc) if published.tzinfo is None else published
+        published = published.astimezone(timezone.utc)
     return text, published if published is None or published <= now else None
 
 
@@ -124,7 +129,14 @@ class ArticleReader:
         self._clock = clock
         self._extract = extractor or _extract_in_worker
 
+    def __enter__(self) -> ArticleReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Abandon the pages in flight and close the fetcher (``Fetcher.close``)."""
         self.fetcher.close()
 
     def read_pages(self, stories: Sequence[Story], *, hosts: HostSlots, now: datetime,

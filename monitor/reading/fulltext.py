@@ -3,7 +3,7 @@
 Which stories are worth their article page (``is_candidate``): a hit, or a near miss, a story whose lexical score
 is below a claim's ``min_score`` by at most ``NEAR_MISS_MARGIN`` points with every gate passed.
 
-What is read (``lead``): the first ``LEAD_PARAGRAPHS`` paragraphs of the page's main text, at most
+What is read (``lead``): the first ``LEAD_PARAGRAPHS`` prose paragraphs of the page's main text, at most
 ``LEAD_MAX_CHARS`` characters. News is written with the facts first; the qualifier a headline leaves out ("but have
 not signed the final agreement") is in the lead, while the rest of a page (background, earlier events, quotes of
 other people) would mostly add noise to the relevance score and old events to the verdict.
@@ -28,9 +28,14 @@ LEAD_PARAGRAPHS = 3
 LEAD_MAX_CHARS = 1500
 
 
+_SENTENCE_END = tuple('.!?"\'”’)')
+
+
 def lead(article: str) -> str:
-    """The first LEAD_PARAGRAPHS non-empty paragraphs (lines) of ``article``, cut at LEAD_MAX_CHARS on a word."""
-    paragraphs = [p.strip() for p in article.splitlines() if p.strip()][:LEAD_PARAGRAPHS]
+    """The first LEAD_PARAGRAPHS paragraphs (lines) of ``article`` that end as a sentence ends, cut at
+    LEAD_MAX_CHARS on a word. Lines that do not (the headline repeated, a dateline, a caption, "Read more") are
+    not prose and would run into the next sentence."""
+    paragraphs = [p.strip() for p in article.splitlines() if p.strip().endswith(_SENTENCE_END)][:LEAD_PARAGRAPHS]
     text = "\n".join(paragraphs)
     if len(text) > LEAD_MAX_CHARS:
         text = text[:LEAD_MAX_CHARS].rsplit(" ", 1)[0]

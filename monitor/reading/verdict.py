@@ -429,7 +429,7 @@ def cue_readings(prepared: PreparedVerdict, text: str) -> list[VerdictResult]:
     cue of the claim or a denial (not from a hedge, an attribution or a question, nor the event said to be
     ahead): ``monitor.reading.fulltext`` weighs an article's lead with them."""
     found = []
-    for sentence in _sentences(text or ""):
+    for sentence in (s for line in (text or "").splitlines() for s in _sentences(line)):
         reading = _read(prepared, sentence, None)
         if reading.strength >= CUED and reading.cue and not reading.hedged and not reading.own:
             found.append(VerdictResult(reading.verdict, reading.cue, reading.sentence))

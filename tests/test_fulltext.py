@@ -157,6 +157,18 @@ def test_a_near_miss_whose_article_tells_of_the_event_becomes_a_hit(setup, https
     assert hit.score >= config.claims[0].min_score and hit.sentence_source == "article"
 
 
+def test_an_undated_story_takes_the_date_of_its_page(setup, httpserver):
+    config, ctx, store = setup()
+    dated = page("Iraq and the United States signed the agreement on the withdrawal of the US-led coalition.",
+                 head='<meta property="article:published_time" content="2026-11-27T09:30:00+00:00">')
+    httpserver.expect_request("/u1").respond_with_data(dated, content_type="text/html")
+    undated = {**SIGNED, "guid": "u1", "published": None, "link": httpserver.url_for("/u1")}
+    serve_feed(httpserver, undated)
+    poll_feed(ctx, store, config.feed("wire"), NOW)
+    [hit] = store.hits()
+    assert store.story(hit.story_id).published_at == utc(2026, 11, 27, 9, 30)
+
+
 def test_an_unrelated_story_fetches_no_page(setup, httpserver):
     config, ctx, store = setup()
     unrelated = {"guid": "n1", "title": "Heavy rain floods streets of Lisbon", "summary": "Traffic stopped.",

@@ -14,8 +14,7 @@ from types import MappingProxyType
 
 from monitor.config.kinds import CHANNEL_KEYS, KINDS
 from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_MODES, NOTIFY_MODES, OUTCOMES,
-                                     ChannelConfig,
-                                     ClaimConfig, FeedConfig, SemanticConfig)
+                                     ChannelConfig, ClaimConfig, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator
 from monitor.net.urls import channel_url_shown
 

@@ -141,6 +141,10 @@ def test_a_refused_page_keeps_the_feed_reading_and_says_why(setup, httpserver, r
     stored = store.story(hit.story_id)
     assert stored.article_text is None and "HTTP 404" in stored.article_error
     assert store.feed_state("wire").error_count == 0  # the feed did not fail
+    explained = run_cli("--db", str(config.database), "explain", hit.story_id)
+    assert explained.returncode == 0, explained.stderr
+    assert "article page not read:" in explained.stdout and "HTTP 404" in explained.stdout
+    assert "(from the article page)" not in explained.stdout
     assert deliver_due(ctx, store, NOW).sent == 1
     assert receiver.received[0].body["sentence_source"] == "feed"
 

@@ -72,7 +72,8 @@ def state_changed(claim: Claim, previous: str, state: str, hit: Hit, story: Stor
     ident = alert_id("claim.state_changed", claim.id, previous, state, hit.story_id)
     payload = {**_base("claim.state_changed", ident, claim, now),
                "previous_state": previous, "state": state, "verdict": str(hit.verdict),
-               "cue": hit.cue, "sentence": hit.sentence, "story": story_ref(story),
+               "cue": hit.cue, "sentence": hit.sentence, "sentence_source": hit.sentence_source or "feed",
+               "story": story_ref(story),
                "score": round(hit.score, 1), "matched_terms": list(hit.matched_terms),
                "evidence": list(evidence)[:MAX_EVIDENCE], "evidence_since": timestamp(evidence_since)}
     return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.state_changed", payload=payload)
@@ -83,7 +84,8 @@ def new_story(claim: Claim, state: str, hit: Hit, story: Story, now: datetime) -
     ident = alert_id("claim.hit", claim.id, hit.group_id or hit.story_id)
     payload = {**_base("claim.hit", ident, claim, now),
                "state": state, "verdict": str(hit.verdict), "cue": hit.cue, "sentence": hit.sentence,
-               "story": story_ref(story), "score": round(hit.score, 1), "matched_terms": list(hit.matched_terms),
+               "sentence_source": hit.sentence_source or "feed", "story": story_ref(story),
+               "score": round(hit.score, 1), "matched_terms": list(hit.matched_terms),
                "group_id": hit.group_id, "evidence": [story_ref(story, str(hit.verdict))]}
     return Alert(id=ident, claim_id=claim.id, story_id=hit.story_id, kind="claim.hit", payload=payload)
 

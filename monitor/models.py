@@ -45,7 +45,12 @@ class Story:
 
     ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
     else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
-    ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date.
+    ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date (or its article page's
+    date, see below).
+
+    ``article``: the main text of the story's article page (``full_text = "hits"``, ``monitor.feeds.article``),
+    paragraphs separated by newlines; None when it was not fetched. ``article_error``: why the page gave no text
+    (a refused, failed or empty page), None when it did or was not tried.
     """
 
     id: str
@@ -54,6 +59,8 @@ class Story:
     summary: str
     link: str | None = None
     published_at: datetime | None = None
+    article: str | None = None
+    article_error: str | None = None
 
 
 @pickled_by_fields
@@ -80,6 +87,7 @@ class Hit:
     group_id: str | None = None
     headline_key: str | None = None
     fresh: bool = True  # False: older than the feed's max_age_hours, so it neither alerts nor moves the claim
+    sentence_source: str | None = None  # "article": ``sentence`` is quoted from the article page; None: the feed
 
 
 @dataclass(frozen=True, slots=True)

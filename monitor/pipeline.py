@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from monitor import alerts, claims
+from monitor import alerts, candidates, claims
 
 from monitor.reading import grouping
 
@@ -34,6 +34,7 @@ from monitor.feeds.politeness import HostBusy
 from monitor.feeds.workers import parse_feed_with_budget, read_with_budget
 from monitor.runtime import Context, TrackedClaim
 from monitor.store import ClaimRecord, FeedState, Store
+from monitor.reading.fulltext import judge_with_article, sentence_source, with_lead
 from monitor.reading.verdict import VerdictResult, judge
 from monitor.semantic.judging import assess_all
 from monitor.semantic.stage import SemanticRules
@@ -157,6 +158,10 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
     # Only the stories that can still alert are worth the semantic stage's encoding; the others are read lexically.
     fresh_ones = [is_fresh(story, now, max_age_hours=feed.max_age_hours, first_poll=first_poll) for story in new]
     readings = read_with_budget(ctx.rules, new, can_alert=fresh_ones) if new and ctx.claims else []
+    if ctx.articles is not None and feed.full_text == "hits" and readings:  # before the transaction: no lock held
+        new, readings, fresh_ones = candidates.with_articles(
+            ctx, new, readings, fresh_ones, now,
+            lambda s: is_fresh(s, now, max_age_hours=feed.max_age_hours, first_poll=first_poll))
     for story, found, fresh in zip(new, readings, fresh_ones):
         for r in found:
             claim = ctx.claims[r.claim]
@@ -295,7 +300,8 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
         candidates[said.verdict].add(group, key)
         new_hits.append((Hit(story_id=story.id, claim_id=claim.id, score=relevance.score,
                              matched_terms=relevance.matched_terms, verdict=said.verdict, cue=said.cue,
-                             sentence=said.sentence, group_id=group, headline_key=key, fresh=finding.fresh),
+                             sentence=said.sentence, group_id=group, headline_key=key, fresh=finding.fresh,
+                             sentence_source=sentence_source(story, said.sentence)),
                         story))
 
     # Only a fresh report of another decisive state can move the claim (claims.advance); without one there is no
@@ -347,13 +353,15 @@ def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: 
     hits, misses, seen = [], [], 0
     if semantic is not None:
         stories = list(stories)
-        judged = iter(assess_all(semantic, claim.relevance, ((s.title, s.summary) for s in stories)))
+        judged = iter(assess_all(semantic, claim.relevance, ((s.title, with_lead(s.summary, s.article))
+                                                             for s in stories)))
     for story in stories:
         seen += 1
+        summary = with_lead(story.summary, story.article)  # as the poll read it: with the article's lead, if any
         assessment = (next(judged)[0] if semantic is not None
-                      else match.assess(claim.relevance, story.title, story.summary) if near_misses else None)
+                      else match.assess(claim.relevance, story.title, summary) if near_misses else None)
         if assessment is None:
-            relevance = match.match(claim.relevance, story.title, story.summary)
+            relevance = match.match(claim.relevance, story.title, summary)
             if relevance is None:
                 continue
         else:
@@ -364,7 +372,8 @@ def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: 
                     if len(misses) > near_misses:
                         heapq.heappop(misses)
                 continue
-        said = judge(claim.verdict, story.title, story.summary)
+        said = (judge_with_article(claim.verdict, story.title, story.summary, story.article) if story.article
+                else judge(claim.verdict, story.title, story.summary))
         hits.append({**_story_fields(story), "score": relevance.score, "matched_terms": list(relevance.matched_terms),
                      "verdict": str(said.verdict), "cue": said.cue, "sentence": said.sentence})
     result: dict = {"stories": seen, "hits": hits}

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from monitor import reading
 from monitor.config import ClaimConfig, Config, load_config_leniently
 from monitor.errors import ConfigError
+from monitor.feeds.article import ArticleReader
 from monitor.feeds.fetch import Fetcher
 from monitor.feeds.politeness import HostSlots
 from monitor.notify import Notifier, build_notifiers
@@ -162,6 +163,7 @@ class Context:
     hosts: HostSlots = field(default_factory=HostSlots)
     stop: threading.Event = field(default_factory=threading.Event)  # set: polls give up before writing
     semantic: semantic_stage.SemanticRules | None = None
+    articles: ArticleReader | None = None  # reads article pages; None when no feed has full_text on
     rules: reading.Rules = field(init=False, repr=False, compare=False)  # the claims as the parse workers read
 
     def __post_init__(self) -> None:
@@ -184,8 +186,11 @@ class Context:
         notifiers = build_notifiers(config.channels, allow_private_networks=config.allow_private_networks)
         limiters = {c.name: RateLimiter(min_interval_seconds=c.min_interval_seconds, max_per_minute=c.max_per_minute)
                     for c in config.channels if c.min_interval_seconds or c.max_per_minute}
+        articles = (ArticleReader(allow_private_networks=config.allow_private_networks)
+                    if any(f.full_text != "off" for f in config.feeds) else None)
         return cls(config=config, claims=tuple(claims), fetcher=fetcher, notifiers=notifiers, limiters=limiters,
-                   hosts=HostSlots(config.max_per_host), stop=stop or threading.Event(), semantic=semantic)
+                   hosts=HostSlots(config.max_per_host), stop=stop or threading.Event(), semantic=semantic,
+                   articles=articles)
 
     @property
     def fingerprints(self) -> dict[str, str]:
@@ -194,3 +199,5 @@ class Context:
 
     def close(self) -> None:
         self.fetcher.close()
+        if self.articles is not None:
+            self.articles.close()

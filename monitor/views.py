@@ -20,6 +20,7 @@ from enum import Enum
 from pathlib import Path
 
 from monitor.reading import relevance as match
+from monitor.reading.fulltext import with_lead
 from monitor.config import ClaimConfig, Config
 from monitor.errors import ConfigError, NotFoundError
 from monitor.net.urls import redact_url
@@ -275,6 +276,7 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
     stories = []
     for story in found:
         hits = store.hits(story_id=story.id)
+        read = with_lead(story.summary or "", story.article_text)  # as the poll read it: with the article's lead
         shown = [{**record_fields(hit), "group": [record_fields(m, ("outlet", "title", "link", "story_id"))
                                                   for m in store.claim_evidence(hit.claim_id, group_id=hit.group_id)]}
                  for hit in hits]
@@ -284,11 +286,11 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
             if tracked is None:
                 check["problem"] = "; ".join(broken)
             elif semantic is not None:
-                cosine = semantic_cosine(semantic, claim.text, story.title, story.summary or "")
+                cosine = semantic_cosine(semantic, claim.text, story.title, read)
                 check.update(_assessment(claim, semantic_assess(semantic, tracked.relevance, cosine, story.title,
-                                                                story.summary or ""), cosine))
+                                                                read), cosine))
             else:
-                check.update(_assessment(claim, match.assess(tracked.relevance, story.title, story.summary or "")))
+                check.update(_assessment(claim, match.assess(tracked.relevance, story.title, read)))
             checks.append(check)
         stories.append({**record_fields(story), "hits": shown, "checks": checks})
     return stories

@@ -148,6 +148,10 @@ def explain(app: App, story: str, as_json: bool) -> None:
         click.echo(f"{row['title']}\n  id {row['id']}, outlet {row['feed']}, seen {short_time(row['seen_at'])}")
         if row["link"]:
             click.echo(f"  {row['link']}")
+        if row.get("article_text"):
+            click.echo(f"  article page read: {len(row['article_text'])} characters of text")
+        elif row.get("article_error"):
+            click.echo(f"  article page not read: {row['article_error']}")
         checks = {c["claim_id"]: c for c in row["checks"]}
         for hit in row["hits"]:
             now = checks.get(hit["claim_id"])
@@ -155,7 +159,9 @@ def explain(app: App, story: str, as_json: bool) -> None:
             click.echo(f"  claim {hit['claim_id']}: score {hit['score']:.0f}, matched "
                        f"{', '.join(hit['matched_terms'])}{cosine}")
             cue = f" (cue: {hit['cue']})" if hit["cue"] else ""
-            click.echo(f"    verdict {hit['verdict']}{cue}" + (f": \"{hit['sentence']}\"" if hit["sentence"] else ""))
+            source = " (from the article page)" if hit.get("sentence_source") == "article" else ""
+            click.echo(f"    verdict {hit['verdict']}{cue}"
+                       + (f": \"{hit['sentence']}\"{source}" if hit["sentence"] else ""))
             if not hit["fresh"]:
                 click.echo("    too old to alert (published longer than max_age_hours before it was seen): "
                            "kept, but it neither alerted nor moved the claim")

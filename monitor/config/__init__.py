@@ -26,7 +26,8 @@ from monitor.config import sections
 from monitor.config.kinds import KINDS
 from monitor.config.settings import (DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_GROUP_SIMILARITY,
                                      DEFAULT_GROUP_WINDOW_HOURS, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_AGE_HOURS,
-                                     DEFAULT_MIN_SCORE, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES,
+                                     DEFAULT_MIN_SCORE, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_EXTRA, NOTIFY_MODES,
+                                     OUTCOMES,
                                      ChannelConfig, ClaimConfig, Config, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator, env_name_problem
 from monitor.errors import ConfigError
@@ -95,7 +96,7 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                                 "group_similarity", "group_window_hours", "operator_channels", "alert_after_hours",
                                 "max_per_host", "workers", "listen", "log_format", "retention_days",
                                 "max_backoff_hours", "delivery_stuck_seconds"})
-    v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours"})
+    v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours", "full_text"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
     allow_private = v.boolean(monitor, "monitor", "allow_private_networks", default=False)
@@ -111,10 +112,15 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
     max_age = v.number(defaults, "defaults", "max_age_hours", default=DEFAULT_MAX_AGE_HOURS,
                        minimum=0, maximum=24 * 365)
 
+    full_text = sections.full_text_mode(v, defaults, "defaults", "off")
+
     channels = tuple(sections.channel(v, item, f"channels[{i}]", environ)
                      for i, item in enumerate(v.array_of_tables(document, "channels")))
-    feeds = tuple(sections.feed(v, item, f"feeds[{i}]", interval, max_age)
-                  for i, item in enumerate(v.array_of_tables(document, "feeds")))
+    raw_feeds = v.array_of_tables(document, "feeds")
+    feeds = tuple(sections.feed(v, item, f"feeds[{i}]", interval, max_age, full_text)
+                  for i, item in enumerate(raw_feeds))
+    _check_fulltext_extra(v, full_text, [(f"feeds[{i}]", f.full_text, "full_text" in item)
+                                         for i, (f, item) in enumerate(zip(feeds, raw_feeds))])
     channel_names = [c.name for c in channels if c.name]
     operator_channels = v.string_list(monitor, "monitor", "operator_channels", default=[])
     for name in operator_channels:
@@ -156,6 +162,24 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   delivery_stuck_seconds=float(stuck), semantic=semantic), v.problems
 
 
+def _check_fulltext_extra(v: Validator, default: str, feeds: list[tuple[str, str, bool]]) -> None:
+    """One problem, at the key that turned full_text on, when it is on and the ``fulltext`` extra is missing."""
+    keys = ["defaults.full_text"] if default != "off" else []
+    keys += [f"{where}.full_text" for where, mode, own in feeds if own and mode != "off"]
+    if keys and not fulltext_installed():
+        v.problem(keys[0], f"needs the article extractor, which is not installed: {FULL_TEXT_EXTRA}")
+
+
+def fulltext_installed() -> bool:
+    """Whether the ``fulltext`` extra (trafilatura, htmldate) can be imported."""
+    try:
+        import htmldate  # noqa: F401
+        import trafilatura  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
     """The effective config as plain data (defaults filled in), with secret URLs redacted unless asked."""
     def channel(c: ChannelConfig) -> dict[str, Any]:
@@ -183,7 +207,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "max_backoff_hours": config.max_backoff_hours,
                     "delivery_stuck_seconds": config.delivery_stuck_seconds},
         "feeds": [{"name": f.name, "url": redact_url(f.url) if redact else f.url,
-                   "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
+                   "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours,
+                   "full_text": f.full_text}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
                     "require_any": list(c.require_any), "exclude": list(c.exclude),

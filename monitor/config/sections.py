@@ -13,22 +13,33 @@ from pathlib import Path
 from types import MappingProxyType
 
 from monitor.config.kinds import CHANNEL_KEYS, KINDS
-from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES, ChannelConfig,
-                                     ClaimConfig, FeedConfig, SemanticConfig)
+from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_MODES, NOTIFY_MODES, OUTCOMES,
+                                     ChannelConfig, ClaimConfig, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator
 from monitor.net.urls import channel_url_shown
 
 
-def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
-    """A ``[[feeds]]`` entry; ``interval`` and ``max_age`` are the ``[defaults]`` it inherits."""
-    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours"})
+def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: float,
+         full_text: str = "off") -> FeedConfig:
+    """A ``[[feeds]]`` entry; ``interval``, ``max_age`` and ``full_text`` are the ``[defaults]`` it inherits."""
+    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours", "full_text"})
     return FeedConfig(
         name=v.string(item, where, "name", required=True),
         url=v.url(item, where, "url", required=True),
         interval_seconds=int(v.number(item, where, "interval_seconds", default=interval,
                                       minimum=10, maximum=7 * 86400, integer=True)),
         max_age_hours=float(v.number(item, where, "max_age_hours", default=max_age, minimum=0, maximum=24 * 365)),
+        full_text=full_text_mode(v, item, where, full_text),
     )
+
+
+def full_text_mode(v: Validator, table: Mapping, where: str, default: str) -> str:
+    """The ``full_text`` of a feed or of ``[defaults]``: one of FULL_TEXT_MODES."""
+    mode = v.string(table, where, "full_text", default=default)
+    if mode not in FULL_TEXT_MODES:
+        v.problem(f"{where}.full_text", f"must be one of {', '.join(FULL_TEXT_MODES)}, got {mode!r}")
+        return default
+    return mode
 
 
 def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_names: list[str],

@@ -17,6 +17,10 @@ DEFAULT_GROUP_SIMILARITY = 80.0
 DEFAULT_GROUP_WINDOW_HOURS = 48.0
 DEFAULT_INTERVAL_SECONDS = 300
 DEFAULT_MAX_AGE_HOURS = 48.0
+# full_text: "off" reads the feed entry only; "hits" also fetches the article page of a story that is a hit or a
+# near miss (monitor/feeds/article.py) and reads its lead paragraphs too.
+FULL_TEXT_MODES = ("off", "hits")
+FULL_TEXT_EXTRA = "pip install 'news-monitor[fulltext]'"
 DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10.0
 DEFAULT_DELIVER_INTERVAL_SECONDS = 30
 # The relevance threshold a claim gets when neither it nor [defaults] sets one: the matcher's own
@@ -30,6 +34,7 @@ class FeedConfig:
     url: str
     interval_seconds: int
     max_age_hours: float
+    full_text: str = "off"  # one of FULL_TEXT_MODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,13 +113,14 @@ class Fetcher:
     def __init__(self, *, allow_private_networks: bool = False, connect_timeout_seconds: float = 10,
                  read_timeout_seconds: float = 30, deadline_seconds: float = 60, max_body_bytes: int = MAX_BODY_BYTES,
                  max_redirects: int = 5, user_agent: str = USER_AGENT, clock: Callable[[], float] = time.monotonic,
-                 address_policy: netguard.AddressPolicy | None = None) -> None:
+                 address_policy: netguard.AddressPolicy | None = None, accept: str = ACCEPT) -> None:
         self.connect_timeout_seconds = connect_timeout_seconds
         self.read_timeout_seconds = read_timeout_seconds
         self.deadline_seconds = deadline_seconds
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
         self.user_agent = user_agent
+        self.accept = accept  # the Accept header: feed types by default (article pages ask for HTML)
         self._clock = clock
         self._policy = address_policy or netguard.default_policy(allow_private_networks)
         self._local = threading.local()
@@ -211,7 +212,7 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = netguard.guarded_session(self._policy)
-            session.headers.update({"User-Agent": self.user_agent, "Accept": ACCEPT,
+            session.headers.update({"User-Agent": self.user_agent, "Accept": self.accept,
                                     "Accept-Encoding": ACCEPT_ENCODING})
             with self._lock:
                 if self._closed:

@@ -1,6 +1,7 @@
 """Parsing under a time budget: ``parse_feed`` run in a worker process that is killed when it takes too long.
 The same workers read the new stories against the claims (``reading.read``: relevance, verdict, headline key),
-so that CPU work runs beside the poll threads' process instead of inside it (``ParsePool.read``).
+so that CPU work runs beside the poll threads' process instead of inside it (``ParsePool.read``), and extract the
+main text of article pages (``ParsePool.extract``, ``full_text = "hits"``), as untrusted as feeds.
 
 feedparser is pure Python fed untrusted bytes, and some inputs make it slow out of all proportion (its author
 e-mail regex is quadratic: an 80 kB ``<author>`` costs ~25 s, a 1 MB one hours; kurtmckee/feedparser#562). A
@@ -76,9 +77,12 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
             request = conn.recv()
         except (EOFError, OSError):
             return  # the parent closed its end or went away
-        what = "reading" if request.get("op") == "read" else "parse"
+        what = {"read": "reading", "extract": "article extraction"}.get(request.get("op"), "parse")
         try:
-            if what == "reading":
+            if what == "article extraction":
+                from monitor.feeds.article import extract
+                answer = ("ok", extract(request["html"], url=request["url"], now=request["now"]))
+            elif what == "reading":
                 if request["rules"] is not None:
                     rules = pickle.loads(request["rules"])
                     if rules.semantic is not None and memory_limit_bytes and resource is not None:
@@ -95,7 +99,7 @@ def _serve(conn: Connection, memory_limit_bytes: int | None) -> None:
             answer = ("fatal", f"{what} exceeded the worker's memory limit of {memory_limit_bytes} bytes")
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a ParseError, as the parse boundary
             # A crash while reading is a bug of ours, not a feed's fault: its traceback goes to the daemon's log.
-            answer = ("error", f"{'parser' if what == 'parse' else 'reading'} crashed: {type(exc).__name__}: "
+            answer = ("error", f"{'parser' if what == 'parse' else what} crashed: {type(exc).__name__}: "
                                f"{exc}"[:300], traceback.format_exc() if what == "reading" else None)
         conn.send(answer)
         if answer[0] == "fatal":
@@ -165,6 +169,13 @@ class ParsePool:
         request = {"body": bytes(body), "feed_name": feed_name, "headers": dict(headers or {}), "url": url,
                    "now": now}
         return self._run("parse", lambda worker: request, budget_seconds)
+
+    def extract(self, html: bytes, *, url: str | None, now: datetime,
+                budget_seconds: float | None = None) -> tuple[str | None, datetime | None]:
+        """``article.extract(html, url=url, now=now)`` in a worker process, under a parse's budget and memory
+        limit (or ``budget_seconds``): an article page is as untrusted as a feed."""
+        request = {"op": "extract", "html": bytes(html), "url": url, "now": now}
+        return self._run("article extraction", lambda worker: request, budget_seconds)
 
     def read(self, rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | None = None,
              budget_seconds: float | None = None) -> list[list[Reading]]:

@@ -152,7 +152,8 @@ def format_alert_text(payload: dict) -> str:
              f"  claim:    {claim.get('text', '')}"]
     if payload.get("sentence"):
         cue = f" (cue: {payload['cue']})" if payload.get("cue") else ""
-        lines.append(f"  says:     \"{payload['sentence']}\"{cue}")
+        where = " (from the article page)" if payload.get("sentence_source") == "article" else ""
+        lines.append(f"  says:     \"{payload['sentence']}\"{cue}{where}")
     story = payload.get("story")
     if story:
         lines.append(f"  story:    {story.get('title', '')}")

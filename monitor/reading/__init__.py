@@ -21,6 +21,7 @@ from monitor.reading import grouping
 from monitor.reading import relevance as match
 from monitor.reading.index import ClaimIndex
 from monitor.models import Relevance, Story, pickled_by_fields
+from monitor.reading.fulltext import judge_with_article, with_lead
 from monitor.reading.verdict import PreparedVerdict, VerdictResult, judge
 from monitor.semantic import judging  # a module, not its names: judging imports this package's relevance
 from monitor.semantic.stage import SemanticRules, cosines, story_text
@@ -93,10 +94,12 @@ class Reading:
 
 def relevant(rules: Rules, story: Story) -> list[tuple[int, Relevance]]:
     """The claims (positions) this story is relevant to, in config order, with the relevance of each. Only the
-    claims the index names as candidates are scored; the others cannot match."""
+    claims the index names as candidates are scored; the others cannot match. A story with its article's text
+    is read over its title, summary and the article's lead (``fulltext.with_lead``)."""
     found = []
-    for position in rules.index.candidates(story.title, story.summary):
-        relevance = match.match(rules.claims[position][0], story.title, story.summary)
+    summary = with_lead(story.summary, story.article)
+    for position in rules.index.candidates(story.title, summary):
+        relevance = match.match(rules.claims[position][0], story.title, summary)
         if relevance is not None:
             found.append((position, relevance))
     return found
@@ -109,7 +112,7 @@ def semantically_relevant(rules: Rules, story: Story, cosine_row) -> list[tuple[
     found = []
     for position, (claim, _) in enumerate(rules.claims):
         relevance = judging.assess(rules.semantic, claim, float(cosine_row[position]), story.title,
-                                   story.summary).relevance
+                                   with_lead(story.summary, story.article)).relevance
         if relevance is not None:
             found.append((position, relevance))
     return found
@@ -127,7 +130,8 @@ def read(rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | 
             i for i in range(len(stories)) if can_alert is None or can_alert[i])}
         if semantic_rows:
             cosine = cosines(rules.semantic, rules.claim_vectors,
-                             [story_text(stories[i].title, stories[i].summary) for i in semantic_rows])
+                             [story_text(stories[i].title, with_lead(stories[i].summary, stories[i].article))
+                              for i in semantic_rows])
     out = []
     for i, story in enumerate(stories):
         readings = []
@@ -135,7 +139,9 @@ def read(rules: Rules, stories: Sequence[Story], *, can_alert: Sequence[bool] | 
         found = relevant(rules, story) if row is None else semantically_relevant(rules, story, cosine[row])
         for position, relevance in found:
             relevance_rules, verdict_rules = rules.claims[position]
-            readings.append(Reading(position, relevance, judge(verdict_rules, story.title, story.summary),
+            said = (judge_with_article(verdict_rules, story.title, story.summary, story.article) if story.article
+                    else judge(verdict_rules, story.title, story.summary))
+            readings.append(Reading(position, relevance, said,
                                     grouping.headline_key(match.content_terms(relevance_rules, story.title))))
         out.append(readings)
     return out

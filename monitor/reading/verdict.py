@@ -422,3 +422,15 @@ def judge(prepared: PreparedVerdict, title: str, summary: str) -> VerdictResult:
         if (body.strength == CLEAR or body.strength > head.strength) and not (asked and body.verdict == CONFIRMED):
             head = body
     return VerdictResult(head.verdict, head.cue, head.sentence)
+
+
+def cue_readings(prepared: PreparedVerdict, text: str) -> list[VerdictResult]:
+    """Per sentence of ``text``, in order, what its cue says of the claim's event, for the sentences read from a
+    cue of the claim or a denial (not from a hedge, an attribution or a question, nor the event said to be
+    ahead): ``monitor.reading.fulltext`` weighs an article's lead with them."""
+    found = []
+    for sentence in (s for line in (text or "").splitlines() for s in _sentences(line)):
+        reading = _read(prepared, sentence, None)
+        if reading.strength >= CUED and reading.cue and not reading.hedged and not reading.own:
+            found.append(VerdictResult(reading.verdict, reading.cue, reading.sentence))
+    return found

@@ -58,6 +58,7 @@ class EvidenceRecord:
     title: str
     link: str | None
     published_at: datetime | None
+    sentence_source: str | None = None
 
     @property
     def reported_at(self) -> datetime:
@@ -74,7 +75,7 @@ class EvidenceRecord:
     def hit(self) -> Hit:
         return Hit(story_id=self.story_id, claim_id=self.claim_id, score=self.score,
                    matched_terms=self.matched_terms, verdict=self.verdict, cue=self.cue, sentence=self.sentence,
-                   group_id=self.group_id, fresh=self.fresh)
+                   group_id=self.group_id, fresh=self.fresh, sentence_source=self.sentence_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,7 @@ class ClaimQueries(Queries):
                 params.append(value)
         rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms,
-                       h.created_at, h.fresh, s.feed AS outlet, s.title, s.link, s.published_at
+                       h.created_at, h.fresh, s.feed AS outlet, s.title, s.link, s.published_at, h.sentence_source
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params)
         return [_evidence_record(row) for row in rows]

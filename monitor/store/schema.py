@@ -124,9 +124,17 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["channel", "claim_id", "status"])
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """The article page's main text of a story (``full_text = "hits"``), or why it gave none: on the story row, so
+    it is pruned with the story. And where a hit's quoted sentence comes from ("article"; NULL: the feed entry)."""
+    db["stories"].add_column("article_text", str)
+    db["stories"].add_column("article_error", str)
+    db["hits"].add_column("sentence_source", str)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                                    _migration_4, _migration_5, _migration_6,
-                                                                   _migration_7)
+                                                                   _migration_7, _migration_8)
 
 
 def upgrade(db: sqlite_utils.Database, path: str | Path) -> None:

@@ -28,6 +28,8 @@ class StoredStory:
     link: str | None
     published_at: datetime | None
     seen_at: datetime
+    article_text: str | None = None  # the article page's main text (full_text = "hits")
+    article_error: str | None = None  # why the article page gave no text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class HitRecord:
     title: str
     link: str | None
     published_at: datetime | None
+    sentence_source: str | None = None  # "article": the sentence is quoted from the article page
 
 
 class StoryQueries(Queries):
@@ -75,17 +78,18 @@ class StoryQueries(Queries):
     def insert_stories(self, stories: Iterable[Story], now: datetime) -> None:
         seen_at = to_db_time(now)
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at) for s in stories])
+            "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at, article_text, "
+            "article_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at, s.article,
+              s.article_error) for s in stories])
 
     def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
         created_at = to_db_time(now)
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO hits (story_id, claim_id, score, matched_terms, created_at, verdict, cue, "
-            "sentence, group_id, headline_key, fresh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "sentence, group_id, headline_key, fresh, sentence_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(h.story_id, h.claim_id, h.score, json.dumps(list(h.matched_terms)), created_at, str(h.verdict), h.cue,
-              h.sentence, h.group_id, h.headline_key, int(h.fresh)) for h in hits])
+              h.sentence, h.group_id, h.headline_key, int(h.fresh), h.sentence_source) for h in hits])
 
     def group_candidates(self, claim_id: str, verdict: Verdict, since: datetime) -> list[tuple[str, str]]:
         """(group id, headline key) of the claim's hits with this verdict since ``since``, newest first, at most
@@ -106,7 +110,8 @@ class StoryQueries(Queries):
         """Stored stories first seen since ``since``, oldest first (streamed, not loaded at once)."""
         for row in self._dicts("SELECT * FROM stories WHERE seen_at >= ? ORDER BY seen_at", [to_db_time(since)]):
             yield Story(id=row["id"], feed=row["feed"], title=row["title"], summary=row["summary"] or "",
-                        link=row["link"], published_at=from_db_time(row["published_at"]))
+                        link=row["link"], published_at=from_db_time(row["published_at"]),
+                        article=row["article_text"], article_error=row["article_error"])
 
     def prune_stories(self, before: datetime) -> int:
         """Delete stories first seen before ``before`` that no claim matched; hits, their stories, claim history
@@ -135,7 +140,7 @@ class StoryQueries(Queries):
             params.append(claim_id)
         rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.verdict, h.cue, h.sentence, h.group_id,
-                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at
+                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at, h.sentence_source
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
         return [HitRecord(**{**row, "matched_terms": tuple(json.loads(row["matched_terms"] or "[]")),

@@ -45,7 +45,8 @@ class Story:
 
     ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
     else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
-    ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date.
+    ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date. ``outlet`` is the
+    publisher the feed names for the entry (GDELT's ``domain``), "" when it names none.
     """
 
     id: str
@@ -54,6 +55,7 @@ class Story:
     summary: str
     link: str | None = None
     published_at: datetime | None = None
+    outlet: str = ""
 
 
 @pickled_by_fields

@@ -1,0 +1,154 @@
+"""Search feeds built from a claim: a claim's ``search = ["google-news", "gdelt"]`` becomes one feed per engine,
+named ``search:<claim-id>:<engine>``, whose URL asks the engine for the news about the claim. They are feeds
+like the others (same polling, politeness, backoff and conditional GET); ``with_search_feeds`` adds them to a
+config's ``feeds``, so a reload that changes a claim changes their URLs and the daemon re-polls them.
+
+The query (unless the claim sets ``search_query``) is narrow on the parties and broad on the event:
+
+- one group per name in the claim's text ("Iraq", "United States"; at most ``MAX_NAME_GROUPS``), each the name
+  OR its alias variants written in Latin letters (a name that is a variant of an alias term joins that term's
+  group, so "US" and "United States" are one group);
+- one event group: the event word (the verb's base form and the word as written, or the event noun) and its
+  alias variants, OR the first word after it that has aliases (the agreement, the ceasefire) and its variants;
+- the groups are ANDed; a phrase of several words is quoted; at most ``MAX_VARIANTS`` words per group.
+
+Google News: ``<google_news_url>?q=<query>&hl=<language>&gl=<region>&ceid=<region>:<lang>`` ("en-US" gives
+``hl=en-US&gl=US&ceid=US:en``). GDELT DOC 2.0: ``<gdelt_url>?query=<query>&mode=artlist&format=json|rss&
+maxrecords=N&timespan=1d&sort=datedesc``; words shorter than 3 letters are left out (GDELT refuses them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from monitor.config import ClaimConfig, Config, FeedConfig, SearchConfig
+from monitor.reading.claimevent import claim_event
+from monitor.reading.parties import name_runs
+
+MAX_NAME_GROUPS = 3
+MAX_VARIANTS = 6
+GDELT_MIN_WORD = 3  # GDELT answers "too short" to a shorter keyword
+_LATIN = re.compile(r"[A-Za-z]")
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
+_QUOTE_NEEDED = re.compile(r"[^\w]")
+
+
+def search_feed_name(claim_id: str, engine: str) -> str:
+    return f"search:{claim_id}:{engine}"
+
+
+def with_search_feeds(config: Config) -> Config:
+    """``config`` with its claims' search feeds in ``feeds`` (after the configured ones), replacing any built
+    before: calling it again on its own result changes nothing."""
+    own = tuple(f for f in config.feeds if f.claim is None)
+    built = tuple(feed for claim in config.claims for feed in search_feeds(claim, config.search))
+    if own + built == config.feeds:
+        return config
+    return replace(config, feeds=own + built)
+
+
+def search_feeds(claim: ClaimConfig, settings: SearchConfig) -> list[FeedConfig]:
+    """The feeds of ``claim``'s ``search`` engines, in the order it names them; none for a claim without text."""
+    if not claim.id or not claim.text:
+        return []
+    language = claim.language or settings.language
+    feeds = []
+    for engine in claim.search:
+        if engine == "google-news":
+            url = google_news_url(claim_query(claim, engine), language, base=settings.google_news_url)
+        elif engine == "gdelt":
+            url = gdelt_url(claim_query(claim, engine), base=settings.gdelt_url, format=settings.gdelt_format,
+                            max_records=settings.gdelt_max_records, timespan=settings.gdelt_timespan)
+        else:
+            continue  # the config refused it already
+        feeds.append(FeedConfig(name=search_feed_name(claim.id, engine), url=url,
+                                interval_seconds=settings.interval_seconds, max_age_hours=settings.max_age_hours,
+                                claim=claim.id))
+    return feeds
+
+
+def google_news_url(query: str, language: str, *, base: str) -> str:
+    """The Google News RSS search URL of ``query`` in ``language`` ("en-US": hl=en-US, gl=US, ceid=US:en)."""
+    lang, _, region = language.partition("-")
+    return f"{base}?{urlencode({'q': query, 'hl': language, 'gl': region, 'ceid': f'{region}:{lang}'})}"
+
+
+def gdelt_url(query: str, *, base: str, format: str, max_records: int, timespan: str) -> str:
+    """The GDELT DOC 2.0 API article-list URL of ``query``, newest first."""
+    params = {"query": query, "mode": "artlist", "format": format, "maxrecords": max_records,
+              "timespan": timespan, "sort": "datedesc"}
+    return f"{base}?{urlencode(params)}"
+
+
+def claim_query(claim: ClaimConfig, engine: str) -> str:
+    """The query ``engine`` is asked for ``claim``: its ``search_query`` as written, else built (module doc)."""
+    if claim.search_query:
+        return claim.search_query
+    groups = query_groups(claim)
+    if engine == "gdelt":
+        groups = [[w for w in g if len(w) >= GDELT_MIN_WORD] for g in groups]
+    return " ".join(_group_text(g) for g in groups if g)
+
+
+def query_groups(claim: ClaimConfig) -> list[list[str]]:
+    """The query's groups of alternatives (names first, then the event), each without repeats."""
+    variants = {canonical.lower(): [canonical, *forms] for canonical, forms in claim.aliases.items()}
+    owner = {form.lower(): canonical for canonical, forms in variants.items() for form in forms}
+    groups: list[list[str]] = []
+    owners: list[str | None] = []
+    for name in name_runs(claim.text):
+        canonical = owner.get(name.lower())
+        if canonical is not None and canonical in owners:
+            continue  # "US" after "United States": the same party
+        if len(groups) == MAX_NAME_GROUPS:
+            break
+        group = [name, *(variants[canonical] if canonical else [])]
+        groups.append(_alternatives(group))
+        owners.append(canonical)
+    event = _event_group(claim, variants, owner)
+    if event:
+        groups.append(event)
+    if not groups:  # no name, no event word: the claim's own words
+        groups = [[word] for word in re.findall(r"[^\W_]{4,}", claim.text)[:4]]
+    return groups
+
+
+def _event_group(claim: ClaimConfig, variants: dict[str, list[str]], owner: dict[str, str]) -> list[str]:
+    event = claim_event(claim.text)
+    if event.word is None:
+        return []
+    words = [event.word.lower()]
+    if event.verbs:
+        words += sorted(event.verbs[0].lemmas)
+    group: list[str] = []
+    for word in words:
+        canonical = owner.get(word, word if word in variants else None)
+        group += [word, *(variants[canonical] if canonical else [])]
+    names = {n.lower() for n in name_runs(claim.text)}
+    for word in event.object:  # the thing the event is about, when the user gave it aliases
+        canonical = owner.get(word, word if word in variants else None)
+        if canonical and word not in names and canonical not in names:
+            group += variants[canonical]
+            break
+    return _alternatives(group)
+
+
+def _alternatives(words: list[str]) -> list[str]:
+    """Words in Latin letters, each once (case-insensitive), at most ``MAX_VARIANTS``."""
+    seen: set[str] = set()
+    out = []
+    for word in words:
+        word = word.strip()
+        key = word.lower()
+        if not word or key in seen or not _LATIN.search(word) or _NON_LATIN_LETTER.search(word):
+            continue
+        seen.add(key)
+        out.append(word)
+    return out[:MAX_VARIANTS]
+
+
+def _group_text(group: list[str]) -> str:
+    words = [f'"{w}"' if _QUOTE_NEEDED.search(w) else w for w in group]
+    return words[0] if len(words) == 1 else "(" + " OR ".join(words) + ")"

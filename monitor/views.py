@@ -22,7 +22,7 @@ from pathlib import Path
 from monitor.reading import relevance as match
 from monitor.config import ClaimConfig, Config
 from monitor.errors import ConfigError, NotFoundError
-from monitor.net.urls import redact_url
+from monitor.net.urls import redact_url, search_url_shown
 from monitor.pipeline import run_backtest
 from monitor.runtime import TrackedClaim, load_leniently, prepare_semantic
 from monitor.semantic.judging import assess as semantic_assess
@@ -148,7 +148,9 @@ def feed_rows(source: ReadSource, store: Store) -> list[dict]:
         current = s if s is not None and s.url == url else None
         state = ("new" if current is None else "disabled" if current.disabled_reason
                  else "failing" if current.error_count else "ok")
-        rows.append({"name": name, "claim": claim, "url": redact_url(url), "state": state,
+        shown = (search_url_shown(url, (source.config.search.google_news_url, source.config.search.gdelt_url))
+                 if claim and source.config is not None else redact_url(url))
+        rows.append({"name": name, "claim": claim, "url": shown, "state": state,
                      "polled_url": redact_url(current.fetch_url if current and current.fetch_url else url),
                      "last_ok_at": to_db_time(current.last_ok_at) if current else None,
                      "last_error": current.last_error if current else None,

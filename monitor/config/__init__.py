@@ -32,7 +32,7 @@ from monitor.config.settings import (DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_G
 from monitor.config.validator import Validator, env_name_problem
 from monitor.errors import ConfigError
 from monitor.logs import FORMATS
-from monitor.net.urls import host_only, parse_listen, redact_url
+from monitor.net.urls import host_only, parse_listen, redact_url, search_url_shown
 
 __all__ = ["DEFAULT_DELIVER_INTERVAL_SECONDS", "DEFAULT_GROUP_SIMILARITY", "DEFAULT_GROUP_WINDOW_HOURS",
            "DEFAULT_INTERVAL_SECONDS", "DEFAULT_MAX_AGE_HOURS", "DEFAULT_MIN_SCORE", "DEFAULT_WEBHOOK_TIMEOUT_SECONDS",
@@ -175,6 +175,7 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
             out["secrets"] = len(c.secrets) if redact else list(c.secrets)
         return out
 
+    search_bases = (config.search.google_news_url, config.search.gdelt_url)
     return {
         "monitor": {"database": str(config.database), "allow_private_networks": config.allow_private_networks,
                     "deliver_interval_seconds": config.deliver_interval_seconds,
@@ -184,7 +185,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "log_format": config.log_format, "retention_days": config.retention_days,
                     "max_backoff_hours": config.max_backoff_hours,
                     "delivery_stuck_seconds": config.delivery_stuck_seconds},
-        "feeds": [{"name": f.name, "url": redact_url(f.url) if redact else f.url,
+        "feeds": [{"name": f.name, "url": f.url if not redact else search_url_shown(f.url, search_bases)
+                   if f.claim else redact_url(f.url),
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours,
                    **({"claim": f.claim} if f.claim else {})}
                   for f in config.feeds],

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from conftest import run_cli, shipped_claims, utc, write_config
 from monitor import runtime
-from monitor.config import load_config
+from monitor.config import describe, load_config
 from monitor.daemon.scheduler import Daemon, feed_job_id
 from monitor.errors import ConfigError, ParseError
 from monitor.feeds import search
@@ -101,6 +101,19 @@ def test_search_query_is_sent_as_written_and_search_settings_apply(tmp_path):
     assert {f.interval_seconds for f in config.feeds} == {900}
 
 
+def test_check_config_show_prints_the_search_feeds_whole_and_a_secret_base_redacted(tmp_path):
+    config = runtime.load(write_config(tmp_path, {"claims": [claim_entry()]})).config
+    shown = {f["name"]: f for f in describe(config, redact=True)["feeds"]}
+    assert shown[GOOGLE] == {"name": GOOGLE, "url": config.feed(GOOGLE).url, "interval_seconds": 300,
+                             "max_age_hours": 48.0, "claim": CLAIM}
+    keyed = {"search": {"gdelt_url": "https://proxy.example/gdelt?key=s3cret"}, "claims": [claim_entry()]}
+    config = runtime.load(write_config(tmp_path, keyed)).config
+    shown = {f["name"]: f for f in describe(config, redact=True)["feeds"]}
+    assert "s3cret" not in json.dumps(shown) and "Iraq" in shown[GOOGLE]["url"]
+    assert query_of(config.feed(GDELT).url)["key"] == "s3cret"  # the proxy's own parameter is kept
+    assert query_of(config.feed(GDELT).url)["mode"] == "artlist"
+
+
 def test_adding_the_search_feeds_twice_changes_nothing(tmp_path):
     config = runtime.load(write_config(tmp_path, {"claims": [claim_entry()]})).config
     assert search.with_search_feeds(config) is config
@@ -159,6 +172,15 @@ def test_gdelt_answering_nothing_matched_is_an_empty_list_and_a_foreign_shape_an
         parse_feed(b'{"articles": {"url": "x"}}', feed_name=GDELT, now=NOW)
     with pytest.raises(ParseError, match="not a JSON Feed"):
         parse_feed(b'{"items": []}', feed_name=GDELT, now=NOW)
+
+
+def test_an_engine_refusing_a_query_in_words_is_an_error_that_shows_them():
+    answer = b"Your search contained a keyword that was too short.\x1b[2J Please add keywords." + b" x" * 400
+    with pytest.raises(ParseError) as error:
+        parse_feed(answer, feed_name=GDELT, headers={"content-type": "text/html; charset=utf-8"}, now=NOW)
+    message = str(error.value)
+    assert message.startswith("not a feed: the server answered with text: Your search contained a keyword")
+    assert "\x1b" not in message and len(message) <= 300
 
 
 def test_gdelt_rss_and_google_news_rss_go_through_the_normal_path_with_their_links_kept():
@@ -252,6 +274,12 @@ def test_the_scheduler_polls_the_search_feeds_and_a_reload_rebuilds_or_removes_t
         assert query_of(daemon.config.feed(GOOGLE).url)["q"].startswith("(Iraq OR Iraqi)")
         jobs = {job.id for job in daemon.scheduler.get_jobs()}
         assert feed_job_id(GOOGLE) in jobs and feed_job_id(GDELT) not in jobs
+
+        # GDELT's pace is a [search] setting: a reload applies it to the hosts kept across reloads.
+        write_config(tmp_path, config_document(httpserver, changed, gdelt_min_interval_seconds=12))
+        hosts = daemon.ctx.hosts
+        assert daemon.reload()
+        assert daemon.ctx.hosts is hosts and hosts.spacing == {gdelt_host: 12.0}
 
         # Its search removed: no search feeds left.
         write_config(tmp_path, config_document(httpserver, claim_entry(search=[])))

@@ -90,6 +90,10 @@ def _parse(body: bytes, feed_name: str, headers: Mapping[str, str] | None, url: 
         raise ParseError("empty body")
     if _looks_like_json(body, hdrs.get("content-type", "")):
         return _parse_json_feed(body, feed_name, url, now), "json"
+    if b"<" not in body:
+        # No markup at all: a service's message in words (GDELT answers a query it refuses so). Shown, capped.
+        text = squash(body[:400].decode("utf-8", "replace"))
+        raise ParseError(one_line(f"not a feed: the server answered with text: {CONTROL.sub('', text)}", 300))
     data = prepare_xml(body, hdrs)
     if fast:
         try:

@@ -72,14 +72,19 @@ def search_feeds(claim: ClaimConfig, settings: SearchConfig) -> list[FeedConfig]
 def google_news_url(query: str, language: str, *, base: str) -> str:
     """The Google News RSS search URL of ``query`` in ``language`` ("en-US": hl=en-US, gl=US, ceid=US:en)."""
     lang, _, region = language.partition("-")
-    return f"{base}?{urlencode({'q': query, 'hl': language, 'gl': region, 'ceid': f'{region}:{lang}'})}"
+    return _with_query(base, {"q": query, "hl": language, "gl": region, "ceid": f"{region}:{lang}"})
 
 
 def gdelt_url(query: str, *, base: str, format: str, max_records: int, timespan: str) -> str:
     """The GDELT DOC 2.0 API article-list URL of ``query``, newest first."""
     params = {"query": query, "mode": "artlist", "format": format, "maxrecords": max_records,
               "timespan": timespan, "sort": "datedesc"}
-    return f"{base}?{urlencode(params)}"
+    return _with_query(base, params)
+
+
+def _with_query(base: str, params: dict) -> str:
+    """``base`` with ``params`` added to its query (a proxy's base URL may carry parameters of its own)."""
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
 def claim_query(claim: ClaimConfig, engine: str) -> str:

@@ -77,14 +77,23 @@ def test_the_shipped_claim_gives_a_query_narrow_on_its_parties_and_broad_on_its_
     assert feeds[GDELT].url.startswith("https://api.gdeltproject.org/api/v2/doc/doc?")
 
 
-def test_a_claim_without_aliases_searches_its_names_and_event_word(tmp_path):
+def test_a_claim_without_aliases_searches_its_names_and_without_names_its_event_word(tmp_path):
     entry = {"id": "kishida", "text": "Kishida resigns as prime minister of Japan", "search": ["google-news"],
              "language": "fr-FR"}
     config = runtime.load(write_config(tmp_path, {"claims": [entry]})).config
     (feed,) = config.feeds
     assert feed.name == "search:kishida:google-news"
-    assert query_of(feed.url) == {"q": "Kishida Japan (resigns OR resign)", "hl": "fr-FR", "gl": "FR",
-                                  "ceid": "FR:fr"}
+    assert query_of(feed.url) == {"q": "Kishida Japan", "hl": "fr-FR", "gl": "FR", "ceid": "FR:fr"}
+    nameless = {"id": "rates", "text": "will the rates be cut", "search": ["gdelt"]}
+    (feed,) = runtime.load(write_config(tmp_path, {"claims": [nameless]})).config.feeds
+    assert query_of(feed.url)["query"] == "cut"
+
+
+def test_names_are_cleaned_and_the_event_noun_is_no_name(tmp_path):
+    entry = {"id": "budget", "text": "Ratification of the trade pact by Estrava's parliament and Estrava's senate",
+             "search": ["google-news"], "aliases": {"ratification": ["ratify", "ratified"]}}
+    (feed,) = runtime.load(write_config(tmp_path, {"claims": [entry]})).config.feeds
+    assert query_of(feed.url)["q"] == "Estrava (ratification OR ratify OR ratified)"
 
 
 def test_search_query_is_sent_as_written_and_search_settings_apply(tmp_path):

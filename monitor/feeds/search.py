@@ -6,7 +6,8 @@ config's ``feeds``, so a reload that changes a claim changes their URLs and the 
 The query (unless the claim sets ``search_query``) is narrow on the parties and broad on the event:
 
 - one group per name in the claim's text ("Iraq", "United States"; at most ``MAX_NAME_GROUPS``; a possessive
-  "'s" dropped, the event word never a name), each the name OR its alias variants written in Latin letters (a name that is a variant of an alias term joins that term's
+  "'s" dropped, the event word never a name), each the name OR its alias variants written in Latin letters OR,
+  for a name of several words, each of its words that is not an everyday word (a name that is a variant of an alias term joins that term's
   group, so "US" and "United States" are one group);
 - one event group, when the claim gives aliases for it (or has no name): the event word as written (the verb,
   or the event noun) and the alias variants of it or of its base form, OR the first word after it that has
@@ -26,7 +27,7 @@ from urllib.parse import urlencode
 
 from monitor.config import ClaimConfig, Config, FeedConfig, SearchConfig
 from monitor.reading.claimevent import ClaimEvent, claim_event
-from monitor.reading.parties import name_runs
+from monitor.reading.parties import _everyday, name_runs
 
 MAX_NAME_GROUPS = 3
 MAX_VARIANTS = 6
@@ -115,7 +116,10 @@ def query_groups(claim: ClaimConfig) -> list[list[str]]:
         taken.add(name.lower())
         if len(groups) == MAX_NAME_GROUPS:
             break
-        group = [name, *(variants[canonical] if canonical else [])]
+        # A name of several words is also found by its own words ("Hallam" for "Hallam Bank", "Roslan" for "Amina
+        # Roslan"): stories shorten names. Everyday words ("Bank", "Minister") are no name of their own.
+        own = [w for w in name.split() if len(w) >= GDELT_MIN_WORD and not _everyday(w)] if " " in name else []
+        group = [name, *(variants[canonical] if canonical else []), *own]
         groups.append(_alternatives(group))
         owners.append(canonical)
     event_group = _event_group(claim, event, variants, owner)

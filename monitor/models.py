@@ -46,7 +46,8 @@ class Story:
     ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
     else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
     ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date (or its article page's
-    date, see below).
+    date, see below). ``outlet`` is the publisher the feed names for the entry (GDELT's ``domain``), "" when it
+    names none.
 
     ``article``: the main text of the story's article page (``full_text = "hits"``, ``monitor.feeds.article``),
     paragraphs separated by newlines; None when it was not fetched. ``article_error``: why the page gave no text
@@ -61,6 +62,7 @@ class Story:
     published_at: datetime | None = None
     article: str | None = None
     article_error: str | None = None
+    outlet: str = ""
 
 
 @pickled_by_fields

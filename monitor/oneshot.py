@@ -61,6 +61,9 @@ def poll_all(ctx: Context, feeds: Sequence[FeedConfig], *, workers: int, now: Ca
                     result = poll_feed(ctx, store, feed, now(), force=True, waiter=todo.wake)
                     if result.status == "host_busy":  # not polled: back in line, behind the hosts that are free
                         todo.put_back(index, feed, wakeups)
+                    elif result.status == "host_backoff":  # forced, so a host's minimum interval: wait it out
+                        ctx.stop.wait(result.retry_in_seconds or 0)
+                        todo.put_back(index, feed, wakeups, set_aside=False)
                     else:
                         done.put((index, result))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
@@ -120,11 +123,12 @@ class _Todo:
                 self._cond.wait(0.2)  # a timeout, so that a stop is seen promptly
             return None
 
-    def put_back(self, index: int, feed: FeedConfig, wakeups: int) -> None:
-        """``feed`` found its host busy: set it aside until the next wake-up, unless one came while it tried."""
+    def put_back(self, index: int, feed: FeedConfig, wakeups: int, *, set_aside: bool = True) -> None:
+        """``feed`` found its host busy: set it aside until the next wake-up, unless one came while it tried
+        (``set_aside`` False: back in line at once, as after waiting out its host's minimum interval)."""
         with self._cond:
             self._pending[index] = feed
-            if wakeups == self._wakeups:
+            if set_aside and wakeups == self._wakeups:
                 self._set_aside.add(index)
             self._cond.notify_all()
 

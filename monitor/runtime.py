@@ -22,7 +22,8 @@ from monitor.config import ClaimConfig, Config, load_config_leniently
 from monitor.errors import ConfigError
 from monitor.feeds.article import ArticleReader
 from monitor.feeds.fetch import Fetcher
-from monitor.feeds.politeness import HostSlots
+from monitor.feeds.politeness import HostSlots, host_of
+from monitor.feeds.search import with_search_feeds
 from monitor.notify import Notifier, build_notifiers
 from monitor.ratelimit import RateLimiter
 from monitor.reading import relevance
@@ -111,6 +112,7 @@ def compile_claims(config: Config) -> tuple[list[TrackedClaim | None], list[str]
 def prepare(config: Config) -> Loaded:
     """``config`` with its claims compiled, their warnings added to ``config.warnings``; ConfigError naming
     each claim that does not compile."""
+    config = with_search_feeds(config)
     compiled, problems, warnings = compile_claims(config)
     semantic, semantic_problems, semantic_warnings = prepare_semantic(config)
     if problems or semantic_problems:
@@ -126,6 +128,7 @@ def load(path: str | os.PathLike, *, environ: Mapping[str, str] | None = None) -
     if config is None:
         assert error is not None
         raise error
+    config = with_search_feeds(config)
     compiled, problems, warnings = compile_claims(config)
     semantic, semantic_problems, semantic_warnings = prepare_semantic(config)
     problems += semantic_problems
@@ -142,6 +145,7 @@ def load_leniently(path: str | os.PathLike, *,
     config, error = load_config_leniently(path, environ=environ)
     if config is None:
         return None, error
+    config = with_search_feeds(config)
     _, problems, warnings = compile_claims(config)
     _, semantic_problems, semantic_warnings = prepare_semantic(config)
     problems += semantic_problems
@@ -149,6 +153,12 @@ def load_leniently(path: str | os.PathLike, *,
     if error is None and not problems:
         return config, None
     return config, ConfigError([*(error.problems if error else ()), *problems], path=str(config.path))
+
+
+def host_spacing(config: Config) -> dict[str, float]:
+    """The hosts that take requests no closer together than a minimum interval: GDELT's API."""
+    seconds = config.search.gdelt_min_interval_seconds
+    return {host_of(config.search.gdelt_url): seconds} if seconds else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +199,8 @@ class Context:
         articles = (ArticleReader(allow_private_networks=config.allow_private_networks)
                     if any(f.full_text != "off" for f in config.feeds) else None)
         return cls(config=config, claims=tuple(claims), fetcher=fetcher, notifiers=notifiers, limiters=limiters,
-                   hosts=HostSlots(config.max_per_host), stop=stop or threading.Event(), semantic=semantic,
-                   articles=articles)
+                   hosts=HostSlots(config.max_per_host, spacing=host_spacing(config)), stop=stop or threading.Event(),
+                   semantic=semantic, articles=articles)
 
     @property
     def fingerprints(self) -> dict[str, str]:

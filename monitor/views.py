@@ -23,7 +23,7 @@ from monitor.reading import relevance as match
 from monitor.reading.fulltext import with_lead
 from monitor.config import ClaimConfig, Config
 from monitor.errors import ConfigError, NotFoundError
-from monitor.net.urls import redact_url
+from monitor.net.urls import redact_url, search_url_shown
 from monitor.pipeline import run_backtest
 from monitor.runtime import TrackedClaim, load_leniently, prepare_semantic
 from monitor.semantic.judging import assess as semantic_assess
@@ -138,17 +138,20 @@ def configured_semantic(config_path: str | Path, *,
 
 def feed_rows(source: ReadSource, store: Store) -> list[dict]:
     """Each configured feed's health from its stored state (a feed whose URL changed in the config is new), or
-    each stored feed's when the config could not be read at all."""
+    each stored feed's when the config could not be read at all. A claim's search feed names its claim
+    (``claim``; None for a configured feed)."""
     states = {s.name: s for s in store.feed_states()}
-    feeds = ([(f.name, f.url) for f in source.config.feeds] if source.config is not None
-             else [(s.name, s.url) for s in states.values()])
+    feeds = ([(f.name, f.url, f.claim) for f in source.config.feeds] if source.config is not None
+             else [(s.name, s.url, _search_claim(s.name)) for s in states.values()])
     rows = []
-    for name, url in feeds:
+    for name, url, claim in feeds:
         s = states.get(name)
         current = s if s is not None and s.url == url else None
         state = ("new" if current is None else "disabled" if current.disabled_reason
                  else "failing" if current.error_count else "ok")
-        rows.append({"name": name, "url": redact_url(url), "state": state,
+        shown = (search_url_shown(url, (source.config.search.google_news_url, source.config.search.gdelt_url))
+                 if claim and source.config is not None else redact_url(url))
+        rows.append({"name": name, "claim": claim, "url": shown, "state": state,
                      "polled_url": redact_url(current.fetch_url if current and current.fetch_url else url),
                      "last_ok_at": to_db_time(current.last_ok_at) if current else None,
                      "last_error": current.last_error if current else None,
@@ -158,6 +161,14 @@ def feed_rows(source: ReadSource, store: Store) -> list[dict]:
                      "next_poll_at": to_db_time(current.next_poll_at) if current else None,
                      "disabled_reason": current.disabled_reason if current else None})
     return rows
+
+
+def _search_claim(feed_name: str) -> str | None:
+    """The claim of a stored search feed, from its name (``search:<claim-id>:<engine>``)."""
+    if not feed_name.startswith("search:"):
+        return None
+    claim, _, engine = feed_name[len("search:"):].rpartition(":")
+    return claim if claim and engine else None
 
 
 def stored_text(value: object) -> object:

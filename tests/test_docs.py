@@ -204,7 +204,7 @@ def documented_keys() -> list[str]:
     for line in CONFIG_DOC.read_text(encoding="utf-8").splitlines():
         cell = re.match(r"\|\s*(`[^|]+)\|", line)
         if cell:
-            keys += re.findall(r"`((?:monitor|defaults|semantic|feeds\[\]|claims\[\]|channels\[\])\.[a-z0-9_.]+)`", cell.group(1))
+            keys += re.findall(r"`((?:monitor|defaults|semantic|search|feeds\[\]|claims\[\]|channels\[\])\.[a-z0-9_.]+)`", cell.group(1))
     return keys
 
 
@@ -212,7 +212,7 @@ def accepted_keys(tmp_path: Path) -> dict[str, set[str]]:
     """What the loader accepts, table by table (``monitor``, ``feeds[]``, ``claims[].outcomes``, and ``""`` for
     the top level), read from the hint of the "unknown key" problem a probe key raises in each table."""
     document = {PROBE: 1, "monitor": {PROBE: 1}, "defaults": {PROBE: 1}, "semantic": {PROBE: 1},
-                "feeds": [{PROBE: 1}],
+                "search": {PROBE: 1}, "feeds": [{PROBE: 1}],
                 "claims": [{PROBE: 1, "outcomes": {PROBE: []}}], "channels": [{PROBE: 1}]}
     accepted = {}
     for problem in problems_of(document, tmp_path):
@@ -237,7 +237,7 @@ def test_every_documented_config_key_is_accepted(key, tmp_path):
 
 def test_every_accepted_config_key_is_documented(tmp_path):
     accepted = accepted_keys(tmp_path)
-    assert set(accepted) == {"", "monitor", "defaults", "semantic", "feeds[]", "claims[]", "claims[].outcomes",
+    assert set(accepted) == {"", "monitor", "defaults", "semantic", "search", "feeds[]", "claims[]", "claims[].outcomes",
                              "channels[]"}, \
         f"the probe found these tables only: {sorted(accepted)}"
     documented = set(documented_keys())

@@ -69,7 +69,7 @@ def feed_line(row: dict) -> str:
     state = row["state"].upper()
     if row["state"] == "disabled" and row["disabled_reason"]:
         state += f" ({row['disabled_reason']})"
-    line = f"{row['name']}: {state}; last ok {short_time(row['last_ok_at'])}; next poll {short_time(row['next_poll_at'])}"
+    line = f"{row['name']}{' (search for claim ' + row['claim'] + ')' if row.get('claim') else ''}: {state}; last ok {short_time(row['last_ok_at'])}; next poll {short_time(row['next_poll_at'])}"
     if row["error_count"]:
         line += f"; {row['error_count']} errors since {short_time(row['failing_since'])}: {row['last_error']}"
     if row["polled_url"] != row["url"]:

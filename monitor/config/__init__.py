@@ -27,17 +27,17 @@ from monitor.config.kinds import KINDS
 from monitor.config.settings import (DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_GROUP_SIMILARITY,
                                      DEFAULT_GROUP_WINDOW_HOURS, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_AGE_HOURS,
                                      DEFAULT_MIN_SCORE, DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_EXTRA, NOTIFY_MODES,
-                                     OUTCOMES,
-                                     ChannelConfig, ClaimConfig, Config, FeedConfig, SemanticConfig)
+                                     OUTCOMES, ChannelConfig, ClaimConfig, Config, FeedConfig, SearchConfig,
+                                     SemanticConfig)
 from monitor.config.validator import Validator, env_name_problem
 from monitor.errors import ConfigError
 from monitor.logs import FORMATS
-from monitor.net.urls import host_only, parse_listen, redact_url
+from monitor.net.urls import host_only, parse_listen, redact_url, search_url_shown
 
 __all__ = ["DEFAULT_DELIVER_INTERVAL_SECONDS", "DEFAULT_GROUP_SIMILARITY", "DEFAULT_GROUP_WINDOW_HOURS",
            "DEFAULT_INTERVAL_SECONDS", "DEFAULT_MAX_AGE_HOURS", "DEFAULT_MIN_SCORE", "DEFAULT_WEBHOOK_TIMEOUT_SECONDS",
            "KINDS", "NOTIFY_MODES", "OUTCOMES", "ChannelConfig", "ClaimConfig", "Config", "FeedConfig",
-           "SemanticConfig",
+           "SearchConfig", "SemanticConfig",
            "describe", "env_name_problem", "load_config", "load_config_leniently", "parse_config"]
 
 
@@ -89,7 +89,7 @@ def parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[st
 def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[str, str]) -> tuple[Config, list[str]]:
     """The config, with defaults in place of bad values, and every problem found."""
     v = Validator()
-    v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels", "semantic"})
+    v.keys(document, "", {"monitor", "defaults", "feeds", "claims", "channels", "semantic", "search"})
     monitor = v.table(document, "monitor")
     defaults = v.table(document, "defaults")
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
@@ -147,6 +147,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
             v.problem("monitor.listen", str(exc))
     semantic = (sections.semantic(v, v.table(document, "semantic"), path.resolve().parent)
                 if "semantic" in document else None)
+    search = sections.search(v, v.table(document, "search"), interval=int(interval), max_age=float(max_age),
+                             full_text=full_text)
     log_format = v.string(monitor, "monitor", "log_format", default="text")
     if log_format not in FORMATS:
         v.problem("monitor.log_format", f"must be one of {', '.join(FORMATS)}, got {log_format!r}")
@@ -159,7 +161,7 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
                   retention_days=float(retention), max_backoff_hours=float(max_backoff),
-                  delivery_stuck_seconds=float(stuck), semantic=semantic), v.problems
+                  delivery_stuck_seconds=float(stuck), semantic=semantic, search=search), v.problems
 
 
 def _check_fulltext_extra(v: Validator, default: str, feeds: list[tuple[str, str, bool]]) -> None:
@@ -197,6 +199,7 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
             out["secrets"] = len(c.secrets) if redact else list(c.secrets)
         return out
 
+    search_bases = (config.search.google_news_url, config.search.gdelt_url)
     return {
         "monitor": {"database": str(config.database), "allow_private_networks": config.allow_private_networks,
                     "deliver_interval_seconds": config.deliver_interval_seconds,
@@ -206,9 +209,10 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "log_format": config.log_format, "retention_days": config.retention_days,
                     "max_backoff_hours": config.max_backoff_hours,
                     "delivery_stuck_seconds": config.delivery_stuck_seconds},
-        "feeds": [{"name": f.name, "url": redact_url(f.url) if redact else f.url,
+        "feeds": [{"name": f.name, "url": f.url if not redact else search_url_shown(f.url, search_bases)
+                   if f.claim else redact_url(f.url),
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours,
-                   "full_text": f.full_text}
+                   "full_text": f.full_text, **({"claim": f.claim} if f.claim else {})}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
                     "require_any": list(c.require_any), "exclude": list(c.exclude),
@@ -216,8 +220,15 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "outcomes": {k: list(cues) for k, cues in c.outcomes.items()},
                     "replace_outcomes": c.replace_outcomes, "confirm_after_outlets": c.confirm_after_outlets,
                     "trusted_outlets": list(c.trusted_outlets), "notify": c.notify,
-                    "expect_by": c.expect_by.isoformat() if c.expect_by else None} for c in config.claims],
+                    "expect_by": c.expect_by.isoformat() if c.expect_by else None,
+                    "search": list(c.search), "search_query": c.search_query, "language": c.language}
+                   for c in config.claims],
         "channels": [channel(c) for c in config.channels],
+        "search": {"google_news_url": config.search.google_news_url, "gdelt_url": config.search.gdelt_url,
+                   "language": config.search.language, "interval_seconds": config.search.interval_seconds,
+                   "gdelt_format": config.search.gdelt_format, "gdelt_max_records": config.search.gdelt_max_records,
+                   "gdelt_timespan": config.search.gdelt_timespan,
+                   "gdelt_min_interval_seconds": config.search.gdelt_min_interval_seconds},
         **({"semantic": {"model": config.semantic.model, "revision": config.semantic.revision,
                          "sha256": config.semantic.sha256,
                          "cache_dir": str(config.semantic.cache_dir) if config.semantic.cache_dir else None,

@@ -13,8 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 from monitor.config.kinds import CHANNEL_KEYS, KINDS
-from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_MODES, NOTIFY_MODES, OUTCOMES,
-                                     ChannelConfig, ClaimConfig, FeedConfig, SemanticConfig)
+from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_MODES, GDELT_FORMATS, NOTIFY_MODES,
+                                     OUTCOMES, SEARCH_ENGINES, ChannelConfig, ClaimConfig, FeedConfig, SearchConfig,
+                                     SemanticConfig)
 from monitor.config.validator import Validator
 from monitor.net.urls import channel_url_shown
 
@@ -23,8 +24,11 @@ def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: floa
          full_text: str = "off") -> FeedConfig:
     """A ``[[feeds]]`` entry; ``interval``, ``max_age`` and ``full_text`` are the ``[defaults]`` it inherits."""
     v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours", "full_text"})
+    name = v.string(item, where, "name", required=True)
+    if name.startswith("search:"):
+        v.problem(f"{where}.name", "must not start with \"search:\": such names are the claims' search feeds")
     return FeedConfig(
-        name=v.string(item, where, "name", required=True),
+        name=name,
         url=v.url(item, where, "url", required=True),
         interval_seconds=int(v.number(item, where, "interval_seconds", default=interval,
                                       minimum=10, maximum=7 * 86400, integer=True)),
@@ -46,7 +50,8 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
            feed_names: list[str]) -> ClaimConfig:
     """A ``[[claims]]`` entry, its channels and trusted outlets checked against those defined."""
     v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score", "outcomes",
-                         "replace_outcomes", "confirm_after_outlets", "trusted_outlets", "notify", "expect_by"})
+                         "replace_outcomes", "confirm_after_outlets", "trusted_outlets", "notify", "expect_by",
+                         "search", "search_query", "language"})
     aliases: dict[str, tuple[str, ...]] = {}
     raw_aliases = item.get("aliases", {})
     if not isinstance(raw_aliases, Mapping):
@@ -77,6 +82,18 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
     if expect_by is not None and (not isinstance(expect_by, date) or hasattr(expect_by, "hour")):
         v.problem(f"{where}.expect_by", "must be a date such as 2024-09-15 (no quotes)")
         expect_by = None
+    search = v.string_list(item, where, "search", default=[])
+    for engine in search:
+        if engine not in SEARCH_ENGINES:
+            v.problem(f"{where}.search", f"unknown search engine {engine!r}; expected one of {', '.join(SEARCH_ENGINES)}")
+    if len(set(search)) != len(search):
+        v.problem(f"{where}.search", "names an engine twice")
+    search_query = v.string(item, where, "search_query", default="") or None
+    if search_query and not search:
+        v.problem(f"{where}.search_query", "is set but search is empty: name the engines to ask in search")
+    language = v.string(item, where, "language", default="") or None
+    if language:
+        language_problem(v, f"{where}.language", language)
     channels = v.string_list(item, where, "channels", default=None)
     for name in channels or ():
         if name not in channel_names:
@@ -96,6 +113,52 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
         trusted_outlets=tuple(trusted),
         notify=notify,
         expect_by=expect_by,
+        search=tuple(e for e in dict.fromkeys(search) if e in SEARCH_ENGINES),
+        search_query=search_query,
+        language=language,
+    )
+
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Z]{2}")
+_TIMESPAN = re.compile(r"[1-9][0-9]*(min|h|d|w|m)")
+
+
+def language_problem(v: Validator, key: str, value: str) -> None:
+    if not _LANGUAGE.fullmatch(value):
+        v.problem(key, f"must be a language and region such as en-US or fr-FR, got {value!r}")
+
+
+def search(v: Validator, table: Mapping, *, interval: int, max_age: float, full_text: str = "off") -> SearchConfig:
+    """The ``[search]`` table: the engines' base URLs and how claims' search feeds ask them. ``interval``,
+    ``max_age`` and ``full_text`` are the ``[defaults]`` the search feeds inherit."""
+    where = "search"
+    v.keys(table, where, {"google_news_url", "gdelt_url", "language", "interval_seconds", "gdelt_format",
+                          "gdelt_max_records", "gdelt_timespan", "gdelt_min_interval_seconds"})
+    default = SearchConfig()
+    language = v.string(table, where, "language", default=default.language)
+    language_problem(v, "search.language", language)
+    gdelt_format = v.string(table, where, "gdelt_format", default=default.gdelt_format)
+    if gdelt_format not in GDELT_FORMATS:
+        v.problem("search.gdelt_format", f"must be one of {', '.join(GDELT_FORMATS)}, got {gdelt_format!r}")
+        gdelt_format = default.gdelt_format
+    timespan = v.string(table, where, "gdelt_timespan", default=default.gdelt_timespan)
+    if not _TIMESPAN.fullmatch(timespan):
+        v.problem("search.gdelt_timespan", f"must be a count and a unit (min, h, d, w, m) such as 1d, got {timespan!r}")
+        timespan = default.gdelt_timespan
+    return SearchConfig(
+        google_news_url=v.url(table, where, "google_news_url", required=False) or default.google_news_url,
+        gdelt_url=v.url(table, where, "gdelt_url", required=False) or default.gdelt_url,
+        language=language, gdelt_format=gdelt_format,
+        interval_seconds=int(v.number(table, where, "interval_seconds", default=interval, minimum=10,
+                                      maximum=7 * 86400, integer=True)),
+        max_age_hours=max_age,
+        full_text=full_text,
+        gdelt_max_records=int(v.number(table, where, "gdelt_max_records", default=default.gdelt_max_records,
+                                       minimum=1, maximum=250, integer=True)),
+        gdelt_timespan=timespan,
+        gdelt_min_interval_seconds=float(v.number(table, where, "gdelt_min_interval_seconds",
+                                                  default=default.gdelt_min_interval_seconds, minimum=0,
+                                                  maximum=3600)),
     )
 
 

@@ -35,6 +35,7 @@ class FeedConfig:
     interval_seconds: int
     max_age_hours: float
     full_text: str = "off"  # one of FULL_TEXT_MODES
+    claim: str | None = None  # a search feed: the id of the claim it was built from (``[search]``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,32 @@ class ClaimConfig:
     trusted_outlets: tuple[str, ...]
     notify: str  # "changes": state changes only; "all": also every new relevant story group
     expect_by: date | None
+    search: tuple[str, ...] = ()  # search engines to build feeds from this claim on (``SEARCH_ENGINES``)
+    search_query: str | None = None  # the query as written by the user, instead of the one built from the claim
+    language: str | None = None  # "en-US": the search feeds' language and region (None: ``[search] language``)
+
+
+SEARCH_ENGINES = ("google-news", "gdelt")
+GDELT_FORMATS = ("json", "rss")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """The ``[search]`` table: where the search engines of claims' ``search`` feeds answer, and how they are asked.
+
+    The base URLs are the public services; a mirror or a proxy (or a test server) can stand in for them.
+    ``gdelt_min_interval_seconds`` spaces the requests to GDELT's host (its rate limit is one every 5 s)."""
+
+    google_news_url: str = "https://news.google.com/rss/search"
+    gdelt_url: str = "https://api.gdeltproject.org/api/v2/doc/doc"
+    language: str = "en-US"
+    interval_seconds: int = DEFAULT_INTERVAL_SECONDS  # the search feeds' (by default [defaults] interval_seconds)
+    max_age_hours: float = DEFAULT_MAX_AGE_HOURS  # the search feeds' ([defaults] max_age_hours)
+    full_text: str = "off"  # the search feeds' ([defaults] full_text)
+    gdelt_format: str = "json"
+    gdelt_max_records: int = 75
+    gdelt_timespan: str = "1d"
+    gdelt_min_interval_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +135,7 @@ class Config:
     max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
     delivery_stuck_seconds: float = 300.0  # a channel's oldest alert waiting longer: /healthz says degraded
     semantic: SemanticConfig | None = None  # None: relevance is lexical only
+    search: SearchConfig = field(default_factory=SearchConfig)
     warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
 
     def feed(self, name: str) -> FeedConfig | None:

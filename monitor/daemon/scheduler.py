@@ -45,6 +45,7 @@ from monitor.pipeline import check_deadlines, poll_feed
 from monitor import runtime
 from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.feeds.politeness import host_of
+from monitor.feeds.search import with_search_feeds
 from monitor.daemon import earlysignals
 from monitor.daemon.systemd import Notifier
 from monitor.daemon.deliverers import ChannelDeliverers
@@ -79,6 +80,7 @@ class Daemon:
                  scheduler: BaseScheduler | None = None, clock: Callable[[], datetime] = utc_now,
                  load: Callable[[], Loaded] | None = None) -> None:
         self.stopping = threading.Event()
+        config = with_search_feeds(config)  # a config not read through runtime.load has them too
         self.config = config
         self.ctx = Context.build(config, claims=claims, stop=self.stopping)
         self.clock = clock
@@ -275,6 +277,7 @@ class Daemon:
             # Politeness and rate limits span reloads: polls and sends of the old config may still be running.
             limiters = {name: old_ctx.limiters[name] if name in old_ctx.limiters and old.channel(name) == config.channel(name)
                         else limiter for name, limiter in new_ctx.limiters.items()}
+            old_ctx.hosts.set_spacing(new_ctx.hosts.spacing)
             self.ctx = replace(new_ctx, hosts=old_ctx.hosts, limiters=limiters)  # jobs read config from ctx
             self.config = config
             changes = self._apply_jobs(old, config)

@@ -90,6 +90,10 @@ def _parse(body: bytes, feed_name: str, headers: Mapping[str, str] | None, url: 
         raise ParseError("empty body")
     if _looks_like_json(body, hdrs.get("content-type", "")):
         return _parse_json_feed(body, feed_name, url, now), "json"
+    if b"<" not in body:
+        # No markup at all: a service's message in words (GDELT answers a query it refuses so). Shown, capped.
+        text = squash(body[:400].decode("utf-8", "replace"))
+        raise ParseError(one_line(f"not a feed: the server answered with text: {CONTROL.sub('', text)}", 300))
     data = prepare_xml(body, hdrs)
     if fast:
         try:
@@ -269,6 +273,9 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
         doc = json.loads(body.decode(encoding, "replace") if encoding.startswith("utf-8") else body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ParseError(one_line(squash(f"invalid JSON: {exc}"), 300)) from exc
+    if isinstance(doc, dict) and "version" not in doc and ("articles" in doc or not doc):
+        from monitor.feeds.gdelt import artlist_stories  # here: it builds on this module
+        return artlist_stories(doc, feed_name, now)
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in str(doc.get("version", "")):
         raise ParseError("JSON body is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")
@@ -298,7 +305,7 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
 
 def _make_story(feed_name: str, *, guid: object, link: object, base: str | None, title: str,
                 summary: str, dates: list[datetime | None], raw_date: object,
-                now: datetime) -> Story | None:
+                now: datetime, outlet: str = "") -> Story | None:
     """One Story from cleaned text, or None when the entry has neither title nor summary."""
     if not title and not summary:
         return None
@@ -315,7 +322,7 @@ def _make_story(feed_name: str, *, guid: object, link: object, base: str | None,
     return Story(
         id=story_id(feed_name, guid=guid, link=link, title=title, published=date_key),
         feed=feed_name, title=cap(title, MAX_TITLE_CHARS), summary=cap(summary, MAX_SUMMARY_CHARS),
-        link=link, published_at=published_at)
+        link=link, published_at=published_at, outlet=outlet)
 
 
 def _finish(candidates: list[Story | None]) -> list[Story]:

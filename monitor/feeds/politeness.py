@@ -10,6 +10,9 @@ host's feed could use it.
   called, in the releasing thread, as soon as a slot of that host frees. Every waiter of the host is woken, not
   one: a woken poll may find its feed removed, not due or already polling and never take the slot, and a single
   wake-up handed to it would strand the rest. One of them takes the slot and the others wait again.
+- Spaced: a host given a minimum interval (``spacing``: GDELT's API takes one request every 5 s) is refused
+  until that long has passed since the last request to it began, saying when to come back, as for a backoff;
+  ``ignore_backoff`` does not lift it (the limit is the service's, not a guess of ours).
 - Backing off: a fetch that timed out (connect, read, or the overall deadline cutting a drip) puts its host
   into a backoff at once, ``first_backoff_seconds`` doubling on each further timeout up to a cap; until it ends
   ``try_hold`` refuses the host, saying when to come back. A successful fetch from the host ends the backoff and
@@ -55,6 +58,7 @@ class _Host:
     in_flight: int = 0
     timeouts: int = 0  # consecutive timed-out fetches: the backoff's growth
     backoff_until: float | None = None
+    last_start: float | None = None  # when the last request to the host took its slot
     waiters: dict[Callable[[], object], None] = field(default_factory=dict)  # ordered, without duplicates
 
 
@@ -83,8 +87,10 @@ class Slot:
 class HostSlots:
     def __init__(self, limit: int = 1, *, clock: Callable[[], float] = time.monotonic,
                  first_backoff_seconds: float = FIRST_BACKOFF_SECONDS,
-                 max_backoff_seconds: float = MAX_BACKOFF_SECONDS) -> None:
+                 max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
+                 spacing: dict[str, float] | None = None) -> None:
         self.limit = limit
+        self.spacing = dict(spacing or {})  # host -> minimum seconds between the starts of its requests
         self.first_backoff_seconds = first_backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self._clock = clock
@@ -105,8 +111,18 @@ class HostSlots:
                 if waiter is not None:
                     state.waiters[waiter] = None
                 return HostBusy(host)
+            now = self._clock()
+            gap = self.spacing.get(host, 0.0)
+            if gap and state.last_start is not None and now - state.last_start < gap:
+                return HostBusy(host, retry_in_seconds=gap - (now - state.last_start))
             state.in_flight += 1
+            state.last_start = now
             return Slot(self, host)
+
+    def set_spacing(self, spacing: dict[str, float]) -> None:
+        """Replace the hosts' minimum intervals (a reload); the time of each host's last request is kept."""
+        with self._lock:
+            self.spacing = dict(spacing)
 
     def timed_out(self, url: str, *, cap_seconds: float | None = None) -> float:
         """A fetch from the URL's host timed out: back the host off now (30 s, then doubling) and return for how

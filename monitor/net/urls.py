@@ -35,6 +35,16 @@ def redact_url(url: str) -> str:
     return base + (mark + _redact_values(query) if mark else "") + (hash_ + _redact_values(fragment) if hash_ else "")
 
 
+def search_url_shown(url: str, bases: tuple[str, ...]) -> str:
+    """A search feed's URL for output: whole when it starts with one of ``bases`` (the engines' base URLs) and
+    that base holds nothing that can be a secret (no user info, query or fragment): its query is the claim's
+    words, which the reader needs to see. Else redacted like any URL (``redact_url``)."""
+    for base in bases:
+        if url.startswith(base + "?") and not any(mark in base for mark in "@?#"):
+            return url
+    return redact_url(url)
+
+
 def _redact_values(pairs: str) -> str:
     """``a=1&b&c=`` → ``a=***&***&c=***``: names kept, values (and bare tokens, which may be keys) hidden."""
     def one(pair: str) -> str:

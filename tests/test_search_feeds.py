@@ -110,11 +110,17 @@ def test_search_query_is_sent_as_written_and_search_settings_apply(tmp_path):
     assert {f.interval_seconds for f in config.feeds} == {900}
 
 
+def test_search_feeds_read_article_pages_when_the_defaults_say_so(tmp_path):
+    document = {"defaults": {"full_text": "hits"}, "claims": [claim_entry()]}
+    config = runtime.load(write_config(tmp_path, document)).config
+    assert {f.name: f.full_text for f in config.feeds} == {GOOGLE: "hits", GDELT: "hits"}
+
+
 def test_check_config_show_prints_the_search_feeds_whole_and_a_secret_base_redacted(tmp_path):
     config = runtime.load(write_config(tmp_path, {"claims": [claim_entry()]})).config
     shown = {f["name"]: f for f in describe(config, redact=True)["feeds"]}
     assert shown[GOOGLE] == {"name": GOOGLE, "url": config.feed(GOOGLE).url, "interval_seconds": 300,
-                             "max_age_hours": 48.0, "claim": CLAIM}
+                             "max_age_hours": 48.0, "full_text": "off", "claim": CLAIM}
     keyed = {"search": {"gdelt_url": "https://proxy.example/gdelt?key=s3cret"}, "claims": [claim_entry()]}
     config = runtime.load(write_config(tmp_path, keyed)).config
     shown = {f["name"]: f for f in describe(config, redact=True)["feeds"]}

@@ -46,6 +46,8 @@ class Story:
     ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
     else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
     ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date.
+    ``outlet`` is who published it (``monitor.feeds.outlet``): a registrable domain such as "reuters.com", or a
+    feed's ``outlet`` setting; "" when nothing names one, and then the feed is the outlet (``reported_by``).
     """
 
     id: str
@@ -54,6 +56,12 @@ class Story:
     summary: str
     link: str | None = None
     published_at: datetime | None = None
+    outlet: str = ""
+
+    @property
+    def reported_by(self) -> str:
+        """The outlet corroboration counts and alerts name: ``outlet``, else the feed's name."""
+        return self.outlet or self.feed
 
 
 @pickled_by_fields

@@ -121,7 +121,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
         if name not in channel_names:
             v.problem("monitor.operator_channels", f"names channel {name!r}, which is not defined in [[channels]]")
     feed_names = [f.name for f in feeds if f.name]
-    claims = tuple(sections.claim(v, item, f"claims[{i}]", min_score, channel_names, feed_names)
+    feed_outlets = [f.outlet for f in feeds if f.outlet]
+    claims = tuple(sections.claim(v, item, f"claims[{i}]", min_score, channel_names, feed_names, feed_outlets)
                    for i, item in enumerate(v.array_of_tables(document, "claims")))
 
     v.unique([f.name for f in feeds], "feeds", "name")
@@ -183,7 +184,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "max_backoff_hours": config.max_backoff_hours,
                     "delivery_stuck_seconds": config.delivery_stuck_seconds},
         "feeds": [{"name": f.name, "url": redact_url(f.url) if redact else f.url,
-                   "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours}
+                   "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours,
+                   **({"outlet": f.outlet} if f.outlet else {})}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
                     "require_any": list(c.require_any), "exclude": list(c.exclude),

@@ -16,24 +16,28 @@ from monitor.config.kinds import CHANNEL_KEYS, KINDS
 from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES, ChannelConfig,
                                      ClaimConfig, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator
+from monitor.feeds.outlet import known_suffix, looks_like_domain, outlet_name
 from monitor.net.urls import channel_url_shown
 
 
 def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: float) -> FeedConfig:
     """A ``[[feeds]]`` entry; ``interval`` and ``max_age`` are the ``[defaults]`` it inherits."""
-    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours"})
+    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours", "outlet"})
+    outlet = v.string(item, where, "outlet", default="")
     return FeedConfig(
         name=v.string(item, where, "name", required=True),
         url=v.url(item, where, "url", required=True),
         interval_seconds=int(v.number(item, where, "interval_seconds", default=interval,
                                       minimum=10, maximum=7 * 86400, integer=True)),
         max_age_hours=float(v.number(item, where, "max_age_hours", default=max_age, minimum=0, maximum=24 * 365)),
+        outlet=outlet_name(outlet) if outlet else None,
     )
 
 
 def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_names: list[str],
-           feed_names: list[str]) -> ClaimConfig:
-    """A ``[[claims]]`` entry, its channels and trusted outlets checked against those defined."""
+           feed_names: list[str], feed_outlets: list[str] = ()) -> ClaimConfig:
+    """A ``[[claims]]`` entry, its channels and trusted outlets checked against those defined (``feed_outlets``:
+    the feeds' ``outlet`` settings)."""
     v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score", "outcomes",
                          "replace_outcomes", "confirm_after_outlets", "trusted_outlets", "notify", "expect_by"})
     aliases: dict[str, tuple[str, ...]] = {}
@@ -55,10 +59,8 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
         cues = v.string_list(raw_outcomes, f"{where}.outcomes", outcome, default=None)
         if cues is not None:
             outcomes[outcome] = tuple(cues)
-    trusted = v.string_list(item, where, "trusted_outlets", default=[])
-    for name in trusted:
-        if name not in feed_names:
-            v.problem(f"{where}.trusted_outlets", f"names feed {name!r}, which is not defined in [[feeds]]")
+    trusted = [trusted_outlet(v, f"{where}.trusted_outlets", name, feed_names, feed_outlets)
+               for name in v.string_list(item, where, "trusted_outlets", default=[])]
     notify = v.string(item, where, "notify", default="changes")
     if notify not in NOTIFY_MODES:
         v.problem(f"{where}.notify", f"must be one of {', '.join(NOTIFY_MODES)}, got {notify!r}")
@@ -86,6 +88,20 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
         notify=notify,
         expect_by=expect_by,
     )
+
+
+def trusted_outlet(v: Validator, key: str, name: str, feed_names: list[str], feed_outlets: list[str]) -> str:
+    """One ``trusted_outlets`` entry as outlets are named: a feed's name or ``outlet`` as written, a publisher's
+    domain by its registrable domain ("www.reuters.com" → "reuters.com"). A problem for what can only be a typo:
+    a name that is neither a feed nor a domain, or a domain under no known suffix ("reuters.con")."""
+    if name in feed_names or name in feed_outlets:
+        return name
+    if not looks_like_domain(name):
+        v.problem(key, f"names {name!r}, which is neither a feed defined in [[feeds]] nor a domain such as "
+                       "reuters.com")
+    elif not known_suffix(name):
+        v.problem(key, f"names {name!r}, whose ending .{name.rsplit('.', 1)[-1]} is not a known domain suffix")
+    return outlet_name(name)
 
 
 def semantic(v: Validator, table: Mapping, base: Path) -> SemanticConfig:

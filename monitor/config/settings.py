@@ -30,6 +30,7 @@ class FeedConfig:
     url: str
     interval_seconds: int
     max_age_hours: float
+    outlet: str | None = None  # every story's outlet (a publisher's own feed); None: the one each story names
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,9 +124,15 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["channel", "claim_id", "status"])
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """Each story's outlet, the publisher (``Story.outlet``). Stories stored before have none (NULL): they are
+    read as reported by their feed, as they were counted then."""
+    db["stories"].add_column("outlet", str)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                                    _migration_4, _migration_5, _migration_6,
-                                                                   _migration_7)
+                                                                   _migration_7, _migration_8)
 
 
 def upgrade(db: sqlite_utils.Database, path: str | Path) -> None:

@@ -19,7 +19,8 @@ _group_and_key = itemgetter(2, 3)
 
 @dataclass(frozen=True, slots=True)
 class StoredStory:
-    """A stored story with when it was first seen (``summary`` None: the feed gave none)."""
+    """A stored story with when it was first seen (``summary`` None: the feed gave none; ``outlet`` None: stored
+    before outlets were, so its feed is its outlet)."""
 
     id: str
     feed: str
@@ -28,6 +29,11 @@ class StoredStory:
     link: str | None
     published_at: datetime | None
     seen_at: datetime
+    outlet: str | None = None
+
+    @property
+    def reported_by(self) -> str:
+        return self.outlet or self.feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,7 @@ class HitRecord:
     title: str
     link: str | None
     published_at: datetime | None
+    outlet: str  # the publisher; the feed for a story stored before outlets were
 
 
 class StoryQueries(Queries):
@@ -75,9 +82,10 @@ class StoryQueries(Queries):
     def insert_stories(self, stories: Iterable[Story], now: datetime) -> None:
         seen_at = to_db_time(now)
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at) for s in stories])
+            "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at, outlet) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at, s.outlet or None)
+             for s in stories])
 
     def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
         created_at = to_db_time(now)
@@ -106,7 +114,7 @@ class StoryQueries(Queries):
         """Stored stories first seen since ``since``, oldest first (streamed, not loaded at once)."""
         for row in self._dicts("SELECT * FROM stories WHERE seen_at >= ? ORDER BY seen_at", [to_db_time(since)]):
             yield Story(id=row["id"], feed=row["feed"], title=row["title"], summary=row["summary"] or "",
-                        link=row["link"], published_at=from_db_time(row["published_at"]))
+                        link=row["link"], published_at=from_db_time(row["published_at"]), outlet=row["outlet"] or "")
 
     def prune_stories(self, before: datetime) -> int:
         """Delete stories first seen before ``before`` that no claim matched; hits, their stories, claim history
@@ -135,7 +143,8 @@ class StoryQueries(Queries):
             params.append(claim_id)
         rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.verdict, h.cue, h.sentence, h.group_id,
-                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at
+                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at,
+                       COALESCE(s.outlet, s.feed) AS outlet
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
         return [HitRecord(**{**row, "matched_terms": tuple(json.loads(row["matched_terms"] or "[]")),

@@ -327,6 +327,10 @@ def _make_story(feed_name: str, *, guid: object, link: object, base: str | None,
     ``source_name``: the item's ``<source>``; ``domain``: a domain field; with the link, they name the outlet."""
     if not title and not summary:
         return None
+    if isinstance(source_name, str) and source_name.strip() and title.endswith(f" - {source_name.strip()}"):
+        # Google News appends the publisher to each headline; it is the outlet now, and left in the headline it
+        # would keep the same wire copy from different publishers out of one story group.
+        title = title[:-len(source_name.strip()) - 3].rstrip() or title
     if not title:
         title = cap(summary, _FALLBACK_TITLE_CHARS)
     guid = CONTROL.sub("", guid).strip() if isinstance(guid, str) else None

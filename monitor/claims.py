@@ -4,7 +4,7 @@ Pure: it takes the claim's current state and the evidence, and returns the trans
 them. A claim starts ``pending``. A hit whose verdict is ``confirmed``, ``delayed`` or ``rejected`` moves the
 claim to that state once the verdict is corroborated since the claim entered its current state:
 
-- by ``confirm_after_outlets`` independent reports — distinct outlets (publishers, ``monitor.feeds.outlet``: fifty
+- by ``confirm_after_outlets`` independent reports — distinct outlets (publishers, ``monitor.net.outlets``: fifty
   publishers inside one aggregator feed are fifty outlets, two feeds of one publisher one), where near-duplicate
   stories (one story group: wire copy, reprints) count once, so five reprints of one wire story are one report; or
 - by any single report from one of the claim's ``trusted_outlets`` (a publisher, or the feed it came through).

@@ -46,7 +46,7 @@ class Story:
     ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
     else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
     ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date.
-    ``outlet`` is who published it (``monitor.feeds.outlet``): a registrable domain such as "reuters.com", or a
+    ``outlet`` is who published it (``monitor.net.outlets``): a registrable domain such as "reuters.com", or a
     feed's ``outlet`` setting; "" when nothing names one, and then the feed is the outlet (``reported_by``).
     """
 

@@ -14,7 +14,7 @@ import sqlite_utils
 from conftest import rss, shipped_claims, utc, write_config
 from monitor.config import ConfigError, load_config
 from monitor.delivery import deliver_due
-from monitor.feeds.outlet import outlet_name, registrable_domain, story_outlet
+from monitor.net.outlets import outlet_name, registrable_domain, story_outlet
 from monitor.feeds.parse import parse_feed, parse_feed_traced, parse_feed_with_feedparser
 from monitor.models import Story
 from monitor.pipeline import poll_feed

@@ -16,7 +16,7 @@ from monitor.config.kinds import CHANNEL_KEYS, KINDS
 from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, NOTIFY_MODES, OUTCOMES, ChannelConfig,
                                      ClaimConfig, FeedConfig, SemanticConfig)
 from monitor.config.validator import Validator
-from monitor.feeds.outlet import known_suffix, looks_like_domain, outlet_name
+from monitor.net.outlets import known_suffix, looks_like_domain, outlet_name
 from monitor.net.urls import channel_url_shown
 
 

@@ -10,7 +10,7 @@ tests/test_fastparse.py holds them equal on the shared corpus). JSON Feed 1/1.1 
 Every entry of the body is kept: the fetcher's body cap (10 MiB), the parse worker's time budget and memory limit
 bound the work, not a count of entries (a 1,044-entry feed once lost its 544 oldest to such a count).
 
-Each story names its outlet, the publisher (``monitor.feeds.outlet``): an RSS item's ``<source url="…">`` (how
+Each story names its outlet, the publisher (``monitor.net.outlets``): an RSS item's ``<source url="…">`` (how
 Google News and Bing News name the publisher of each item), a JSON Feed item's ``domain`` (GDELT's field), else
 the registrable domain of its link. A feed's ``outlet`` setting overrides it (``parse_feed(outlet=…)``).
 
@@ -41,7 +41,7 @@ from feedparser.sanitizer import replace_doctype
 
 from monitor.feeds import fastparse
 from monitor.feeds.baseuri import joins_unchanged
-from monitor.feeds.outlet import story_outlet
+from monitor.net.outlets import story_outlet
 from monitor.feeds.text import CONTROL, cap, head, plain_text, squash
 from monitor.errors import ParseError, one_line
 from monitor.models import Story

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
 
-from monitor.feeds.text import CONTROL
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")  # as feeds.text
 
 _MAX_NAME_CHARS = 200
 _DOMAIN_LIKE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
@@ -67,7 +67,7 @@ def story_outlet(*, source_url: object = None, source_name: object = None, domai
         name = domain.strip().lower()
         found = domain_of_url(name if "//" in name else f"http://{name}")
     if not found and isinstance(source_name, str) and source_name.strip():
-        found = " ".join(CONTROL.sub("", source_name).split())[:_MAX_NAME_CHARS]
+        found = " ".join(_CONTROL.sub("", source_name).split())[:_MAX_NAME_CHARS]
     return found or domain_of_url(link)
 
 

@@ -53,7 +53,7 @@ def alert_id(*parts: str) -> str:
 
 def story_ref(story: Story, verdict: str | None = None) -> dict:
     """How a story appears in an alert's ``story`` and ``evidence`` fields."""
-    ref = {"id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
+    ref = {"id": story.id, "outlet": story.reported_by, "title": story.title, "link": story.link,
            "published_at": timestamp(story.published_at)}
     if verdict is not None:
         ref["verdict"] = verdict

@@ -4,9 +4,10 @@ Pure: it takes the claim's current state and the evidence, and returns the trans
 them. A claim starts ``pending``. A hit whose verdict is ``confirmed``, ``delayed`` or ``rejected`` moves the
 claim to that state once the verdict is corroborated since the claim entered its current state:
 
-- by ``confirm_after_outlets`` independent reports — distinct outlets, where near-duplicate stories (one story
-  group: wire copy, reprints) count once, so five reprints of one wire story are one report; or
-- by any single report from one of the claim's ``trusted_outlets``.
+- by ``confirm_after_outlets`` independent reports — distinct outlets (publishers, ``monitor.net.outlets``: fifty
+  publishers inside one aggregator feed are fifty outlets, two feeds of one publisher one), where near-duplicate
+  stories (one story group: wire copy, reprints) count once, so five reprints of one wire story are one report; or
+- by any single report from one of the claim's ``trusted_outlets`` (a publisher, or the feed it came through).
 
 A ``pending`` verdict never moves a claim: a story that restates the expectation says nothing new. A claim may
 move again later (confirmed → rejected when the deal collapses); each move is a state change with its evidence.
@@ -39,6 +40,7 @@ class Evidence:
     verdict: Verdict
     reported_at: datetime  # when the story was published (when it was first seen, if undated)
     score: float = 0.0  # relevance to the claim, 0-100
+    feed: str = ""  # the feed it came through: ``trusted_outlets`` may name the feed instead of the publisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +78,13 @@ def independent_reports(reports: Iterable[Evidence]) -> int:
     return min(len({r.outlet for r in reports}), len({r.group_id for r in reports}))
 
 
+def is_trusted(report: Evidence, policy: Policy) -> bool:
+    """Whether the report comes from a trusted outlet: its publisher, or the feed it came through, is named."""
+    return report.outlet in policy.trusted_outlets or report.feed in policy.trusted_outlets
+
+
 def is_corroborated(reports: Sequence[Evidence], policy: Policy) -> bool:
-    if any(r.outlet in policy.trusted_outlets for r in reports):
+    if any(is_trusted(r, policy) for r in reports):
         return True
     return independent_reports(reports) >= policy.confirm_after_outlets
 

@@ -46,8 +46,9 @@ class Story:
     ``id`` is stable across polls: derived from the feed name and the entry's guid, else its link,
     else its title and date (see ``parse.story_id``). ``summary`` is plain text, never markup.
     ``published_at`` is timezone-aware UTC, or None when the feed gave no usable date (or its article page's
-    date, see below). ``outlet`` is the publisher the feed names for the entry (GDELT's ``domain``), "" when it
-    names none.
+    date, see below).
+    ``outlet`` is who published it (``monitor.net.outlets``): a registrable domain such as "reuters.com", or a
+    feed's ``outlet`` setting; "" when nothing names one, and then the feed is the outlet (``reported_by``).
 
     ``article``: the main text of the story's article page (``full_text = "hits"``, ``monitor.feeds.article``),
     paragraphs separated by newlines; None when it was not fetched. ``article_error``: why the page gave no text
@@ -63,6 +64,11 @@ class Story:
     article: str | None = None
     article_error: str | None = None
     outlet: str = ""
+
+    @property
+    def reported_by(self) -> str:
+        """The outlet corroboration counts and alerts name: ``outlet``, else the feed's name."""
+        return self.outlet or self.feed
 
 
 @pickled_by_fields

@@ -144,7 +144,7 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
     # In worker processes, so that a pathological feed (feedparser's quadratic regexes) costs its budget, not a
     # stuck poll thread.
     stories = parse_feed_with_budget(result.body, feed_name=feed.name, headers=result.headers, url=result.url,
-                                     now=now)
+                                     now=now, outlet=feed.outlet)
     known = store.known_story_ids(s.id for s in stories)
     # A guid that changes on every fetch would make an old entry new each time; its link gives it away.
     known |= {s.id for s in stories if s.link and s.id not in known} & store.ids_with_known_links(feed.name, stories)
@@ -315,9 +315,9 @@ def track_claim(config: Config, store: Store, claim: TrackedClaim, found: Sequen
                            trusted_outlets=frozenset(claim.config.trusted_outlets))
     transitions = claims.advance(
         state,
-        [claims.Evidence(r.story_id, r.group_id or r.story_id, r.outlet, r.verdict, r.reported_at, r.score)
+        [claims.Evidence(r.story_id, r.group_id or r.story_id, r.outlet, r.verdict, r.reported_at, r.score, r.feed)
          for r in earlier],
-        [claims.Evidence(h.story_id, h.group_id, s.feed, h.verdict, s.published_at or now, h.score)
+        [claims.Evidence(h.story_id, h.group_id, s.reported_by, h.verdict, s.published_at or now, h.score, s.feed)
          for h, s in new_hits if h.fresh],
         policy, state_reported_at=state_reported_at) if movers else []
 
@@ -384,7 +384,7 @@ def run_backtest(claim: TrackedClaim, stories: Iterable[Story], *, near_misses: 
 
 
 def _story_fields(story: Story) -> dict:
-    return {"story_id": story.id, "outlet": story.feed, "title": story.title, "link": story.link,
+    return {"story_id": story.id, "outlet": story.reported_by, "title": story.title, "link": story.link,
             "published_at": story.published_at.isoformat() if story.published_at else None}
 
 

@@ -303,7 +303,7 @@ def explain(source: ReadSource, store: Store, story_ref: str) -> list[dict]:
             else:
                 check.update(_assessment(claim, match.assess(tracked.relevance, story.title, read)))
             checks.append(check)
-        stories.append({**record_fields(story), "hits": shown, "checks": checks})
+        stories.append({**record_fields(story), "outlet": story.reported_by, "hits": shown, "checks": checks})
     return stories
 
 

@@ -107,7 +107,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def rss(items: Iterable[dict], *, title: str = "Test feed") -> bytes:
-    """An RSS 2.0 document; each item may have guid, title, summary, link and published (datetime)."""
+    """An RSS 2.0 document; each item may have guid, title, summary, link, published (datetime) and source: a
+    (publisher name, publisher URL) pair, as an aggregator such as Google News names each item's publisher."""
     parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{escape(title)}</title>'
              "<link>http://example.com/</link><description>test</description>"]
     for item in items:
@@ -119,6 +120,9 @@ def rss(items: Iterable[dict], *, title: str = "Test feed") -> bytes:
                 parts.append(f"<{tag}>{escape(item[key])}</{tag}>")
         if item.get("published"):
             parts.append(f"<pubDate>{format_datetime(item['published'])}</pubDate>")
+        if item.get("source"):
+            name, url = item["source"]
+            parts.append(f'<source url="{escape(url, {chr(34): "&quot;"})}">{escape(name)}</source>')
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")

@@ -43,8 +43,9 @@ COLLAPSED = {"guid": "r1", "title": "Iraq-US coalition withdrawal agreement coll
 def build(folder, httpserver, receiver, *, outlets: int) -> tuple:
     folder.mkdir()
     document = {"monitor": {"database": "monitor.db", "allow_private_networks": True},
-                "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml")},
-                          {"name": "other", "url": httpserver.url_for("/other.xml")}],
+                # Two publishers on one registrable domain (example.com): each feed names its own ``outlet``.
+                "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml"), "outlet": "wire"},
+                          {"name": "other", "url": httpserver.url_for("/other.xml"), "outlet": "other"}],
                 "claims": [{**shipped_claims()[0], "channels": ["hook"], "confirm_after_outlets": outlets}],
                 "channels": [{"name": "hook", "kind": "webhook", "url": receiver.url, "timeout_seconds": 5}]}
     config = load_config(write_config(folder, document))

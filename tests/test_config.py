@@ -150,7 +150,7 @@ kind = "console"
         load_config(path)
     problems = "\n".join(caught.value.problems)
     for expected in ("claims[0].notify: must be one of changes, all", "claims[0].expect_by: must be a date",
-                     "claims[0].trusted_outlets: names feed 'reuters'", "claims[0].confirm_after_outlets: must be between 1",
+                     "claims[0].trusted_outlets: names 'reuters', which is neither a feed", "claims[0].confirm_after_outlets: must be between 1",
                      "claims[0].outcomes.maybe: unknown key"):
         assert expected in problems, problems
 

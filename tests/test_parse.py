@@ -18,8 +18,7 @@ from hostile import REDOS
 
 from monitor.feeds import parse as parse_module
 from monitor.errors import ParseError
-from monitor.feeds.parse import (MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed, plain_text,
-                           story_id)
+from monitor.feeds.parse import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed, plain_text, story_id
 from monitor.feeds.workers import ParsePool, parse_feed_with_budget
 
 UTC = timezone.utc
@@ -303,11 +302,12 @@ def test_ids_use_stated_date_not_sanity_checked_one():
     assert early.id == late.id
 
 
-def test_duplicate_ids_keep_first_and_entry_cap():
+def test_duplicate_ids_keep_first_and_no_entry_cap():
     dupes = parse_feed(rss(item("First", guid="x") + item("Second", guid="x")), feed_name="f")
     assert [s.title for s in dupes] == ["First"]
-    many = parse_feed(rss("".join(item(f"N{i}", guid=str(i)) for i in range(MAX_ENTRIES + 100))), feed_name="f")
-    assert len(many) == MAX_ENTRIES and many[0].title == "N0" and many[-1].title == f"N{MAX_ENTRIES - 1}"
+    # Every entry the body holds is kept, in feed order: the body cap bounds a feed, not a count of entries.
+    many = parse_feed(rss("".join(item(f"N{i}", guid=str(i)) for i in range(3000))), feed_name="f")
+    assert len(many) == 3000 and many[0].title == "N0" and many[-1].title == "N2999"
 
 
 # --- dates ----------------------------------------------------------------------------------------
@@ -569,8 +569,7 @@ def test_corpus_file_yields_stories_or_parse_error(path):
     except ParseError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
-    assert len(stories) <= MAX_ENTRIES  # [] only for a well-formed feed without entries
-    assert len({s.id for s in stories}) == len(stories)
+    assert len({s.id for s in stories}) == len(stories)  # [] only for a well-formed feed without entries
     for story in stories:
         assert story.title and len(story.title) <= MAX_TITLE_CHARS and len(story.summary) <= MAX_SUMMARY_CHARS
         assert story.link is None or story.link.startswith(("http://", "https://"))

@@ -60,7 +60,7 @@ def test_new_relevant_story_is_stored_matched_queued_and_delivered_once(setup, h
     assert deliver_due(ctx, store, NOW).sent == 1
     body = receiver.received[0].body
     assert body["claim"]["id"] == "iraq-us-coalition-signing"
-    assert body["story"]["title"] == SIGNED["title"] and body["story"]["outlet"] == "wire"
+    assert body["story"]["title"] == SIGNED["title"] and body["story"]["outlet"] == "example.com"  # its link's domain
     assert body["story"]["link"] == SIGNED["link"] and body["score"] >= config.claims[0].min_score
     assert "iraq" in body["matched_terms"]
 

@@ -355,15 +355,16 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
     assert {key: story[key] for key in list(story)[:7]} == {
         "id": "s1", "feed": "wire", "title": "Deal signed", "summary": "", "link": "https://wire.example.com/s1",
         "published_at": "2026-11-27T11:00:00.000000+00:00", "seen_at": stamp}
-    assert list(story)[7:] == ["article_text", "article_error", "hits", "checks"]
+    assert list(story)[7:] == ["article_text", "article_error", "outlet", "hits", "checks"]
     assert story["article_text"] is None and story["article_error"] is None  # full_text is off
+    assert story["outlet"] == "wire"  # stored without one: its feed
     assert story["hits"] == [{
         "claim_id": "deal", "story_id": "s1", "score": 80.0, "matched_terms": ["deal"], "verdict": "confirmed",
         "cue": "signed", "sentence": "It was signed.", "group_id": "s1", "fresh": True, "created_at": stamp,
         "feed": "wire", "title": "Deal signed", "link": "https://wire.example.com/s1",
-        "published_at": "2026-11-27T11:00:00.000000+00:00", "sentence_source": None,
+        "published_at": "2026-11-27T11:00:00.000000+00:00", "outlet": "wire", "sentence_source": None,
         "group": [{"outlet": "wire", "title": "Deal signed", "link": "https://wire.example.com/s1",
                    "story_id": "s1"}]}]
     assert list(story["hits"][0]) == ["claim_id", "story_id", "score", "matched_terms", "verdict", "cue",
                                       "sentence", "group_id", "fresh", "created_at", "feed", "title", "link",
-                                      "published_at", "sentence_source", "group"]
+                                      "published_at", "outlet", "sentence_source", "group"]

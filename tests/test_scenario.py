@@ -38,15 +38,40 @@ TIMELINES = {"own": (OWN_SCENARIO, ("k1", "k3", "k2"), "s1"),
              "shared": (SHARED_SCENARIO, ("c1", "c3", "c2"), "d1")}
 
 
+def domain(outlet: str) -> str:
+    """The publisher's own domain: its links' registrable domain, the outlet alerts name (never contacted)."""
+    return f"{outlet}.com"
+
+
+def link(story: dict) -> str:
+    return f"https://www.{domain(story['outlet'])}/{story['id']}"
+
+
+def published(timeline: Timeline, story: dict, now: datetime) -> datetime:
+    # Day d stories were published (last day - d) hours before the test runs: all fresh, in timeline order.
+    return now - timedelta(hours=max(timeline.days) - story["day"], minutes=30)
+
+
 def feed_for(timeline: Timeline, outlet: str, day: int, now: datetime) -> bytes:
     """The outlet's feed as it stands on ``day``: every story published so far, newest first."""
     shown = [s for s in timeline.stories if s["outlet"] == outlet and s["day"] <= day]
     shown.sort(key=lambda s: s["day"], reverse=True)
-    # Day d stories were published (last day - d) hours before the test runs: all fresh, in timeline order.
-    return rss([{"guid": f"scenario-{s['id']}", "title": s["title"], "summary": s["summary"],
-                 "link": f"https://{outlet}.example.com/{s['id']}",
-                 "published": now - timedelta(hours=max(timeline.days) - s["day"], minutes=30)} for s in shown],
-               title=outlet)
+    return rss([{"guid": f"scenario-{s['id']}", "title": s["title"], "summary": s["summary"], "link": link(s),
+                 "published": published(timeline, s, now)} for s in shown], title=outlet)
+
+
+def aggregator_feed(timeline: Timeline, day: int, now: datetime) -> bytes:
+    """Every outlet's stories so far in one Google-News-style feed: each item links to a redirect on the
+    aggregator and names its publisher in ``<source url="…">``."""
+    shown = sorted((s for s in timeline.stories if s["day"] <= day), key=lambda s: s["day"], reverse=True)
+    def name(s: dict) -> str:
+        return s["outlet"].replace("-", " ").title()
+
+    # Google News appends the publisher's name to each headline.
+    return rss([{"guid": f"aggregated-{s['id']}", "title": f"{s['title']} - {name(s)}",
+                 "summary": s["summary"], "link": f"https://news.google.com/rss/articles/CBMi{s['id']}?oc=5",
+                 "source": (name(s), f"https://www.{domain(s['outlet'])}"),
+                 "published": published(timeline, s, now)} for s in shown], title="Google News search")
 
 
 @pytest.fixture(params=["own", pytest.param("shared", marks=pytest.mark.corpus)])
@@ -112,7 +137,7 @@ def test_scenario_day_by_day(scenario, receiver, timeline):
             confirmed = today[0]
             outlets = {e["outlet"] for e in confirmed["evidence"]}
             # One alert for the signing, naming the outlets that reported it — not one alert per outlet.
-            assert outlets == {s["outlet"] for s in timeline.stories if s["expected"] == "confirmed"}
+            assert outlets == {domain(s["outlet"]) for s in timeline.stories if s["expected"] == "confirmed"}
             assert len(outlets) >= 5
             assert confirmed["sentence"] and confirmed["cue"]
 
@@ -140,10 +165,10 @@ def test_cross_outlet_duplicates_form_one_group(scenario, timeline):
     assert hits[timeline.story(timeline.delayed)["title"]]["group_id"] not in wire.values()
 
     copy, _, reworded = (timeline.story(i) for i in timeline.same_group)
-    explained = run_cli("explain", f"https://{copy['outlet']}.example.com/{copy['id']}", config=config)
+    explained = run_cli("explain", link(copy), config=config)
     assert explained.returncode == 0, explained.stderr
     assert "verdict confirmed" in explained.stdout
-    assert "also reported by" in explained.stdout and reworded["outlet"] in explained.stdout
+    assert "also reported by" in explained.stdout and domain(reworded["outlet"]) in explained.stdout
 
 
 def test_status_shows_every_feed_ok_and_the_outbox(scenario, timeline):
@@ -188,3 +213,85 @@ def test_eval_command_scores_a_labelled_file(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("claim\tstory\n", encoding="utf-8")
     assert run_cli("eval", str(bad)).returncode == 2
+
+
+# --- one aggregator feed: the publishers inside it are the outlets -------------------------------------------
+
+def alerts_by_day(tmp_path, httpserver, receiver, timeline: Timeline, *, aggregated: bool, feed_outlet: str = "",
+                  **claim_settings) -> dict[int, list[dict]]:
+    """The scenario polled day by day, with every outlet's own feed or with one aggregator feed carrying them all
+    (``feed_outlet``: that feed's ``outlet`` setting); the state-change alerts each day brought."""
+    aggregator = {"name": "google-news-iraq", "url": httpserver.url_for("/news.xml"),
+                  **({"outlet": feed_outlet} if feed_outlet else {})}
+    feeds = ([aggregator] if aggregated else
+             [{"name": outlet, "url": httpserver.url_for(f"/{outlet}.xml")} for outlet in timeline.outlets])
+    document = {
+        "monitor": {"database": "monitor.db", "allow_private_networks": True},
+        "feeds": feeds,
+        "claims": [{**claim, **claim_settings, "channels": ["hook"]} for claim in shipped_claims()],
+        "channels": [{"name": "hook", "kind": "webhook", "url": receiver.url, "timeout_seconds": 5}],
+    }
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = write_config(tmp_path, document)
+    now = datetime.now(timezone.utc)
+    by_day, seen = {}, len(receiver.received)
+    for day in timeline.days:
+        httpserver.clear()
+        if aggregated:
+            httpserver.expect_request("/news.xml").respond_with_data(aggregator_feed(timeline, day, now),
+                                                                     content_type="application/rss+xml")
+        else:
+            for outlet in timeline.outlets:
+                httpserver.expect_request(f"/{outlet}.xml").respond_with_data(
+                    feed_for(timeline, outlet, day, now), content_type="application/rss+xml")
+        result = run_cli("poll-once", config=config)
+        assert result.returncode == 0, result.stdout + result.stderr
+        by_day[day] = [r.body for r in receiver.received[seen:]]
+        seen = len(receiver.received)
+    return by_day
+
+
+def changes(by_day: dict[int, list[dict]]) -> dict[int, list[tuple[str, str]]]:
+    return {day: [(a["previous_state"], a["state"]) for a in alerts] for day, alerts in by_day.items()}
+
+
+def test_corroboration_holds_when_every_outlet_comes_through_one_aggregator(tmp_path, httpserver, receiver,
+                                                                             timeline):
+    """confirm_after_outlets = 2 asks for two publishers: met through one Google-News-style feed as through each
+    outlet's own feed, day by day alike, and the alerts name the publishers, not the aggregator."""
+    own = alerts_by_day(tmp_path / "own", httpserver, receiver, timeline, aggregated=False,
+                        confirm_after_outlets=2)
+    aggregated = alerts_by_day(tmp_path / "aggregated", httpserver, receiver, timeline, aggregated=True,
+                               confirm_after_outlets=2)
+    assert changes(aggregated) == changes(own)
+    confirmed = next(a for a in aggregated[3] if a["state"] == "confirmed")
+    outlets = {e["outlet"] for e in confirmed["evidence"]}
+    assert outlets == {domain(s["outlet"]) for s in timeline.stories if s["expected"] == "confirmed"}
+    assert confirmed["story"]["link"].startswith("https://news.google.com/rss/articles/")  # kept as the link
+    # The wire copy reprinted by several publishers is still one story group, the delayed story another.
+    hits = {h["title"]: h for h in cli_json(tmp_path / "aggregated" / "monitor.toml", "hits", "--since", "30d")["hits"]}
+    assert {h["feed"] for h in hits.values()} == {"google-news-iraq"}
+    wire = {hits[timeline.story(i)["title"]]["group_id"] for i in timeline.same_group}
+    assert len(wire) == 1 and hits[timeline.story(timeline.delayed)["title"]]["group_id"] not in wire
+    assert {hits[timeline.story(i)["title"]]["outlet"] for i in timeline.same_group} == {
+        domain(timeline.story(i)["outlet"]) for i in timeline.same_group}
+
+
+def test_an_aggregator_named_as_one_outlet_never_corroborates(tmp_path, httpserver, receiver, timeline):
+    """The control: the same feed with ``outlet`` set counts as one outlet, so two are never reached."""
+    by_day = alerts_by_day(tmp_path, httpserver, receiver, timeline, aggregated=True, feed_outlet="news.google.com",
+                           confirm_after_outlets=2)
+    assert all(not alerts for alerts in by_day.values()), changes(by_day)
+
+
+def test_trusted_outlets_name_a_publisher_inside_an_aggregator(tmp_path, httpserver, receiver, timeline):
+    """One report from a trusted publisher moves the claim even where many outlets are asked for; its domain may
+    be written with its www."""
+    first = min((s for s in timeline.stories if s["expected"] == "confirmed"), key=lambda s: (s["day"], s["id"]))
+    untrusted = alerts_by_day(tmp_path / "untrusted", httpserver, receiver, timeline, aggregated=True,
+                              confirm_after_outlets=100)
+    assert all(not alerts for alerts in untrusted.values())
+    trusted = alerts_by_day(tmp_path / "trusted", httpserver, receiver, timeline, aggregated=True,
+                            confirm_after_outlets=100, trusted_outlets=[f"www.{domain(first['outlet'])}"])
+    moved = [a for alerts in trusted.values() for a in alerts if a["state"] == "confirmed"]
+    assert moved and domain(first["outlet"]) in {e["outlet"] for e in moved[0]["evidence"]}

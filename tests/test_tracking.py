@@ -44,7 +44,9 @@ def monitor(tmp_path, httpserver, receiver):
     def build(**claim_overrides):
         document = {
             "monitor": {"database": "monitor.db", "allow_private_networks": True},
-            "feeds": [{"name": name, "url": httpserver.url_for(f"/{name}.xml")} for name in ("a", "b", "c")],
+            # Each feed is a publisher of its own (its ``outlet``): their stories all link to news.example.com.
+            "feeds": [{"name": name, "url": httpserver.url_for(f"/{name}.xml"), "outlet": name}
+                      for name in ("a", "b", "c")],
             "claims": [{**shipped_claims()[0], "channels": ["hook"], **claim_overrides}],
             "channels": [{"name": "hook", "kind": "webhook", "url": receiver.url, "timeout_seconds": 5}],
         }

@@ -100,8 +100,14 @@ def hits(app: App, since: timedelta, claim_id: str | None, as_json: bool) -> Non
     if not rows:
         click.echo("no hits")
     for row in rows:
-        click.echo(f"{short_time(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  {row['verdict']:<9}  [{row['feed']}] "
+        click.echo(f"{short_time(row['created_at'])}  {row['claim_id']}  score {row['score']:.0f}  {row['verdict']:<9}  [{outlet_via(row)}] "
                    f"{row['title']}\n    {row['link'] or ''}")
+
+
+def outlet_via(row: dict) -> str:
+    """``reuters.com via google-news-iraq``: the publisher, and the feed it came through when that is another."""
+    outlet, feed = row.get("outlet") or row["feed"], row["feed"]
+    return outlet if outlet == feed else f"{outlet} via {feed}"
 
 
 @cli.command("claims")
@@ -145,7 +151,7 @@ def explain(app: App, story: str, as_json: bool) -> None:
         echo_json({"stories": stories})
         return
     for row in stories:
-        click.echo(f"{row['title']}\n  id {row['id']}, outlet {row['feed']}, seen {short_time(row['seen_at'])}")
+        click.echo(f"{row['title']}\n  id {row['id']}, outlet {outlet_via(row)}, seen {short_time(row['seen_at'])}")
         if row["link"]:
             click.echo(f"  {row['link']}")
         if row.get("article_text"):

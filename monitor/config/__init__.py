@@ -127,7 +127,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
         if name not in channel_names:
             v.problem("monitor.operator_channels", f"names channel {name!r}, which is not defined in [[channels]]")
     feed_names = [f.name for f in feeds if f.name]
-    claims = tuple(sections.claim(v, item, f"claims[{i}]", min_score, channel_names, feed_names)
+    feed_outlets = [f.outlet for f in feeds if f.outlet]
+    claims = tuple(sections.claim(v, item, f"claims[{i}]", min_score, channel_names, feed_names, feed_outlets)
                    for i, item in enumerate(v.array_of_tables(document, "claims")))
 
     v.unique([f.name for f in feeds], "feeds", "name")
@@ -212,7 +213,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
         "feeds": [{"name": f.name, "url": f.url if not redact else search_url_shown(f.url, search_bases)
                    if f.claim else redact_url(f.url),
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours,
-                   "full_text": f.full_text, **({"claim": f.claim} if f.claim else {})}
+                   "full_text": f.full_text, **({"outlet": f.outlet} if f.outlet else {}),
+                   **({"claim": f.claim} if f.claim else {})}
                   for f in config.feeds],
         "claims": [{"id": c.id, "text": c.text, "aliases": {k: list(a) for k, a in c.aliases.items()},
                     "require_any": list(c.require_any), "exclude": list(c.exclude),

@@ -17,16 +17,18 @@ from monitor.config.settings import (DEFAULT_WEBHOOK_TIMEOUT_SECONDS, FULL_TEXT_
                                      OUTCOMES, SEARCH_ENGINES, ChannelConfig, ClaimConfig, FeedConfig, SearchConfig,
                                      SemanticConfig)
 from monitor.config.validator import Validator
+from monitor.net.outlets import known_suffix, looks_like_domain, outlet_name
 from monitor.net.urls import channel_url_shown
 
 
 def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: float,
          full_text: str = "off") -> FeedConfig:
     """A ``[[feeds]]`` entry; ``interval``, ``max_age`` and ``full_text`` are the ``[defaults]`` it inherits."""
-    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours", "full_text"})
+    v.keys(item, where, {"name", "url", "interval_seconds", "max_age_hours", "full_text", "outlet"})
     name = v.string(item, where, "name", required=True)
     if name.startswith("search:"):
         v.problem(f"{where}.name", "must not start with \"search:\": such names are the claims' search feeds")
+    outlet = v.string(item, where, "outlet", default="")
     return FeedConfig(
         name=name,
         url=v.url(item, where, "url", required=True),
@@ -34,6 +36,7 @@ def feed(v: Validator, item: Mapping, where: str, interval: float, max_age: floa
                                       minimum=10, maximum=7 * 86400, integer=True)),
         max_age_hours=float(v.number(item, where, "max_age_hours", default=max_age, minimum=0, maximum=24 * 365)),
         full_text=full_text_mode(v, item, where, full_text),
+        outlet=outlet_name(outlet) if outlet else None,
     )
 
 
@@ -47,8 +50,9 @@ def full_text_mode(v: Validator, table: Mapping, where: str, default: str) -> st
 
 
 def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_names: list[str],
-           feed_names: list[str]) -> ClaimConfig:
-    """A ``[[claims]]`` entry, its channels and trusted outlets checked against those defined."""
+           feed_names: list[str], feed_outlets: list[str] = ()) -> ClaimConfig:
+    """A ``[[claims]]`` entry, its channels and trusted outlets checked against those defined (``feed_outlets``:
+    the feeds' ``outlet`` settings)."""
     v.keys(item, where, {"id", "text", "aliases", "require_any", "exclude", "channels", "min_score", "outcomes",
                          "replace_outcomes", "confirm_after_outlets", "trusted_outlets", "notify", "expect_by",
                          "search", "search_query", "language"})
@@ -71,10 +75,8 @@ def claim(v: Validator, item: Mapping, where: str, min_score: float, channel_nam
         cues = v.string_list(raw_outcomes, f"{where}.outcomes", outcome, default=None)
         if cues is not None:
             outcomes[outcome] = tuple(cues)
-    trusted = v.string_list(item, where, "trusted_outlets", default=[])
-    for name in trusted:
-        if name not in feed_names:
-            v.problem(f"{where}.trusted_outlets", f"names feed {name!r}, which is not defined in [[feeds]]")
+    trusted = [trusted_outlet(v, f"{where}.trusted_outlets", name, feed_names, feed_outlets)
+               for name in v.string_list(item, where, "trusted_outlets", default=[])]
     notify = v.string(item, where, "notify", default="changes")
     if notify not in NOTIFY_MODES:
         v.problem(f"{where}.notify", f"must be one of {', '.join(NOTIFY_MODES)}, got {notify!r}")
@@ -160,6 +162,20 @@ def search(v: Validator, table: Mapping, *, interval: int, max_age: float, full_
                                                   default=default.gdelt_min_interval_seconds, minimum=0,
                                                   maximum=3600)),
     )
+
+
+def trusted_outlet(v: Validator, key: str, name: str, feed_names: list[str], feed_outlets: list[str]) -> str:
+    """One ``trusted_outlets`` entry as outlets are named: a feed's name or ``outlet`` as written, a publisher's
+    domain by its registrable domain ("www.reuters.com" → "reuters.com"). A problem for what can only be a typo:
+    a name that is neither a feed nor a domain, or a domain under no known suffix ("reuters.con")."""
+    if name in feed_names or name in feed_outlets:
+        return name
+    if not looks_like_domain(name):
+        v.problem(key, f"names {name!r}, which is neither a feed defined in [[feeds]] nor a domain such as "
+                       "reuters.com")
+    elif not known_suffix(name):
+        v.problem(key, f"names {name!r}, whose ending .{name.rsplit('.', 1)[-1]} is not a known domain suffix")
+    return outlet_name(name)
 
 
 def semantic(v: Validator, table: Mapping, base: Path) -> SemanticConfig:

@@ -36,6 +36,7 @@ class FeedConfig:
     max_age_hours: float
     full_text: str = "off"  # one of FULL_TEXT_MODES
     claim: str | None = None  # a search feed: the id of the claim it was built from (``[search]``)
+    outlet: str | None = None  # every story's outlet (a publisher's own feed); None: the one each story names
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,14 +72,14 @@ _HANDLED = frozenset(name[len(kind):] for name in dir(_FeedParserMixin)
 # The local part of every handled name, with or without its prefix ("title", "encoded", ...).
 _HANDLED_LOCALS = frozenset(part for key in _HANDLED for part in (key, key.partition("_")[2]) if part)
 
-TITLE, SUMMARY, CONTENT, GUID, LINK, PUBLISHED, UPDATED, PERSON, IGNORED, REFUSED = range(10)
+TITLE, SUMMARY, CONTENT, GUID, LINK, PUBLISHED, UPDATED, PERSON, IGNORED, REFUSED, SOURCE = range(11)
 # Item children by the name feedparser dispatches on (see _Kinds).
 _RSS_ROLES = {
     "title": TITLE, "description": SUMMARY, "summary": SUMMARY, "content_encoded": CONTENT,
     "guid": GUID, "id": GUID, "link": LINK,
     "pubdate": PUBLISHED, "published": PUBLISHED, "issued": PUBLISHED, "dcterms_issued": PUBLISHED,
     "updated": UPDATED, "modified": UPDATED, "lastbuilddate": UPDATED, "dc_date": UPDATED,
-    "dcterms_modified": UPDATED,
+    "dcterms_modified": UPDATED, "source": SOURCE,
 }
 _ATOM_ROLES = {
     "title": TITLE, "summary": SUMMARY, "content": CONTENT, "id": GUID, "link": LINK,
@@ -273,6 +273,11 @@ def _item_facts(item: etree._Element, kinds: _Kinds, bases: dict | None, base: s
             raise Fallback("a link without href")  # feedparser reads its text instead
         if rel == "alternate" and attrs.get("type", "text/html") in _HTML_LINK_TYPES:
             facts["link"] = join_uri(base_of(link), attrs["href"])
+    if SOURCE in fields:  # the publisher of an aggregator's item: feedparser's entry.source {href, title}
+        source = fields[SOURCE]
+        facts["source"] = {key: value for key, value in (("href", source.get("url")),
+                                                         ("title", _fp_text((source.text or "").strip())))
+                           if value}
     if "link" not in facts and permalink:
         facts["link"] = facts["id"]
     parsed: dict[str, tuple | None] = {}  # an entry's published and updated are often the same string
@@ -314,8 +319,8 @@ def _check_attributes(element: etree._Element, role: int, atom: bool) -> None:
         if atom and role in (TITLE, SUMMARY, CONTENT) and name == "type" and (
                 value.lower() in _TEXT_TYPES or role == CONTENT and value.lower() in _XHTML_TYPES):
             continue
-        if role in (PUBLISHED, UPDATED):
-            continue  # feedparser ignores the attributes of dates
+        if role in (PUBLISHED, UPDATED) or (role == SOURCE and name == "url"):
+            continue  # feedparser ignores the attributes of dates; a source's url is read by _item_facts
         raise Fallback(f"attribute {name!r} on {element.tag!r}")
 
 

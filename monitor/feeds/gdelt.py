@@ -14,10 +14,9 @@ from datetime import datetime, timezone
 
 from monitor.errors import ParseError
 from monitor.feeds.parse import MAX_TITLE_CHARS, _finish, _make_story, _str
-from monitor.feeds.text import CONTROL, head, squash
+from monitor.feeds.text import head, squash
 from monitor.models import Story
 
-_MAX_OUTLET_CHARS = 253  # the longest domain name
 
 
 def artlist_stories(doc: Mapping, feed_name: str, now: datetime) -> list[Story]:
@@ -35,7 +34,7 @@ def artlist_stories(doc: Mapping, feed_name: str, now: datetime) -> list[Story]:
             feed_name, guid=None, link=article["url"], base=None,
             title=squash(head(_str(article.get("title")), MAX_TITLE_CHARS)), summary="",
             dates=[seen], raw_date=_str(article.get("seendate")), now=now,
-            outlet=CONTROL.sub("", domain).strip().lower()[:_MAX_OUTLET_CHARS] if domain else ""))
+            domain=domain))
     if not any(candidates):
         return []  # nothing matched the query: valid and empty
     return _finish(candidates)

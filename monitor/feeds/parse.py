@@ -7,6 +7,13 @@ Both paths give the same stories, ids included (``parse_feed_with_feedparser`` i
 tests/test_fastparse.py holds them equal on the shared corpus). JSON Feed 1/1.1 is read here with ``json``
 (feedparser 6 does not know it).
 
+Every entry of the body is kept: the fetcher's body cap (10 MiB), the parse worker's time budget and memory limit
+bound the work, not a count of entries (a 1,044-entry feed once lost its 544 oldest to such a count).
+
+Each story names its outlet, the publisher (``monitor.net.outlets``): an RSS item's ``<source url="…">`` (how
+Google News and Bing News name the publisher of each item), a JSON Feed item's ``domain`` (GDELT's field), else
+the registrable domain of its link. A feed's ``outlet`` setting overrides it (``parse_feed(outlet=…)``).
+
 Entity policy: before any XML parser sees the bytes, every ``<!DOCTYPE …>`` (with its internal subset) and
 ``<!ENTITY …>`` declaration before the root element is removed. No DTD or external entity is ever read
 (no XXE) and no declared entity is expanded, so billion-laughs and quadratic blow-up cannot happen by
@@ -24,6 +31,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -33,11 +41,11 @@ from feedparser.sanitizer import replace_doctype
 
 from monitor.feeds import fastparse
 from monitor.feeds.baseuri import joins_unchanged
+from monitor.net.outlets import story_outlet
 from monitor.feeds.text import CONTROL, cap, head, plain_text, squash
 from monitor.errors import ParseError, one_line
 from monitor.models import Story
 
-MAX_ENTRIES = 500  # entries per feed kept (newest first as the feed lists them)
 MAX_TITLE_CHARS = 1_000
 MAX_SUMMARY_CHARS = 5_000
 _MAX_LINK_CHARS = 2_048
@@ -57,33 +65,44 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
 
 
 def parse_feed(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,
-               url: str | None = None, now: datetime | None = None) -> list[Story]:
-    """Parse one fetched feed body into at most MAX_ENTRIES stories, in feed order.
+               url: str | None = None, now: datetime | None = None, outlet: str | None = None) -> list[Story]:
+    """Parse one fetched feed body into stories, one per usable entry, in feed order.
 
     A well-formed feed with no entries gives [] (a quiet feed is not a broken one).
 
     ``headers`` (any case) supply the charset (Content-Type); ``url`` is the base for relative links.
     ``now`` (default: current UTC time) sets the "too far in the future" cut-off for dates.
+    ``outlet``: every story's outlet (a publisher's own feed), instead of the one each entry names.
     Raises ParseError with a one-line reason when the body yields no usable story.
     """
-    return _parse(body, feed_name, headers, url, now, fast=True)[0]
+    return _parse(body, feed_name, headers, url, now, outlet, fast=True)[0]
 
 
 def parse_feed_traced(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,
-                      url: str | None = None, now: datetime | None = None) -> tuple[list[Story], str]:
+                      url: str | None = None, now: datetime | None = None,
+                      outlet: str | None = None) -> tuple[list[Story], str]:
     """``parse_feed``, and which parser read the entries: "fastfeedparser", "feedparser" or "json"."""
-    return _parse(body, feed_name, headers, url, now, fast=True)
+    return _parse(body, feed_name, headers, url, now, outlet, fast=True)
 
 
 def parse_feed_with_feedparser(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,
-                               url: str | None = None, now: datetime | None = None) -> list[Story]:
+                               url: str | None = None, now: datetime | None = None,
+                               outlet: str | None = None) -> list[Story]:
     """``parse_feed`` with every XML feed read by feedparser, as before fastfeedparser was added: the reference
     the fast path is held to (tests/test_fastparse.py) and measured against (bench/parser_compare.py)."""
-    return _parse(body, feed_name, headers, url, now, fast=False)[0]
+    return _parse(body, feed_name, headers, url, now, outlet, fast=False)[0]
 
 
 def _parse(body: bytes, feed_name: str, headers: Mapping[str, str] | None, url: str | None,
-           now: datetime | None, *, fast: bool) -> tuple[list[Story], str]:
+           now: datetime | None, outlet: str | None, *, fast: bool) -> tuple[list[Story], str]:
+    stories, parser = _parse_entries(body, feed_name, headers, url, now, fast=fast)
+    if outlet:
+        stories = [replace(story, outlet=outlet) for story in stories]
+    return stories, parser
+
+
+def _parse_entries(body: bytes, feed_name: str, headers: Mapping[str, str] | None, url: str | None,
+                   now: datetime | None, *, fast: bool) -> tuple[list[Story], str]:
     now = _utc(now) if now else datetime.now(timezone.utc)
     hdrs = {k.lower(): v for k, v in (headers or {}).items()}
     if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
@@ -163,8 +182,11 @@ def _stories(entries: list, feed_name: str, url: str | None, now: datetime) -> l
         content = entry.get("content") or [{}]
         # dict.get: FeedParserDict maps a missing "updated*" to "published*" with a warning.
         dated = [dict.get(entry, "published_parsed"), dict.get(entry, "updated_parsed")]
+        source = entry.get("source")
+        source = source if isinstance(source, Mapping) else {}
         stories.append(_make_story(
             feed_name, guid=entry.get("id"), link=entry.get("link"), base=url,
+            source_url=source.get("href"), source_name=source.get("title"),
             title=plain_text(head(entry.get("title"), MAX_TITLE_CHARS)),
             summary=plain_text(head(entry.get("summary") or content[0].get("value"),
                                      MAX_SUMMARY_CHARS)),
@@ -295,6 +317,7 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
         raw_id = item.get("id")
         stories.append(_make_story(
             feed_name, link=_str(item.get("url")) or _str(item.get("external_url")), base=base,
+            domain=item.get("domain"),
             guid=str(raw_id) if isinstance(raw_id, (str, int, float)) and not isinstance(raw_id, bool) else None,
             title=squash(head(_str(item.get("title")), MAX_TITLE_CHARS)), summary=summary,
             dates=[_from_iso(d) for d in raw_dates], raw_date=raw_dates[0] or raw_dates[1], now=now))
@@ -305,10 +328,16 @@ def _parse_json_feed(body: bytes, feed_name: str, url: str | None, now: datetime
 
 def _make_story(feed_name: str, *, guid: object, link: object, base: str | None, title: str,
                 summary: str, dates: list[datetime | None], raw_date: object,
-                now: datetime, outlet: str = "") -> Story | None:
-    """One Story from cleaned text, or None when the entry has neither title nor summary."""
+                now: datetime, source_url: object = None, source_name: object = None,
+                domain: object = None) -> Story | None:
+    """One Story from cleaned text, or None when the entry has neither title nor summary. ``source_url`` and
+    ``source_name``: the item's ``<source>``; ``domain``: a domain field; with the link, they name the outlet."""
     if not title and not summary:
         return None
+    if isinstance(source_name, str) and source_name.strip() and title.endswith(f" - {source_name.strip()}"):
+        # Google News appends the publisher to each headline; it is the outlet now, and left in the headline it
+        # would keep the same wire copy from different publishers out of one story group.
+        title = title[:-len(source_name.strip()) - 3].rstrip() or title
     if not title:
         title = cap(summary, _FALLBACK_TITLE_CHARS)
     guid = CONTROL.sub("", guid).strip() if isinstance(guid, str) else None
@@ -322,11 +351,12 @@ def _make_story(feed_name: str, *, guid: object, link: object, base: str | None,
     return Story(
         id=story_id(feed_name, guid=guid, link=link, title=title, published=date_key),
         feed=feed_name, title=cap(title, MAX_TITLE_CHARS), summary=cap(summary, MAX_SUMMARY_CHARS),
-        link=link, published_at=published_at, outlet=outlet)
+        link=link, published_at=published_at,
+        outlet=story_outlet(source_url=source_url, source_name=source_name, domain=domain, link=link))
 
 
 def _finish(candidates: list[Story | None]) -> list[Story]:
-    """Drop unusable entries and repeated ids (first wins); keep at most MAX_ENTRIES."""
+    """Drop unusable entries and repeated ids (first wins)."""
     stories: list[Story] = []
     seen: set[str] = set()
     for story in candidates:
@@ -334,8 +364,6 @@ def _finish(candidates: list[Story | None]) -> list[Story]:
             continue
         seen.add(story.id)
         stories.append(story)
-        if len(stories) == MAX_ENTRIES:
-            break
     if not stories:
         raise ParseError("no entry has a title or summary")
     return stories

@@ -161,13 +161,13 @@ class ParsePool:
         self.close()
 
     def parse(self, body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,
-              url: str | None = None, now: datetime | None = None,
+              url: str | None = None, now: datetime | None = None, outlet: str | None = None,
               budget_seconds: float | None = None) -> list[Story]:
         """``parse.parse_feed`` with the same arguments and result, in a worker process. Raises ParseError as it
         does, and ParseError("parse budget of Ns exceeded") when the parse takes longer than the budget
         (``budget_seconds``, default the pool's). The budget counts from when the body has been handed over."""
         request = {"body": bytes(body), "feed_name": feed_name, "headers": dict(headers or {}), "url": url,
-                   "now": now}
+                   "now": now, "outlet": outlet}
         return self._run("parse", lambda worker: request, budget_seconds)
 
     def extract(self, html: bytes, *, url: str | None, now: datetime,
@@ -281,8 +281,8 @@ def read_with_budget(rules: Rules, stories: Sequence[Story], *, can_alert: Seque
 
 
 def parse_feed_with_budget(body: bytes, *, feed_name: str, headers: Mapping[str, str] | None = None,
-                           url: str | None = None, now: datetime | None = None,
+                           url: str | None = None, now: datetime | None = None, outlet: str | None = None,
                            budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> list[Story]:
     """``parse.parse_feed`` in the shared worker pool, killed and reported as ParseError past ``budget_seconds``."""
-    return shared_pool().parse(body, feed_name=feed_name, headers=headers, url=url, now=now,
+    return shared_pool().parse(body, feed_name=feed_name, headers=headers, url=url, now=now, outlet=outlet,
                                budget_seconds=budget_seconds)

@@ -54,7 +54,8 @@ class EvidenceRecord:
     matched_terms: tuple[str, ...]
     created_at: datetime
     fresh: bool
-    outlet: str
+    outlet: str  # the publisher; the feed for a story stored before outlets were
+    feed: str
     title: str
     link: str | None
     published_at: datetime | None
@@ -68,8 +69,8 @@ class EvidenceRecord:
     @property
     def story(self) -> Story:
         """The story as an alert quotes it (its summary is not part of the evidence)."""
-        return Story(id=self.story_id, feed=self.outlet, title=self.title, summary="", link=self.link,
-                     published_at=self.published_at)
+        return Story(id=self.story_id, feed=self.feed, title=self.title, summary="", link=self.link,
+                     published_at=self.published_at, outlet="" if self.outlet == self.feed else self.outlet)
 
     @property
     def hit(self) -> Hit:
@@ -97,7 +98,7 @@ def _evidence_record(row: dict) -> EvidenceRecord:
         claim_id=row["claim_id"], story_id=row["story_id"], group_id=row["group_id"], verdict=Verdict(row["verdict"]),
         cue=row["cue"], sentence=row["sentence"], score=row["score"],
         matched_terms=tuple(json.loads(row["matched_terms"] or "[]")), created_at=from_db_time(row["created_at"]),
-        fresh=bool(row["fresh"]), outlet=row["outlet"], title=row["title"], link=row["link"],
+        fresh=bool(row["fresh"]), outlet=row["outlet"], feed=row["feed"], title=row["title"], link=row["link"],
         published_at=from_db_time(row["published_at"]))
 
 
@@ -174,7 +175,8 @@ class ClaimQueries(Queries):
                 params.append(value)
         rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms,
-                       h.created_at, h.fresh, s.feed AS outlet, s.title, s.link, s.published_at, h.sentence_source
+                       h.created_at, h.fresh, COALESCE(s.outlet, s.feed) AS outlet, s.feed, s.title, s.link,
+                       s.published_at, h.sentence_source
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params)
         return [_evidence_record(row) for row in rows]

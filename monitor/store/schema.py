@@ -132,9 +132,15 @@ def _migration_8(db: sqlite_utils.Database) -> None:
     db["hits"].add_column("sentence_source", str)
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    """Each story's outlet, the publisher (``Story.outlet``). Stories stored before have none (NULL): they are
+    read as reported by their feed, as they were counted then."""
+    db["stories"].add_column("outlet", str)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                                    _migration_4, _migration_5, _migration_6,
-                                                                   _migration_7, _migration_8)
+                                                                   _migration_7, _migration_8, _migration_9)
 
 
 def upgrade(db: sqlite_utils.Database, path: str | Path) -> None:

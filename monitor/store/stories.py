@@ -19,7 +19,8 @@ _group_and_key = itemgetter(2, 3)
 
 @dataclass(frozen=True, slots=True)
 class StoredStory:
-    """A stored story with when it was first seen (``summary`` None: the feed gave none)."""
+    """A stored story with when it was first seen (``summary`` None: the feed gave none; ``outlet`` None: stored
+    before outlets were, so its feed is its outlet)."""
 
     id: str
     feed: str
@@ -30,6 +31,11 @@ class StoredStory:
     seen_at: datetime
     article_text: str | None = None  # the article page's main text (full_text = "hits")
     article_error: str | None = None  # why the article page gave no text
+    outlet: str | None = None
+
+    @property
+    def reported_by(self) -> str:
+        return self.outlet or self.feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ class HitRecord:
     title: str
     link: str | None
     published_at: datetime | None
+    outlet: str  # the publisher; the feed for a story stored before outlets were
     sentence_source: str | None = None  # "article": the sentence is quoted from the article page
 
 
@@ -79,9 +86,9 @@ class StoryQueries(Queries):
         seen_at = to_db_time(now)
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at, article_text, "
-            "article_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "article_error, outlet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at, s.article,
-              s.article_error) for s in stories])
+              s.article_error, s.outlet or None) for s in stories])
 
     def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
         created_at = to_db_time(now)
@@ -111,7 +118,7 @@ class StoryQueries(Queries):
         for row in self._dicts("SELECT * FROM stories WHERE seen_at >= ? ORDER BY seen_at", [to_db_time(since)]):
             yield Story(id=row["id"], feed=row["feed"], title=row["title"], summary=row["summary"] or "",
                         link=row["link"], published_at=from_db_time(row["published_at"]),
-                        article=row["article_text"], article_error=row["article_error"])
+                        article=row["article_text"], article_error=row["article_error"], outlet=row["outlet"] or "")
 
     def prune_stories(self, before: datetime) -> int:
         """Delete stories first seen before ``before`` that no claim matched; hits, their stories, claim history
@@ -140,7 +147,8 @@ class StoryQueries(Queries):
             params.append(claim_id)
         rows = self._dicts(
             f"""SELECT h.claim_id, h.story_id, h.score, h.matched_terms, h.verdict, h.cue, h.sentence, h.group_id,
-                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at, h.sentence_source
+                       h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at,
+                       COALESCE(s.outlet, s.feed) AS outlet, h.sentence_source
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
         return [HitRecord(**{**row, "matched_terms": tuple(json.loads(row["matched_terms"] or "[]")),

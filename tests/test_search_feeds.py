@@ -247,7 +247,11 @@ def test_poll_once_polls_both_search_feeds_and_records_the_claims_hits(tmp_path,
         hits = store.hits(claim_id=CLAIM)
     titles = {(h.feed, h.title) for h in hits}
     assert (GDELT, "Baghdad, Washington ink pact on withdrawal of US-led coalition") in titles
-    assert (GOOGLE, "Iraq and US sign agreement ending coalition mission - Northern Ledger") in titles
+    # Google News's " - Publisher" suffix is dropped from the headline: the publisher is the outlet
+    assert (GOOGLE, "Iraq and US sign agreement ending coalition mission") in titles
+    outlets = {h.title: h.outlet for h in hits}
+    assert outlets["Iraq and US sign agreement ending coalition mission"] == "northern-ledger.example"
+    assert outlets["Baghdad, Washington ink pact on withdrawal of US-led coalition"].endswith(".example")
     assert not any("Cup final" in t or "oil prices" in t for _, t in titles)
 
 

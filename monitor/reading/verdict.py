@@ -12,7 +12,7 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   sign before May", "no signing yet", "still no deal", "have not signed it yet" -> delayed; "failed to" -> rejected
   for facts and decisions, else delayed. A negated delay or rejection ("not postponed") is pending.
 * modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
-  delayed). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
+  delayed). A modal or negator before a verb joined by "and" governs the next verb too ("will meet and sign"). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
 * form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
   "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
   moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
@@ -145,6 +145,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     strength may be AHEAD or ATTRIBUTED, which the caller reads as CUED with a mark."""
     m, first = _markers(keys, i)
     prev = keys[i - 1] if i else ""
+    if not m and entry.form == "base":
+        m, first = _shared_modal(text, toks, keys, i, m, first)
     asserted = False
     if entry.outcome == CONFIRMED and entry.form in ("noun", "ing") and not m:
         for a in range(i - 1, max(i - 4, -1), -1):  # "announces his resignation": read the verb instead
@@ -226,6 +228,23 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
             and not ((prev in ("close", "near") or keys[i] in ("close", "near")) and nxt == "to"):
         return CONFIRMED, CLEAR, first
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
+
+
+def _shared_modal(text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, m: set[str],
+                  first: int) -> tuple[set[str], int]:
+    """The markers of a base-form verb joined by "and" to a verb after a modal: "will meet and sign", "are
+    expected to meet and sign", "did not meet and sign": the modal (and a negator with it) governs both verbs.
+    The verb between must be lower-case and no function word ("flew to Baghdad and sign..." is another
+    clause); with no modal there, ``m`` and ``first`` are returned unchanged."""
+    if i < 3 or keys[i - 1] != "and":
+        return m, first
+    other = keys[i - 2]
+    if other in cues.FUNCTION_WORDS or other in cues.PRONOUNS or not text[toks[i - 2].start].islower():
+        return m, first
+    shared, at = _markers(keys, i - 2)
+    if shared & {"weak", "strong", "hedge", "neg"}:
+        return shared, at
+    return m, first
 
 
 def _completed_after(p: PreparedVerdict, keys: Sequence[str], end: int) -> bool:

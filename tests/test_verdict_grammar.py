@@ -38,3 +38,38 @@ def test_a_modal_before_and_governs_both_verbs(claim: str, title: str, summary: 
 def test_the_shared_modal_is_quoted_with_the_cue() -> None:
     said = judge(prepare_verdict(TREATY), "Norland and Vesk will meet and sign the border treaty", "")
     assert said.cue == "will meet and sign"
+
+
+MAYOR = "Will Petra Lind be elected mayor of Oskarby?"
+WINS = "Jonas Vale wins the Tarrow county election."
+
+CONTEST_CASES = [
+    # another name wins, or the claim's candidate loses: rejected
+    (MAYOR, "Okafor defeats Lind to become Oskarby mayor", "", R),
+    (MAYOR, "Oskarby elects Okafor", "", R),
+    (MAYOR, "Lind defeat ends a decade of green rule in Oskarby", "", R),
+    (MAYOR, "Lind defeated by Okafor in Oskarby run-off", "", R),
+    (MAYOR, "Lind concedes Oskarby mayoral race", "", R),
+    (WINS, "Maria Okafor wins Tarrow county election", "", R),
+    (WINS, "Tarrow county count complete", "Maria Okafor won the election by 300 votes.", R),
+    # the candidate wins: confirmed
+    (MAYOR, "Lind defeats Okafor in Oskarby run-off", "", C),
+    (MAYOR, "Oskarby elects Lind", "", C),
+    (MAYOR, "Lind elected mayor of Oskarby", "", C),
+    (WINS, "Vale wins Tarrow county election", "", C),
+    (WINS, "Landslide Win For Vale In Tarrow County Election", "", C),
+    # another name losing says nothing of the candidate; a modal still leaves it open
+    (MAYOR, "Okafor concedes Oskarby race", "", P),
+    (MAYOR, "Okafor will defeat Lind, polls suggest", "", P),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), CONTEST_CASES)
+def test_a_contest_story_is_read_for_who_won(claim: str, title: str, summary: str, expected: Verdict) -> None:
+    assert judge(prepare_verdict(claim), title, summary).verdict == expected
+
+
+def test_only_claims_about_winning_track_the_candidate() -> None:
+    # a signing claim has no candidate: "X defeats Y" is no cue of it, whatever names it holds
+    assert not prepare_verdict("Norland and Vesk sign the border treaty").candidate
+    assert prepare_verdict(MAYOR).candidate == frozenset({"petra", "lind"})

@@ -74,7 +74,7 @@ FAMILIES: tuple[Family, ...] = (
     # Something coming into force (a ceasefire, a law, a treaty's rules).
     _f("take effect, come into force, enter into force, come into effect, go into effect, kick in",
        "entry into force", states="in force, in effect", also="begin, start"),
-    _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose", decisive=True),
+    _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose, concede", decisive=True),
     _f("complete, finalise, conclude, close", "completion, closing"),
     _f("acquire, buy, purchase, take over, snap up", "acquisition, takeover, purchase, buyout", rejected="withdraw"),
     _f("merge, combine", "merger"),

@@ -27,6 +27,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 * consequences (``monitor.reading.consequences``): an event noun causing something ("resignation sparks
   reshuffle") asserts it; "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
   cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
+* contests (``monitor.reading.contest``): for a claim that someone wins or is elected, "Moss defeats Erdel",
+  "Port Calder elects Moss", "Erdel concedes" reject it; "Moss concedes" says nothing of it.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
   rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
 
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import consequences, cues, outcomes, steps, timing
+from monitor.reading import consequences, contest, cues, outcomes, steps, timing
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -155,6 +157,10 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
             if keys[a] in cues.NOUN_ASSERTERS and keys[a + 1] not in ("to", "in"):
                 (m, first), asserted = _markers(keys, a), True
                 break
+    if p.candidate and not m - {"aux", "be", "did"}:
+        said = contest.outcome(p.candidate, p.claim_words, text, keys, first, i, end)
+        if said is not None:  # "Moss defeats Erdel" for a claim that Erdel wins; "Moss concedes" says nothing
+            return (REJECTED, CLEAR, first) if said == contest.LOST else None
     if entry.outcome != CONFIRMED:
         hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
         if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):

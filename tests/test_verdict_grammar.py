@@ -73,3 +73,24 @@ def test_only_claims_about_winning_track_the_candidate() -> None:
     # a signing claim has no candidate: "X defeats Y" is no cue of it, whatever names it holds
     assert not prepare_verdict("Norland and Vesk sign the border treaty").candidate
     assert prepare_verdict(MAYOR).candidate == frozenset({"petra", "lind"})
+
+
+THEFT = "Thieves stole the bronze statue from the Harlow museum."
+SHOOTING = "There is a video of the Harlow bank shooting."
+
+ATTRIBUTIVE_CASES = [
+    # "alleged" on another noun of the object: the sentence's own event stands
+    (THEFT, "Museum guards tackle alleged accomplice as thieves stole bronze statue", "", C),
+    (THEFT, "Thieves stole Harlow statue, police arrest suspected fence", "", C),
+    # counter-cases: the subject is alleged, the alleged thing is the claim's, or the alleged one speaks
+    (THEFT, "Alleged thieves stole the bronze statue from Harlow museum", "", P),
+    (THEFT, "Police probe alleged theft of the bronze statue", "", P),
+    (SHOOTING, "TV channel airs alleged video of the Harlow bank shooting", "", P),
+    (THEFT, "Harlow museum's alleged insider says thieves stole the statue", "", P),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), ATTRIBUTIVE_CASES)
+def test_alleged_before_another_noun_is_no_attribution(claim: str, title: str, summary: str,
+                                                       expected: Verdict) -> None:
+    assert judge(prepare_verdict(claim), title, summary).verdict == expected

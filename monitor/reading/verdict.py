@@ -19,7 +19,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 * attribution ("reportedly", "sources", "according to", "claims", "Congressman: ...", "... - report") turns a
   confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
   official's word on a cue of the claim ("..., officials said", "the ministry says") is the act announced and does
-  not. Denials and delays are nearly always attributed, so they stand. A question makes all pending.
+  not. Denials and delays are nearly always attributed, so they stand. "Alleged" or "suspected" before another
+  noun than the claim's, past the sentence's start ("mob attacks alleged thief"), qualifies that noun only. A question makes all pending.
 * partial steps (``monitor.reading.steps``): a confirming cue that governs a step towards the event ("agreed to
   begin talks", "announced the formation of a committee", "approves the first reading") is pending.
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
@@ -307,6 +308,26 @@ def _scan(keys: tuple[str, ...]) -> tuple[tuple[int, tuple[Entry, int] | None, b
     return tuple(out)
 
 
+# "alleged", "suspected" before a noun: what they qualify is that noun ("mob attacks alleged thief").
+_ATTRIBUTIVE = frozenset("alleged suspected purported".split())
+
+
+def _describes_a_person(keys: Sequence[str], i: int, end: int, claim_words: frozenset[str]) -> bool:
+    """Whether the hedge ``keys[i:end]`` is an adjective on a noun that is not the claim's, after the sentence's
+    start: "Vigilantes beat alleged thief", unlike "Alleged audio of the shooting" (the subject), "plays alleged
+    tape of the shooting" or "alleged theft" for a claim about a shooting or a theft (the claim's own words)."""
+    nxt = keys[end] if end < len(keys) else ""
+    if keys[i] not in _ATTRIBUTIVE or end != i + 1 or i < 2 or not nxt.isalpha() or nxt in cues.FUNCTION_WORDS:
+        return False
+    phrase = list(keys[end : end + 2])  # the noun qualified, and an "of" phrase after it ("alleged tape of ...")
+    if cues.SPEECH.intersection(phrase):
+        return False  # "alleged victim says ...": the one qualified is the sentence's speaker
+    if "of" in phrase:
+        at = end + phrase.index("of")
+        phrase = phrase[: phrase.index("of")] + list(keys[at + 1 : at + 5])
+    return not claim_words.intersection(phrase)
+
+
 def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
     toks, keys, marks = _text(text)
@@ -322,7 +343,8 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             skip_to = end
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at, debunk_at = surface(i, end), (i if k in cues.DENY else None), i
-            elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
+            elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH) \
+                    and not _describes_a_person(keys, i, end, claim_words):
                 official = k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS
                 hedge, hedge_at = surface(i - official, end), i
             elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:

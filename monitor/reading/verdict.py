@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import consequences, contest, cues, outcomes, steps, timing
+from monitor.reading import consequences, contest, cues, markers, outcomes, steps, timing
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -93,70 +93,21 @@ def _order(reading: _Reading) -> tuple[int, int]:
     return reading.strength, reading.rank  # max() keeps the first of equals: the earlier part or sentence
 
 
-def _is_month(keys: Sequence[str], j: int) -> bool:
-    nxt = keys[j + 1] if j + 1 < len(keys) else ""
-    return keys[j] == "may" and (nxt.isdigit() or (j > 0 and keys[j - 1] in cues.MONTH_CONTEXT))
-
-
-def _markers(keys: Sequence[str], i: int) -> tuple[set[str], int]:
-    """Categories of the words read backwards from ``keys[i]``, and where the quoted cue starts: the furthest
-    word that decided, auxiliaries left out ("have not signed" -> "not signed")."""
-    found: set[str] = set()
-    first = i
-    for j in range(i - 1, max(i - 7, -1), -1):
-        k = keys[j]
-        if k in cues.NEGATORS or k in cues.FUTURE_NEGATORS:
-            cat = "neg"
-            if k in cues.FUTURE_NEGATORS:
-                found.add("strong")
-        elif k in cues.YET:
-            cat = "yet"
-        elif k in cues.DENY:
-            cat = "deny"
-        elif k in cues.REFUSE or (k in cues.INTENTIONS and j > 0 and keys[j - 1] == "no"):
-            cat = "refuse"
-        elif k in cues.FAIL:
-            cat = "fail"
-        elif k in cues.HEDGE_LOCAL:
-            cat = "hedge"
-        elif k in cues.MODAL_STRONG:
-            cat = "strong"
-        elif k in cues.MODAL_WEAK:
-            if _is_month(keys, j):
-                break
-            cat = "weak"
-            if k in cues.MODAL_POSSIBLE:
-                found.add("possible")
-        elif k in cues.AUX:
-            cat = "did" if k == "did" else "be" if k in cues.BE else "aux"
-        elif k in cues.ADVERBS or k in cues.PRONOUNS or (k.endswith("ly") and len(k) > 4):
-            continue
-        else:
-            if j > 0 and keys[j - 1] == "no" and not found:
-                found.add("no")  # "no rate hike": the determiner negates the whole noun phrase
-                first = j - 1
-            break
-        found.add(cat)
-        if cat not in ("aux", "be", "did"):
-            first = j
-    return found, first
-
-
 def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, end: int,
               entry: Entry) -> tuple[Verdict, int, int] | None:
     """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing. The
     strength may be AHEAD or ATTRIBUTED, which the caller reads as CUED with a mark."""
-    m, first = _markers(keys, i)
+    m, first = markers.markers(keys, i)
     prev = keys[i - 1] if i else ""
     if not m and entry.form == "base":
-        m, first = _shared_modal(text, toks, keys, i, m, first)
+        m, first = markers.shared_modal(text, toks, keys, i, m, first)
     asserted = False
     if entry.outcome == CONFIRMED and entry.form in ("noun", "ing") and not m:
         for a in range(i - 1, max(i - 4, -1), -1):  # "announces his resignation": read the verb instead
             if keys[a] in cues.PUNCT:
                 break
             if keys[a] in cues.NOUN_ASSERTERS and keys[a + 1] not in ("to", "in"):
-                (m, first), asserted = _markers(keys, a), True
+                (m, first), asserted = markers.markers(keys, a), True
                 break
     if p.candidate and not m - {"aux", "be", "did"}:
         said = contest.outcome(p.candidate, p.claim_words, text, keys, first, i, end)
@@ -237,23 +188,6 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     return None  # a noun or gerund naming the event ("the signing", "launch event"): no claim either way
 
 
-def _shared_modal(text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, m: set[str],
-                  first: int) -> tuple[set[str], int]:
-    """The markers of a base-form verb joined by "and" to a verb after a modal: "will meet and sign", "are
-    expected to meet and sign", "did not meet and sign": the modal (and a negator with it) governs both verbs.
-    The verb between must be lower-case and no function word ("flew to Baghdad and sign..." is another
-    clause); with no modal there, ``m`` and ``first`` are returned unchanged."""
-    if i < 3 or keys[i - 1] != "and":
-        return m, first
-    other = keys[i - 2]
-    if other in cues.FUNCTION_WORDS or other in cues.PRONOUNS or not text[toks[i - 2].start].islower():
-        return m, first
-    shared, at = _markers(keys, i - 2)
-    if shared & {"weak", "strong", "hedge", "neg"}:
-        return shared, at
-    return m, first
-
-
 def _completed_after(p: PreparedVerdict, keys: Sequence[str], end: int) -> bool:
     """An event noun ending at ``end`` is followed by a completion phrase ("signing ceremony held in Baghdad",
     "the vote took place"), with only a noun like "ceremony" or an auxiliary between, and the phrase is not part
@@ -302,30 +236,10 @@ def _scan(keys: tuple[str, ...]) -> tuple[tuple[int, tuple[Entry, int] | None, b
                     and keys[end : end + 1] != ("by",):  # not the passive "killed by a shock, claims ..."
                 hit = entry._replace(outcome="debunk"), end
         speaker = k in cues.SPEAKERS and i + 1 < len(keys) and keys[i + 1] in cues.SPEECH
-        modal = k in cues.SENTENCE_MODALS and not _is_month(keys, i)
+        modal = k in cues.SENTENCE_MODALS and not markers.is_month(keys, i)
         if hit is not None or speaker or modal:
             out.append((i, hit, speaker, modal))
     return tuple(out)
-
-
-# "alleged", "suspected" before a noun: what they qualify is that noun ("mob attacks alleged thief").
-_ATTRIBUTIVE = frozenset("alleged suspected purported".split())
-
-
-def _describes_a_person(keys: Sequence[str], i: int, end: int, claim_words: frozenset[str]) -> bool:
-    """Whether the hedge ``keys[i:end]`` is an adjective on a noun that is not the claim's, after the sentence's
-    start: "Vigilantes beat alleged thief", unlike "Alleged audio of the shooting" (the subject), "plays alleged
-    tape of the shooting" or "alleged theft" for a claim about a shooting or a theft (the claim's own words)."""
-    nxt = keys[end] if end < len(keys) else ""
-    if keys[i] not in _ATTRIBUTIVE or end != i + 1 or i < 2 or not nxt.isalpha() or nxt in cues.FUNCTION_WORDS:
-        return False
-    phrase = list(keys[end : end + 2])  # the noun qualified, and an "of" phrase after it ("alleged tape of ...")
-    if cues.SPEECH.intersection(phrase):
-        return False  # "alleged victim says ...": the one qualified is the sentence's speaker
-    if "of" in phrase:
-        at = end + phrase.index("of")
-        phrase = phrase[: phrase.index("of")] + list(keys[at + 1 : at + 5])
-    return not claim_words.intersection(phrase)
 
 
 def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
@@ -344,10 +258,10 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at, debunk_at = surface(i, end), (i if k in cues.DENY else None), i
             elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH) \
-                    and not _describes_a_person(keys, i, end, claim_words):
+                    and not markers.describes_a_person(keys, i, end, claim_words):
                 official = k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS
                 hedge, hedge_at = surface(i - official, end), i
-            elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
+            elif entry.outcome == "confirm" and not markers.markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
         if hedge is None and speaker and k not in claim_words:
             hedge = surface(i, i + 2)  # "militants say", "monitoring group says"
@@ -383,7 +297,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own, hedged))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):
-        ending = outcomes.agreed_end(keys, _markers)
+        ending = outcomes.agreed_end(keys, markers.markers)
         if ending is not None:  # "Iraq and US agree on ending coalition mission"
             readings.append(_Reading(CLEAR, _RANK[CONFIRMED], CONFIRMED, surface(*ending), text))
     if not p.negated and not question and not readings and len(keys) > 1:

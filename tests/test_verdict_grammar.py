@@ -94,3 +94,27 @@ ATTRIBUTIVE_CASES = [
 def test_alleged_before_another_noun_is_no_attribution(claim: str, title: str, summary: str,
                                                        expected: Verdict) -> None:
     assert judge(prepare_verdict(claim), title, summary).verdict == expected
+
+
+RATIFY = "Ratification of the Lowmarch water treaty by the Senn assembly"
+STRIKE = "The Karst dockworkers' strike ends."
+
+PARTICIPLE_CASES = [
+    # an -ing asserter and a participle clause after a stated act assert the event
+    (RATIFY, "Senn assembly votes on Lowmarch treaty",
+     "The assembly approved the treaty by 61 votes to 40, completing ratification.", C),
+    (STRIKE, "Karst port busy again", "Dockers went back on Tuesday, ending a strike that lasted nine weeks.", C),
+    # counter-cases: before it, a modal or a negation in the main clause, a question, or a bare noun
+    (RATIFY, "Senn assembly votes on Lowmarch treaty",
+     "The assembly debated the treaty before completing ratification next month.", P),
+    (STRIKE, "Karst port waits", "Dockers could go back on Tuesday, ending a strike that lasted nine weeks.", P),
+    (STRIKE, "Karst port waits", "Dockers did not go back on Tuesday, ending hopes of a quick deal.", P),
+    (STRIKE, "Karst port waits", "Will dockers return, ending the strike?", P),
+    (STRIKE, "Karst port waits", "Union leaders met on Tuesday, ending talks early.", P),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), PARTICIPLE_CASES)
+def test_a_participle_clause_after_a_done_act_asserts_it(claim: str, title: str, summary: str,
+                                                         expected: Verdict) -> None:
+    assert judge(prepare_verdict(claim), title, summary).verdict == expected

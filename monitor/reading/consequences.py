@@ -5,6 +5,9 @@ A headline often names the event as the subject of what it brought about: "Minis
 the event ("the resignation", "launch event"); as the subject of a verb of consequence it says the event took
 place. The noun phrase may run on a few words first ("of the deal", "'s"), never past a clause break or a modal.
 
+A participle clause after a main clause that states an act tells what the act did: "Services resumed on Monday,
+ending a walkout" asserts the walkout's end (``participle_clause``).
+
 "Won 47 percent of the vote" reports a share of a vote, not a victory (``reports_share``).
 """
 
@@ -39,3 +42,17 @@ def reports_share(keys: Sequence[str], i: int, end: int) -> bool:
     """Whether the win cue at ``keys[i]`` is followed by a share ("won 47 percent", "won 41 per cent")."""
     return keys[i] in _WIN_FORMS and end + 1 < len(keys) and keys[end].replace(".", "").isdigit() \
         and keys[end + 1] in _SHARE_WORDS
+
+
+# In the main clause, these leave what it did open, and so what a participle clause after it says it did.
+_OPEN_CLAUSE = cues.MODAL_POSSIBLE | cues.NEGATORS | cues.CONDITIONAL | frozenset("will would shall".split())
+
+
+def participle_clause(keys: Sequence[str], i: int, end: int) -> bool:
+    """Whether the -ing cue ``keys[i:end]`` opens a participle clause with an object after a main clause that
+    states an act ("Services resumed on Monday, ending a walkout that lasted 26 days"): the clause tells what the
+    act did. Not after a modal, negator or condition in the main clause, nor in a question."""
+    if i < 3 or keys[i - 1] != "," or end >= len(keys) or keys[end] in cues.PUNCT \
+            or keys[end] in cues.NOUN_FOLLOWERS or "?" in keys:
+        return False
+    return not any(k in _OPEN_CLAUSE for k in keys[: i - 1])

@@ -240,7 +240,8 @@ COMPLETED_BETWEEN = frozenset("was were is are has have been formally officially
 NOUN_ASSERTERS = frozenset(
     """announce announces announced confirm confirms confirmed complete completes completed close closes closed
     finalise finalises finalised finalize finalizes finalized seal seals sealed tender tenders tendered submit
-    submits submitted accept accepts accepted celebrate celebrates celebrated mark marks marked""".split()
+    submits submitted accept accepts accepted celebrate celebrates celebrated mark marks marked
+    announcing confirming completing closing finalising finalizing sealing accepting celebrating marking""".split()
 )
 # Negated, then one of these: not cancelled, only later ("will not be signed before the elections").
 LATER = frozenset("until till before".split())

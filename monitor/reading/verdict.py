@@ -26,7 +26,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
   on ending X", "decided to wind down X", "X to end by September 2025" confirm.
 * consequences (``monitor.reading.consequences``): an event noun causing something ("resignation sparks
-  reshuffle") asserts it; "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
+  reshuffle") asserts it, and so does a participle clause after a stated act ("Dockers went back, ending the
+  strike"; "completing ratification"); "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
   cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
 * contests (``monitor.reading.contest``): for a claim that someone wins or is elected, "Moss defeats Erdel",
   "Port Calder elects Moss", "Erdel concedes" reject it; "Moss concedes" says nothing of it.
@@ -166,7 +167,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     ) or _completed_after(p, keys, end)
     # An event noun or gerund, or a verb form read as a noun ("End of the strike ..."), causing something.
     nounish = form in ("noun", "ing") or (form == "base" and (i == 0 or prev in cues.DETERMINERS or nxt == "of"))
-    completed = completed or (nounish and not m and consequences.causes(keys, end))
+    completed = completed or (nounish and not m and consequences.causes(keys, end)) \
+        or (form == "ing" and not m and consequences.participle_clause(keys, i, end))
     if consequences.reports_share(keys, i, end):
         return None  # "won 47 percent": a share of the vote, not the victory
     if form == "state" and keys[i] == "over" and nxt and nxt not in cues.PUNCT:

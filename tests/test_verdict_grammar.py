@@ -118,3 +118,26 @@ PARTICIPLE_CASES = [
 def test_a_participle_clause_after_a_done_act_asserts_it(claim: str, title: str, summary: str,
                                                          expected: Verdict) -> None:
     assert judge(prepare_verdict(claim), title, summary).verdict == expected
+
+
+BLOCKADE = "Orla and Brenn agree to end the naval blockade"
+FISHERIES = "Orla and Brenn sign the fisheries treaty"
+
+HEADLINE_PASSIVE_CASES = [
+    # the event noun heads the headline and a completion word ends it: the auxiliary is dropped
+    (BLOCKADE, "Agreement on the end of the naval blockade announced", "", C),
+    (FISHERIES, "The signing of the Orla-Brenn fisheries treaty completed", "", C),
+    (BLOCKADE, "Orla and Brenn announce agreement to end blockade", "", C),
+    # counter-cases: a modal or negator before the completion word, no completion word, the noun not the head
+    (BLOCKADE, "Agreement on the end of the naval blockade to be announced", "", P),
+    (BLOCKADE, "Agreement on the end of the naval blockade not yet announced", "", P),
+    (BLOCKADE, "Agreement on the end of the naval blockade", "", P),
+    (BLOCKADE, "Talks on an agreement on the blockade announced", "", P),
+    (FISHERIES, "Date for signing of the fisheries treaty announced", "", P),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "summary", "expected"), HEADLINE_PASSIVE_CASES)
+def test_a_headline_passive_after_an_event_noun_asserts_it(claim: str, title: str, summary: str,
+                                                           expected: Verdict) -> None:
+    assert judge(prepare_verdict(claim), title, summary).verdict == expected

@@ -14,7 +14,9 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
 * modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
   delayed). A modal or negator before a verb joined by "and" governs the next verb too ("will meet and sign"). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
 * form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
-  "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
+  "launch went ahead" assert the event, and so does a headline's passive without its auxiliary after an event
+  noun heading it ("Agreement on the end of the mission announced"); a bare noun ("the signing", "launch event")
+  only names it. "X pushed to /
   moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
 * attribution ("reportedly", "sources", "according to", "claims", "Congressman: ...", "... - report") turns a
   confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
@@ -164,7 +166,7 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or _completed_after(p, keys, end)
+    ) or _completed_after(p, keys, end) or (entry.form in ("noun", "ing") and consequences.headline_passive(keys, i, end))
     # An event noun or gerund, or a verb form read as a noun ("End of the strike ..."), causing something.
     nounish = form in ("noun", "ing") or (form == "base" and (i == 0 or prev in cues.DETERMINERS or nxt == "of"))
     completed = completed or (nounish and not m and consequences.causes(keys, end)) \

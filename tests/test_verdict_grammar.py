@@ -141,3 +141,14 @@ HEADLINE_PASSIVE_CASES = [
 def test_a_headline_passive_after_an_event_noun_asserts_it(claim: str, title: str, summary: str,
                                                            expected: Verdict) -> None:
     assert judge(prepare_verdict(claim), title, summary).verdict == expected
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("How did Norland and Vesk sign the border treaty so fast?", C),  # the question takes the signing as done
+    ("How Norland and Vesk signed the border treaty", C),
+    ("How will Norland and Vesk sign the border treaty?", P),
+    ("How soon could Norland and Vesk sign the border treaty?", P),
+    ("Did Norland and Vesk sign the border treaty?", P),
+])
+def test_a_how_did_question_presupposes_the_event(title: str, expected: Verdict) -> None:
+    assert judge(prepare_verdict(TREATY), title, "").verdict == expected

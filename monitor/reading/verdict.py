@@ -22,7 +22,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
   official's word on a cue of the claim ("..., officials said", "the ministry says") is the act announced and does
   not. Denials and delays are nearly always attributed, so they stand. "Alleged" or "suspected" before another
-  noun than the claim's, past the sentence's start ("mob attacks alleged thief"), qualifies that noun only. A question makes all pending.
+  noun than the claim's, past the sentence's start ("mob attacks alleged thief"), qualifies that noun only. A question makes all pending, unless it takes the event
+  as done ("Why did ...?", "How did ...?").
 * partial steps (``monitor.reading.steps``): a confirming cue that governs a step towards the event ("agreed to
   begin talks", "announced the formation of a committee", "approves the first reading") is pending.
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
@@ -246,11 +247,15 @@ def _scan(keys: tuple[str, ...]) -> tuple[tuple[int, tuple[Entry, int] | None, b
     return tuple(out)
 
 
+_PAST_AUX = frozenset((k,) for k in ("did", "has", "have", "had"))
+
+
 def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
     toks, keys, marks = _text(text)
     surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
-    question = "?" in keys and keys[0] != "why"  # "Why did X call off ...?" takes the event as done
+    # "Why did X call off ...?", "How did X end up with ...?" take the event as done
+    question = "?" in keys and keys[0] != "why" and not (keys[0] == "how" and keys[1:2] in _PAST_AUX)
     debunk = deny_at = debunk_at = hedge_at = confirmer = weak_modal = None
     skip_to = 0
     claim_words = p.claim_words

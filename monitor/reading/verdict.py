@@ -22,8 +22,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
   official's word on a cue of the claim ("..., officials said", "the ministry says") is the act announced and does
   not. Denials and delays are nearly always attributed, so they stand. "Alleged" or "suspected" before another
-  noun than the claim's, past the sentence's start ("mob attacks alleged thief"), qualifies that noun only. A question makes all pending, unless it takes the event
-  as done ("Why did ...?", "How did ...?").
+  noun than the claim's, past the sentence's start ("mob attacks alleged thief"), qualifies that noun only. A
+  question makes all pending, unless it takes the event as done ("Why did ...?", "How did ...?").
 * partial steps (``monitor.reading.steps``): a confirming cue that governs a step towards the event ("agreed to
   begin talks", "announced the formation of a committee", "approves the first reading") is pending.
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree

@@ -50,7 +50,8 @@ def _f(verbs: str, nouns: str = "", states: str = "", rejected: str = "", decisi
 # Each family is found by any of its verbs in the claim; the claim's own verb is always a cue as well.
 FAMILIES: tuple[Family, ...] = (
     _f("sign, ink, seal, sign off, put pen to paper", "signing, signature"),
-    _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord", "agreement"),
+    _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord",
+       "agreement"),
     _f("approve, endorse, authorise, greenlight, green-light, sign off on, adopt, clear", "approval",
        rejected="vote down, veto, fail",
        decisive=True),

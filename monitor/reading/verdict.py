@@ -12,7 +12,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   sign before May", "no signing yet", "still no deal", "have not signed it yet" -> delayed; "failed to" -> rejected
   for facts and decisions, else delayed. A negated delay or rejection ("not postponed") is pending.
 * modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
-  delayed). A modal or negator before a verb joined by "and" governs the next verb too ("will meet and sign"). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
+  delayed). A modal or negator before a verb joined by "and" governs the next verb too ("will meet and sign").
+  For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
 * form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
   "launch went ahead" assert the event, and so does a headline's passive without its auxiliary after an event
   noun heading it ("Agreement on the end of the mission announced"); a bare noun ("the signing", "launch event")
@@ -30,8 +31,8 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   on ending X", "decided to wind down X", "X to end by September 2025" confirm.
 * consequences (``monitor.reading.consequences``): an event noun causing something ("resignation sparks
   reshuffle") asserts it, and so does a participle clause after a stated act ("Dockers went back, ending the
-  strike"; "completing ratification"); "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
-  cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
+  strike"; "completing ratification"); "won 41 percent" is no victory. A denial or hedge after "but" that
+  follows an asserted cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
 * contests (``monitor.reading.contest``): for a claim that someone wins or is elected, "Moss defeats Erdel",
   "Port Calder elects Moss", "Erdel concedes" reject it; "Moss concedes" says nothing of it.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
@@ -167,7 +168,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or _completed_after(p, keys, end) or (entry.form in ("noun", "ing") and consequences.headline_passive(keys, i, end))
+    ) or _completed_after(p, keys, end) \
+        or (entry.form in ("noun", "ing") and consequences.headline_passive(keys, i, end))
     # An event noun or gerund, or a verb form read as a noun ("End of the strike ..."), causing something.
     nounish = form in ("noun", "ing") or (form == "base" and (i == 0 or prev in cues.DETERMINERS or nxt == "of"))
     completed = completed or (nounish and not m and consequences.causes(keys, end)) \

@@ -152,3 +152,20 @@ def test_a_headline_passive_after_an_event_noun_asserts_it(claim: str, title: st
 ])
 def test_a_how_did_question_presupposes_the_event(title: str, expected: Verdict) -> None:
     assert judge(prepare_verdict(TREATY), title, "").verdict == expected
+
+
+FARM_BILL = "The Tessaly senate passes the farm bill."
+
+
+@pytest.mark.parametrize(("title", "summary", "expected"), [
+    # a bill or budget approved is a bill passed
+    ("Tessaly senate approves the farm bill", "", C),
+    ("Tessaly farm bill wrangling over", "The senate approved the bill on Tuesday by 51 votes to 40.", C),
+    # counter-cases: a step, a delay, a plan
+    ("Tessaly senate committee approves farm bill", "", P),
+    ("Tessaly farm bill approval delayed to June", "", D),
+    ("Tessaly senate to approve farm bill next week", "", P),
+    ("Tessaly senate votes down the farm bill", "", R),
+])
+def test_approving_a_bill_passes_it(title: str, summary: str, expected: Verdict) -> None:
+    assert judge(prepare_verdict(FARM_BILL), title, summary).verdict == expected

@@ -22,7 +22,12 @@ SHARED_MODAL_CASES = [
     (BUDGET, "Aldmoor council could debate and pass the harbour budget this week", "", P),
     (TREATY, "Norland and Vesk did not meet and sign the border treaty", "", P),
     (TREATY, "Norland and Vesk will not meet and sign the border treaty", "", R),
+    # a passive shares its modal and "be" too
+    (TREATY, "Border deal drafted", "The treaty must still be finalised and signed by both leaders.", P),
+    (TREATY, "Border deal drafted", "The treaty will be reviewed and signed in May.", P),
     # counter-cases: no modal, or another clause in between
+    (TREATY, "Border deal done", "The treaty was finalised and signed by both leaders on Friday.", C),
+    (TREATY, "Border deal done", "Norland and Vesk signed and ratified the border treaty.", C),
     (TREATY, "Norland and Vesk meet and sign border treaty", "", C),
     (TREATY, "Leaders flew to Norland and sign the border treaty", "", C),
     (TREATY, "Norland and Vesk met and signed the border treaty", "", C),

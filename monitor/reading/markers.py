@@ -60,17 +60,23 @@ def markers(keys: Sequence[str], i: int) -> tuple[set[str], int]:
 
 
 def shared_modal(text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, m: set[str],
-                  first: int) -> tuple[set[str], int]:
+                 first: int, *, passive: bool = False) -> tuple[set[str], int]:
     """The markers of a base-form verb joined by "and" to a verb after a modal: "will meet and sign", "are
     expected to meet and sign", "did not meet and sign": the modal (and a negator with it) governs both verbs.
     The verb between must be lower-case and no function word ("flew to Baghdad and sign..." is another
-    clause); with no modal there, ``m`` and ``first`` are returned unchanged."""
+    clause). With ``passive`` (the cue is a past participle) the verb between must be one too, after "be": "must
+    still be finalised and signed", not "signed and ratified". With no modal there, ``m`` and ``first`` are
+    returned unchanged."""
     if i < 3 or keys[i - 1] != "and":
         return m, first
     other = keys[i - 2]
     if other in cues.FUNCTION_WORDS or other in cues.PRONOUNS or not text[toks[i - 2].start].islower():
         return m, first
+    if passive and not other.endswith(("ed", "en", "t")):
+        return m, first
     shared, at = markers(keys, i - 2)
+    if passive and "be" not in shared:
+        return m, first
     if shared & {"weak", "strong", "hedge", "neg"}:
         return shared, at
     return m, first

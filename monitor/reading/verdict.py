@@ -104,8 +104,8 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     strength may be AHEAD or ATTRIBUTED, which the caller reads as CUED with a mark."""
     m, first = markers.markers(keys, i)
     prev = keys[i - 1] if i else ""
-    if not m and entry.form == "base":
-        m, first = markers.shared_modal(text, toks, keys, i, m, first)
+    if not m and entry.form in ("base", "ed"):  # "will meet and sign", "must be finalised and signed"
+        m, first = markers.shared_modal(text, toks, keys, i, m, first, passive=entry.form == "ed")
     asserted = False
     if entry.outcome == CONFIRMED and entry.form in ("noun", "ing") and not m:
         for a in range(i - 1, max(i - 4, -1), -1):  # "announces his resignation": read the verb instead

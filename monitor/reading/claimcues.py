@@ -35,7 +35,8 @@ class PreparedVerdict:
     open"); ``speech``: it reports speech ("says he met God"), so "claims" in a story restates rather than hedges;
     ``future``: it says the event will happen ("will split"), so a story announcing the plan confirms it;
     ``ends``: its event is an ending, or an agreement on one, so an agreed or fixed ending in other words confirms it
-    (``monitor.reading.outcomes``)."""
+    (``monitor.reading.outcomes``); ``candidate``: for a claim that someone wins or is elected, the words naming
+    them, so a story saying another won rejects it (``monitor.reading.contest``)."""
 
     claim_text: str
     verb: str | None
@@ -48,6 +49,7 @@ class PreparedVerdict:
     claim_words: frozenset[str] = field(repr=False)
     future: bool = False
     ends: bool = False
+    candidate: frozenset[str] = field(default=frozenset(), repr=False)
 
 
 def prepare_verdict(
@@ -113,9 +115,12 @@ def prepare_verdict(
         claim_words=frozenset(keys) - cues.FUNCTION_WORDS,
         future=event.future and event.form != "noun",
         ends=_about_an_ending(event),
+        candidate=frozenset(event.parties) - cues.FUNCTION_WORDS if main is not None and main.family == _CONTEST
+        else frozenset(),
     )
 
 
+_CONTEST = next(i for i, f in enumerate(cues.FAMILIES) if f.verbs[0] == "win")  # win, elect, beat, defeat
 # The claim is about an agreement when its verb is one of these families or its object names an agreement.
 _AGREEMENT_FAMILIES = frozenset(i for i, f in enumerate(cues.FAMILIES) if f.verbs[0] in ("sign", "agree", "complete"))
 _AGREEMENT_NOUNS = frozenset("agreement deal accord pact treaty".split())

@@ -50,11 +50,13 @@ def _f(verbs: str, nouns: str = "", states: str = "", rejected: str = "", decisi
 # Each family is found by any of its verbs in the claim; the claim's own verb is always a cue as well.
 FAMILIES: tuple[Family, ...] = (
     _f("sign, ink, seal, sign off, put pen to paper", "signing, signature"),
-    _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord"),
+    _f("agree, reach agreement, reach deal, strike deal, clinch deal, seal deal, broker deal, reach accord",
+       "agreement"),
     _f("approve, endorse, authorise, greenlight, green-light, sign off on, adopt, clear", "approval",
        rejected="vote down, veto, fail",
        decisive=True),
-    _f("pass, enact, adopt, clear", "passage", rejected="vote down, veto, defeat, fail", decisive=True),
+    _f("pass, enact, adopt, clear", "passage", rejected="vote down, veto, defeat, fail", decisive=True,
+       also="approve"),
     _f("ratify", "ratification", rejected="vote down", decisive=True),
     _f("vote", "vote, referendum", decisive=True),
     _f("confirm", "confirmation", rejected="withdraw", decisive=True),
@@ -74,7 +76,7 @@ FAMILIES: tuple[Family, ...] = (
     # Something coming into force (a ceasefire, a law, a treaty's rules).
     _f("take effect, come into force, enter into force, come into effect, go into effect, kick in",
        "entry into force", states="in force, in effect", also="begin, start"),
-    _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose", decisive=True),
+    _f("win, elect, re-elect, beat, defeat", "victory, win", rejected="lose, concede", decisive=True),
     _f("complete, finalise, conclude, close", "completion, closing"),
     _f("acquire, buy, purchase, take over, snap up", "acquisition, takeover, purchase, buyout", rejected="withdraw"),
     _f("merge, combine", "merger"),
@@ -240,7 +242,8 @@ COMPLETED_BETWEEN = frozenset("was were is are has have been formally officially
 NOUN_ASSERTERS = frozenset(
     """announce announces announced confirm confirms confirmed complete completes completed close closes closed
     finalise finalises finalised finalize finalizes finalized seal seals sealed tender tenders tendered submit
-    submits submitted accept accepts accepted celebrate celebrates celebrated mark marks marked""".split()
+    submits submitted accept accepts accepted celebrate celebrates celebrated mark marks marked
+    announcing confirming completing closing finalising finalizing sealing accepting celebrating marking""".split()
 )
 # Negated, then one of these: not cancelled, only later ("will not be signed before the elections").
 LATER = frozenset("until till before".split())

@@ -77,7 +77,7 @@ def _by_deadline(keys: Sequence[str], end: int) -> bool:
 def agreed_end(keys: Sequence[str], markers: Callable[[Sequence[str], int], tuple[set[str], int]]
                ) -> tuple[int, int] | None:
     """(start, end) of the first agreed or fixed ending in a sentence, or None. ``markers(keys, i)`` gives the
-    categories of the words before ``keys[i]`` (``verdict._markers``): a negated, hedged or possible one is no
+    categories of the words before ``keys[i]`` (``markers.markers``): a negated, hedged or possible one is no
     outcome."""
     for i, k in enumerate(keys):
         end = None

@@ -12,21 +12,29 @@ nearest first, up to the first word that is not a negator, modal, auxiliary, adv
   sign before May", "no signing yet", "still no deal", "have not signed it yet" -> delayed; "failed to" -> rejected
   for facts and decisions, else delayed. A negated delay or rejection ("not postponed") is pending.
 * modality: "will", "to", "could", "expected to", "close to", "if" ... -> pending ("will postpone" stays
-  delayed). For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
+  delayed). A modal or negator before a verb joined by "and" governs the next verb too ("will meet and sign").
+  For a claim that is an intention ("plans to open"), "to open" / "set to open" confirm it.
 * form: "signed", "is signing", "after the signing", "announces his resignation", "signing ceremony held",
-  "launch went ahead" assert the event; a bare noun ("the signing", "launch event") only names it. "X pushed to /
+  "launch went ahead" assert the event, and so does a headline's passive without its auxiliary after an event
+  noun heading it ("Agreement on the end of the mission announced"); a bare noun ("the signing", "launch event")
+  only names it. "X pushed to /
   moved to / pushed into" is a delay only before a time ("vote pushed to next week"; not "pushes to sign").
 * attribution ("reportedly", "sources", "according to", "claims", "Congressman: ...", "... - report") turns a
   confirmation into pending unless the sentence confirms the report ("Pentagon confirms reports ..."); an
   official's word on a cue of the claim ("..., officials said", "the ministry says") is the act announced and does
-  not. Denials and delays are nearly always attributed, so they stand. A question makes all pending.
+  not. Denials and delays are nearly always attributed, so they stand. "Alleged" or "suspected" before another
+  noun than the claim's, past the sentence's start ("mob attacks alleged thief"), qualifies that noun only. A
+  question makes all pending, unless it takes the event as done ("Why did ...?", "How did ...?").
 * partial steps (``monitor.reading.steps``): a confirming cue that governs a step towards the event ("agreed to
   begin talks", "announced the formation of a committee", "approves the first reading") is pending.
 * paraphrased outcomes (``monitor.reading.outcomes``): for a claim about an ending or an agreement on one, "agree
   on ending X", "decided to wind down X", "X to end by September 2025" confirm.
 * consequences (``monitor.reading.consequences``): an event noun causing something ("resignation sparks
-  reshuffle") asserts it; "won 41 percent" is no victory. A denial or hedge after "but" that follows an asserted
-  cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
+  reshuffle") asserts it, and so does a participle clause after a stated act ("Dockers went back, ending the
+  strike"; "completing ratification"); "won 41 percent" is no victory. A denial or hedge after "but" that
+  follows an asserted cue is of the other clause. A rejection before a time ("rules out a launch before March") is a delay.
+* contests (``monitor.reading.contest``): for a claim that someone wins or is elected, "Moss defeats Erdel",
+  "Port Calder elects Moss", "Erdel concedes" reject it; "Moss concedes" says nothing of it.
 * denial and debunking anywhere ("denies", "hoax", "fake", "not true", "No, ...", "shoots down claims") ->
   rejected; but "real or hoax?" is pending, and so is a denied setback ("denies talks collapsed").
 
@@ -47,7 +55,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.reading import consequences, cues, outcomes, steps, timing
+from monitor.reading import consequences, contest, cues, markers, outcomes, steps, timing
 # The compiler is imported from here too: callers take both halves of the verdict stage from this module.
 from monitor.reading.claimcues import PreparedVerdict, prepare_verdict
 from monitor.reading.cues import Entry, match
@@ -90,69 +98,26 @@ def _order(reading: _Reading) -> tuple[int, int]:
     return reading.strength, reading.rank  # max() keeps the first of equals: the earlier part or sentence
 
 
-def _is_month(keys: Sequence[str], j: int) -> bool:
-    nxt = keys[j + 1] if j + 1 < len(keys) else ""
-    return keys[j] == "may" and (nxt.isdigit() or (j > 0 and keys[j - 1] in cues.MONTH_CONTEXT))
-
-
-def _markers(keys: Sequence[str], i: int) -> tuple[set[str], int]:
-    """Categories of the words read backwards from ``keys[i]``, and where the quoted cue starts: the furthest
-    word that decided, auxiliaries left out ("have not signed" -> "not signed")."""
-    found: set[str] = set()
-    first = i
-    for j in range(i - 1, max(i - 7, -1), -1):
-        k = keys[j]
-        if k in cues.NEGATORS or k in cues.FUTURE_NEGATORS:
-            cat = "neg"
-            if k in cues.FUTURE_NEGATORS:
-                found.add("strong")
-        elif k in cues.YET:
-            cat = "yet"
-        elif k in cues.DENY:
-            cat = "deny"
-        elif k in cues.REFUSE or (k in cues.INTENTIONS and j > 0 and keys[j - 1] == "no"):
-            cat = "refuse"
-        elif k in cues.FAIL:
-            cat = "fail"
-        elif k in cues.HEDGE_LOCAL:
-            cat = "hedge"
-        elif k in cues.MODAL_STRONG:
-            cat = "strong"
-        elif k in cues.MODAL_WEAK:
-            if _is_month(keys, j):
-                break
-            cat = "weak"
-            if k in cues.MODAL_POSSIBLE:
-                found.add("possible")
-        elif k in cues.AUX:
-            cat = "did" if k == "did" else "be" if k in cues.BE else "aux"
-        elif k in cues.ADVERBS or k in cues.PRONOUNS or (k.endswith("ly") and len(k) > 4):
-            continue
-        else:
-            if j > 0 and keys[j - 1] == "no" and not found:
-                found.add("no")  # "no rate hike": the determiner negates the whole noun phrase
-                first = j - 1
-            break
-        found.add(cat)
-        if cat not in ("aux", "be", "did"):
-            first = j
-    return found, first
-
-
 def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence[str], i: int, end: int,
               entry: Entry) -> tuple[Verdict, int, int] | None:
     """(verdict, strength, index where the quoted cue starts) for one cue, or None when it says nothing. The
     strength may be AHEAD or ATTRIBUTED, which the caller reads as CUED with a mark."""
-    m, first = _markers(keys, i)
+    m, first = markers.markers(keys, i)
     prev = keys[i - 1] if i else ""
+    if not m and entry.form in ("base", "ed"):  # "will meet and sign", "must be finalised and signed"
+        m, first = markers.shared_modal(text, toks, keys, i, m, first, passive=entry.form == "ed")
     asserted = False
     if entry.outcome == CONFIRMED and entry.form in ("noun", "ing") and not m:
         for a in range(i - 1, max(i - 4, -1), -1):  # "announces his resignation": read the verb instead
             if keys[a] in cues.PUNCT:
                 break
             if keys[a] in cues.NOUN_ASSERTERS and keys[a + 1] not in ("to", "in"):
-                (m, first), asserted = _markers(keys, a), True
+                (m, first), asserted = markers.markers(keys, a), True
                 break
+    if p.candidate and not m - {"aux", "be", "did"}:
+        said = contest.outcome(p.candidate, p.claim_words, text, keys, first, i, end)
+        if said is not None:  # "Moss defeats Erdel" for a claim that Erdel wins; "Moss concedes" says nothing
+            return (REJECTED, CLEAR, first) if said == contest.LOST else None
     if entry.outcome != CONFIRMED:
         hyphened = i > 0 and toks[i - 1].end == toks[i].start - 1 and text[toks[i].start - 1] == "-"
         if hyphened or any(k in cues.OVERCOME for k in keys[max(0, i - 3) : i]):
@@ -203,10 +168,12 @@ def _read_cue(p: PreparedVerdict, text: str, toks: Sequence[Tok], keys: Sequence
     before = keys[max(0, i - 3) : i]
     completed = asserted or (
         any(k in cues.COMPLETED_BEFORE for k in before) and not any(k in cues.PUNCT for k in before)
-    ) or _completed_after(p, keys, end)
+    ) or _completed_after(p, keys, end) \
+        or (entry.form in ("noun", "ing") and consequences.headline_passive(keys, i, end))
     # An event noun or gerund, or a verb form read as a noun ("End of the strike ..."), causing something.
     nounish = form in ("noun", "ing") or (form == "base" and (i == 0 or prev in cues.DETERMINERS or nxt == "of"))
-    completed = completed or (nounish and not m and consequences.causes(keys, end))
+    completed = completed or (nounish and not m and consequences.causes(keys, end)) \
+        or (form == "ing" and not m and consequences.participle_clause(keys, i, end))
     if consequences.reports_share(keys, i, end):
         return None  # "won 47 percent": a share of the vote, not the victory
     if form == "state" and keys[i] == "over" and nxt and nxt not in cues.PUNCT:
@@ -276,17 +243,21 @@ def _scan(keys: tuple[str, ...]) -> tuple[tuple[int, tuple[Entry, int] | None, b
                     and keys[end : end + 1] != ("by",):  # not the passive "killed by a shock, claims ..."
                 hit = entry._replace(outcome="debunk"), end
         speaker = k in cues.SPEAKERS and i + 1 < len(keys) and keys[i + 1] in cues.SPEECH
-        modal = k in cues.SENTENCE_MODALS and not _is_month(keys, i)
+        modal = k in cues.SENTENCE_MODALS and not markers.is_month(keys, i)
         if hit is not None or speaker or modal:
             out.append((i, hit, speaker, modal))
     return tuple(out)
+
+
+_PAST_AUX = frozenset((k,) for k in ("did", "has", "have", "had"))
 
 
 def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
     """The reading of one sentence; ``hedge`` is an attribution covering it (a headline's "- reports")."""
     toks, keys, marks = _text(text)
     surface = lambda a, b: text[toks[a].start : toks[b - 1].end]  # noqa: E731
-    question = "?" in keys and keys[0] != "why"  # "Why did X call off ...?" takes the event as done
+    # "Why did X call off ...?", "How did X end up with ...?" take the event as done
+    question = "?" in keys and keys[0] != "why" and not (keys[0] == "how" and keys[1:2] in _PAST_AUX)
     debunk = deny_at = debunk_at = hedge_at = confirmer = weak_modal = None
     skip_to = 0
     claim_words = p.claim_words
@@ -297,10 +268,11 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             skip_to = end
             if entry.outcome == "debunk" and debunk is None:
                 debunk, deny_at, debunk_at = surface(i, end), (i if k in cues.DENY else None), i
-            elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH):
+            elif entry.outcome == "hedge" and hedge is None and not (p.speech and k in cues.SPEECH) \
+                    and not markers.describes_a_person(keys, i, end, claim_words):
                 official = k in cues.SPEECH and i > 0 and keys[i - 1] in cues.OFFICIAL_SPEAKERS
                 hedge, hedge_at = surface(i - official, end), i
-            elif entry.outcome == "confirm" and not _markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
+            elif entry.outcome == "confirm" and not markers.markers(keys, i)[0] & {"neg", "yet", "weak", "fail"}:
                 confirmer = surface(i, end)
         if hedge is None and speaker and k not in claim_words:
             hedge = surface(i, i + 2)  # "militants say", "monitoring group says"
@@ -336,7 +308,7 @@ def _read(p: PreparedVerdict, text: str, hedge: str | None) -> _Reading:
             readings.append(_Reading(strength, _RANK[verdict], verdict, surface(first, end), text, own, hedged))
         i = end
     if p.ends and not any(r.strength == CLEAR for r in readings):
-        ending = outcomes.agreed_end(keys, _markers)
+        ending = outcomes.agreed_end(keys, markers.markers)
         if ending is not None:  # "Iraq and US agree on ending coalition mission"
             readings.append(_Reading(CLEAR, _RANK[CONFIRMED], CONFIRMED, surface(*ending), text))
     if not p.negated and not question and not readings and len(keys) > 1:

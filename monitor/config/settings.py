@@ -103,6 +103,8 @@ class Config:
     max_backoff_hours: float = 24.0  # the longest wait between polls of a failing feed
     delivery_stuck_seconds: float = 300.0  # a channel's oldest alert waiting longer: /healthz says degraded
     semantic: SemanticConfig | None = None  # None: relevance is lexical only
+    status_token_env: str | None = None  # the variable holding the status pages' token (off loopback)
+    status_token: str | None = field(default=None, repr=False)  # its value: a secret, never printed
     warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
 
     def feed(self, name: str) -> FeedConfig | None:

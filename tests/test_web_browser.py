@@ -3,6 +3,7 @@ scenario's four days were polled by the real ``poll-once``, with a hostile story
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from monitor.store import Store
 from monitor.web.routes import StatusSite
 from test_scenario import Timeline, feed_for
 from webdata import HOSTILE_LINK, HOSTILE_TITLE
+
+# NEWS_MONITOR_SCREENSHOTS=docs keeps the screenshots there: the docs' pictures of the pages are made so.
+SCREENSHOTS = os.environ.get("NEWS_MONITOR_SCREENSHOTS")
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="chromium is not installed (apt-get install chromium)")
 
@@ -67,6 +71,8 @@ def test_the_overview_renders_the_scenario_claim(served):
     assert '<span class="state rejected">rejected</span>' in dom  # the scenario ends with the contradiction
     assert "<time " in dom and 'title="' in dom
     assert "<img" not in dom and "&lt;img src=x onerror=" in dom  # the hostile title is text, not an element
+    if SCREENSHOTS:
+        screenshot(base + "/", Path(SCREENSHOTS) / "status-overview.png", folder / "profile", height=700)
 
 
 def test_the_claim_page_renders_its_states_the_chart_and_hostile_text_as_text(served, tmp_path):
@@ -78,5 +84,6 @@ def test_the_claim_page_renders_its_states_the_chart_and_hostile_text_as_text(se
     assert dom.count("<tr>") > 5  # the history and the evidence tables
     assert "<script" not in dom and "&lt;script&gt;alert(" in dom
     assert "<img" not in dom and 'href="javascript:' not in dom
-    shot = screenshot(f"{base}/claims/{claim_id}", tmp_path / "claim.png", folder / "profile")
+    shot = screenshot(f"{base}/claims/{claim_id}", Path(SCREENSHOTS or tmp_path) / "status-claim.png",
+                      folder / "profile")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

@@ -20,8 +20,11 @@ def _run(url: str, *flags: str, profile: Path) -> subprocess.CompletedProcess:
                "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}", *flags, url]
     if os.geteuid() == 0:  # chromium refuses to run as root with its sandbox on (a CI container)
         command.insert(1, "--no-sandbox")
+    # Without libfaketime (the suite's run 400 days ahead preloads it): chromium hangs under it, and the page
+    # carries its own moments; the browser's clock plays no part.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
     return subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_SECONDS,
-                          env={**os.environ, "HOME": str(profile)})
+                          env={**env, "HOME": str(profile)})
 
 
 def dump_dom(url: str, profile: Path) -> str:

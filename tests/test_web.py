@@ -171,3 +171,16 @@ def test_relative_times():
 
     assert [ago(s) for s in (5, 59, 60, 3599, 7200, 86400 * 3, -120)] == [
         "5 s ago", "59 s ago", "1 min ago", "59 min ago", "2 h ago", "3 d ago", "in 2 min"]
+
+
+def test_hostile_requests_get_a_clear_answer_and_inject_nothing(site):
+    start, _ = site
+    base = start()
+    echoed = requests.get(base + "/claims/%3Cscript%3Ealert(1)%3C%2Fscript%3E", timeout=5)
+    assert echoed.status_code == 404 and "<script>" not in echoed.text and "&lt;script&gt;" in echoed.text
+    for path in ("/claims/" + CLAIM + "?page=abc", "/claims/" + CLAIM + "?page=-5", "/feeds?page=99999",
+                 "/outbox?page=%00", "/api/outbox?limit=abc"):
+        assert requests.get(base + path, timeout=5).status_code == 200, path
+    assert requests.get(base + "/claims/" + "x" * 5000, timeout=5).status_code == 404
+    assert requests.post(base + "/", timeout=5).status_code == 501  # read-only: no method but GET
+    assert requests.get(base + "/healthz", timeout=5).status_code == 200  # and the server still answers

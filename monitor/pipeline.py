@@ -184,7 +184,9 @@ def _poll_feed(ctx: Context, store: Store, feed: FeedConfig, state: FeedState | 
                 hits += len(tracked.hits)
                 verdicts += tracked.verdicts
                 changes += tracked.state_changes
-                rows_per_alert += [outbox.enqueue(store, alert, claim.config.channels, now) for alert in tracked.alerts]
+                if not _muted(records.get(claim.id), now):  # a muted claim's state moves; it sends nothing
+                    rows_per_alert += [outbox.enqueue(store, alert, claim.config.channels, now)
+                                       for alert in tracked.alerts]
         for recorded_at, batch in new_hits.items():  # a statement per stamp; no claim reads another's hits
             store.insert_hits(batch, recorded_at)
         store.record_feed_ok(feed.name, feed.url, now, etag=result.etag, last_modified=result.last_modified,
@@ -397,8 +399,8 @@ def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
         state = record.state if record else Verdict.PENDING
         if not claims.is_overdue(state, expect_by, now):
             continue
-        if record and record.overdue_alerted_for == expect_by:
-            continue
+        if record and (record.overdue_alerted_for == expect_by or record.muted(now)):
+            continue  # alerted already, or muted: a mute ending before the claim moves lets it come then
         with store.transaction():
             record = store.claim_state(claim.id)  # again, under the write lock: a poll may just have moved it
             state = record.state if record else Verdict.PENDING
@@ -409,3 +411,8 @@ def check_deadlines(ctx: Context, store: Store, now: datetime) -> int:
             store.mark_overdue_alerted(claim.id, expect_by, now)
         log.info("claim overdue %s", kv(claim=claim.id, expect_by=expect_by, state=state))
     return queued
+
+
+def _muted(record: ClaimRecord | None, now: datetime) -> bool:
+    """Whether ``claims mute`` holds the claim's alerts back at ``now``: they are dropped, not kept for later."""
+    return record is not None and record.muted(now)

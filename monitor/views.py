@@ -233,7 +233,8 @@ def claim_rows(source: ReadSource, store: Store) -> list[dict]:
                      "hits": {str(verdict): count for verdict, count in summary.hits.items()},
                      "last_hit_at": to_db_time(summary.last_hit_at),
                      "expect_by": expect_by.isoformat() if expect_by else None,
-                     "history": [record_fields(h, ("previous_state", "state", "at", "story_id"))
+                     "muted_until": to_db_time(record.muted_until) if record else None,
+                     "history": [record_fields(h, ("previous_state", "state", "at", "story_id", "kind", "note"))
                                  for h in store.claim_history(claim_id)]})
     return rows
 

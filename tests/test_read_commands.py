@@ -337,8 +337,9 @@ def test_json_output_shows_stored_moments_states_and_columns_as_stored(tmp_path)
     assert claims.returncode == 0, claims.stderr
     assert json.loads(claims.stdout) == {"claims": [{
         "id": "deal", "text": "Iraq and the US sign the deal", "state": "confirmed", "since_at": stamp,
-        "hits": {"confirmed": 1}, "last_hit_at": stamp, "expect_by": None,
-        "history": [{"previous_state": "pending", "state": "confirmed", "at": stamp, "story_id": "s1"}]}]}
+        "hits": {"confirmed": 1}, "last_hit_at": stamp, "expect_by": None, "muted_until": None,
+        "history": [{"previous_state": "pending", "state": "confirmed", "at": stamp, "story_id": "s1",
+                     "kind": "change", "note": None}]}]}
 
     status = run_cli("--db", str(database), "status", "--json", config=config, env={HOOK_ENV: SECRET_URL})
     assert status.returncode == 0, status.stderr

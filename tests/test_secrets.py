@@ -132,6 +132,12 @@ def test_healthz_and_the_daemon_log_never_show_a_secret(tmp_path, httpserver, re
         assert "channels[1].secret_env: looks like a secret value" in error
         assert "got 'htps://hooks.slack.com/…'" in error
         assert_no_secret(response.text)
+        # The status pages of the real daemon: the refused reload is shown, and no secret on any page.
+        overview = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert overview.status_code == 200 and "Config reload refused" in overview.text
+        assert "wire" in overview.text and "failing" in overview.text
+        for path in ("/", "/feeds", "/outbox", "/alerts.atom", "/api/status", "/api/feeds", "/api/claims"):
+            assert_no_secret(requests.get(f"http://127.0.0.1:{port}{path}", timeout=5).text)
         code, _ = daemon.stop()
         assert code == 0
     finally:

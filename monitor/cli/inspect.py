@@ -8,6 +8,7 @@ import click
 
 from monitor import views
 from monitor.cli import App, Duration, cli, echo_json, json_option, short_time
+from monitor.models import Verdict
 from monitor.runtime import utc_now
 from monitor.store import outbox, to_db_time
 
@@ -110,26 +111,101 @@ def outlet_via(row: dict) -> str:
     return outlet if outlet == feed else f"{outlet} via {feed}"
 
 
-@cli.command("claims")
+@cli.group("claims", invoke_without_command=True)
 @json_option
-@click.pass_obj
-def claims_command(app: App, as_json: bool) -> None:
-    """Show each claim's state, since when, its evidence counts by verdict and its last hit.
+@click.pass_context
+def claims_command(ctx: click.Context, as_json: bool) -> None:
+    """Show each claim's state, since when, its evidence counts by verdict and its last hit; or act on a claim
+    with `claims mute`, `claims unmute` and `claims reset`.
 
     \b
     Example:
       news-monitor claims --json
+      news-monitor claims mute iraq-us-coalition-signing --for 1d
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
     rows = app.read(views.claim_rows)
     if as_json:
         echo_json({"claims": rows})
         return
+    now = to_db_time(utc_now())
     for row in rows:
         counts = ", ".join(f"{n} {v}" for v, n in sorted(row["hits"].items())) or "no hits"
         since = f" since {short_time(row['since_at'])}" if row["since_at"] else ""
-        click.echo(f"{row['id']}: {row['state'].upper()}{since}; {counts}; last hit {short_time(row['last_hit_at'])}")
+        muted = f"; MUTED until {short_time(row['muted_until'])}" if (row["muted_until"] or "") > now else ""
+        click.echo(f"{row['id']}: {row['state'].upper()}{since}; {counts}; last hit {short_time(row['last_hit_at'])}"
+                   f"{muted}")
         for change in row["history"]:
-            click.echo(f"    {short_time(change['at'])}  {change['previous_state']} → {change['state']}")
+            by_hand = f" ({change['kind']}: {change['note']})" if change["kind"] != "change" and change["note"] else (
+                f" ({change['kind']})" if change["kind"] != "change" else "")
+            click.echo(f"    {short_time(change['at'])}  {change['previous_state']} → {change['state']}{by_hand}")
+
+
+def _known_claim(app: App, claim_id: str):
+    source = app.reading()
+    store = source.open()
+    try:
+        views.check_claim_known(source, store, claim_id)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+@claims_command.command("mute")
+@click.argument("claim_id", metavar="ID")
+@click.option("--for", "duration", type=Duration(), required=True, help="How long: 90m, 24h, 1d, 2w.")
+@click.pass_obj
+def claims_mute(app: App, claim_id: str, duration: timedelta) -> None:
+    """Send no alerts for a claim for a while. Its state is still tracked and recorded; alerts it would have
+    sent meanwhile are dropped, not sent when the mute ends. Recorded in the claim's history.
+
+    \b
+    Example:
+      news-monitor claims mute iraq-us-coalition-signing --for 1d
+    """
+    now = utc_now()
+    with _known_claim(app, claim_id) as store:
+        record = store.mute_claim(claim_id, now + duration, now)
+    click.echo(f"{claim_id}: muted until {short_time(to_db_time(record.muted_until))}")
+
+
+@claims_command.command("unmute")
+@click.argument("claim_id", metavar="ID")
+@click.pass_obj
+def claims_unmute(app: App, claim_id: str) -> None:
+    """End a claim's mute now. Recorded in the claim's history.
+
+    \b
+    Example:
+      news-monitor claims unmute iraq-us-coalition-signing
+    """
+    with _known_claim(app, claim_id) as store:
+        ended = store.unmute_claim(claim_id, utc_now())
+    click.echo(f"{claim_id}: {'unmuted' if ended else 'was not muted'}")
+
+
+@claims_command.command("reset")
+@click.argument("claim_id", metavar="ID")
+@click.option("--to", "state", type=click.Choice([str(v) for v in Verdict]), default="pending", show_default=True,
+              help="The state to put the claim in.")
+@click.option("--why", required=True, help="Why, in your words: kept in the claim's history.")
+@click.pass_obj
+def claims_reset(app: App, claim_id: str, state: str, why: str) -> None:
+    """Put a claim back in a state by hand, e.g. to undo a false CONFIRMED. Evidence stored before now no longer
+    counts; news seen from now on moves the claim again. Recorded, with the reason, in the claim's history.
+
+    \b
+    Example:
+      news-monitor claims reset iraq-us-coalition-signing --to pending --why "the signing was a draft"
+    """
+    if not why.strip():
+        raise click.UsageError("--why must say why")
+    with _known_claim(app, claim_id) as store:
+        left = store.reset_claim(claim_id, Verdict(state), utc_now(), why.strip())
+    click.echo(f"{claim_id}: {left} → {state} (reset by hand: {why.strip()})")
 
 
 @cli.command()

@@ -95,7 +95,7 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
                                 "group_similarity", "group_window_hours", "operator_channels", "alert_after_hours",
                                 "max_per_host", "workers", "listen", "log_format", "retention_days",
-                                "max_backoff_hours", "delivery_stuck_seconds"})
+                                "max_backoff_hours", "delivery_stuck_seconds", "status_token_env"})
     v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours", "full_text"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
@@ -146,6 +146,11 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
             parse_listen(listen)
         except ValueError as exc:
             v.problem("monitor.listen", str(exc))
+    # The status pages' token (monitor/web): named here, read from the environment, never written in the file.
+    token_env = v.env_name(monitor, "monitor", "status_token_env", required=False) or None
+    status_token = environ.get(token_env, "").strip() or None if token_env else None
+    if token_env and not status_token:
+        v.problem("monitor.status_token_env", f"environment variable {token_env} is not set")
     semantic = (sections.semantic(v, v.table(document, "semantic"), path.resolve().parent)
                 if "semantic" in document else None)
     search = sections.search(v, v.table(document, "search"), interval=int(interval), max_age=float(max_age),
@@ -162,7 +167,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
                   max_per_host=int(max_per_host), workers=int(workers), listen=listen, log_format=log_format,
                   retention_days=float(retention), max_backoff_hours=float(max_backoff),
-                  delivery_stuck_seconds=float(stuck), semantic=semantic, search=search), v.problems
+                  delivery_stuck_seconds=float(stuck), semantic=semantic, search=search, status_token_env=token_env,
+                  status_token=status_token), v.problems
 
 
 def _check_fulltext_extra(v: Validator, default: str, feeds: list[tuple[str, str, bool]]) -> None:
@@ -209,7 +215,8 @@ def describe(config: Config, *, redact: bool = True) -> dict[str, Any]:
                     "max_per_host": config.max_per_host, "workers": config.workers, "listen": config.listen,
                     "log_format": config.log_format, "retention_days": config.retention_days,
                     "max_backoff_hours": config.max_backoff_hours,
-                    "delivery_stuck_seconds": config.delivery_stuck_seconds},
+                    "delivery_stuck_seconds": config.delivery_stuck_seconds,
+                    "status_token_env": config.status_token_env},
         "feeds": [{"name": f.name, "url": f.url if not redact else search_url_shown(f.url, search_bases)
                    if f.claim else redact_url(f.url),
                    "interval_seconds": f.interval_seconds, "max_age_hours": f.max_age_hours,

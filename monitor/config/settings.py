@@ -137,6 +137,8 @@ class Config:
     delivery_stuck_seconds: float = 300.0  # a channel's oldest alert waiting longer: /healthz says degraded
     semantic: SemanticConfig | None = None  # None: relevance is lexical only
     search: SearchConfig = field(default_factory=SearchConfig)
+    status_token_env: str | None = None  # the variable holding the status pages' token (off loopback)
+    status_token: str | None = field(default=None, repr=False)  # its value: a secret, never printed
     warnings: tuple[str, ...] = ()  # "key.path: what may not work as meant"; the config still loads
 
     def feed(self, name: str) -> FeedConfig | None:

@@ -7,7 +7,9 @@ behind with its alerts (``backlog``: disabled, held behind a dead alert, paused 
 ``delivery_stuck_seconds``) makes the daemon ``degraded``: still HTTP 200, since a restart cures none of those,
 with the channel and why in ``reason`` and ``channels``.
 
-The server is a stdlib ``ThreadingHTTPServer`` on a daemon thread: two read-only endpoints need no framework.
+The server is a stdlib ``ThreadingHTTPServer`` on a daemon thread: read-only endpoints need no framework. Every
+other path goes to the status pages (``monitor.web``) when the daemon gives a ``site``; those check their own
+access (a token off loopback), while ``/healthz`` and ``/metrics`` stay open to probes and scrapers.
 Requests are logged at debug level only, so a scraper every few seconds does not fill the log.
 """
 
@@ -25,12 +27,16 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from monitor import metrics
 from monitor.backlog import ChannelHealth
 from monitor.logs import kv, log
 from monitor.net.urls import parse_listen
+
+if TYPE_CHECKING:
+    from monitor.web.routes import StatusSite
 
 # How long the write probe waits for a writer holding the lock. Poll transactions are short, so a lock held
 # this long means a stuck writer; it is well under Docker's and systemd's check timeouts.
@@ -126,8 +132,10 @@ class HealthServer:
     def __init__(self, listen: str, *, database: Path, last_tick: Callable[[], float | None],
                  max_tick_age_seconds: float, config_error: Callable[[], str | None] = lambda: None,
                  channels: Callable[[], list[ChannelHealth]] = list,
-                 clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
+                 clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
+                 site: StatusSite | None = None) -> None:
         self.host, self._port = parse_listen(listen)
+        self.site = site
         self.health = HealthCheck(database=database, last_tick=last_tick, max_tick_age_seconds=max_tick_age_seconds,
                                   config_error=config_error, channels=channels, clock=clock,
                                   lock_timeout_seconds=lock_timeout_seconds)
@@ -141,10 +149,11 @@ class HealthServer:
 
     def start(self) -> None:
         """Bind and serve on a daemon thread. Raises OSError if the address is taken or not available."""
-        health = self.health
+        health, site = self.health, self.site
 
         class Handler(_Handler):
             check = health
+            status_site = site
 
         server_class = _IPv6Server if ":" in self.host else _Server
         self._server = server_class((self.host, self._port), Handler)
@@ -178,6 +187,7 @@ class _IPv6Server(_Server):
 
 class _Handler(BaseHTTPRequestHandler):
     check: HealthCheck
+    status_site: StatusSite | None = None
     timeout = 10  # a client that sends nothing must not hold a thread forever
     server_version = "news-monitor"
 
@@ -191,6 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
 
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             self._send(200, content_type, encoder(metrics.REGISTRY))
+        elif self.status_site is not None:
+            answer = self.status_site.answer(path, urlsplit(self.path).query, self.headers)
+            self._send(answer.status, answer.content_type, answer.body)
         else:
             self._send(404, "text/plain; charset=utf-8", b"not found\n")
 
@@ -199,6 +212,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        # The pages are read-only text: no script runs, nothing loads from elsewhere, no page frames them.
+        self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                                                    "frame-ancestors 'none'")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
         self.end_headers()
         self.wfile.write(body)
 

@@ -51,6 +51,8 @@ from monitor.daemon.systemd import Notifier
 from monitor.daemon.deliverers import ChannelDeliverers
 from monitor.daemon.health import HealthCheck, HealthServer
 from monitor.daemon.retries import FeedRetries
+from monitor.net.urls import parse_listen
+from monitor.web.routes import StatusSite
 from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
 from monitor.store import FeedState, Store, read_only
 
@@ -355,7 +357,11 @@ class Daemon:
         health = dict(database=Path(self.config.database), last_tick=metrics.last_tick,
                       max_tick_age_seconds=MAX_TICK_AGE_SECONDS, config_error=lambda: self.reload_error,
                       channels=self.channel_health)
-        server = HealthServer(self.config.listen, **health) if self.config.listen else None
+        server = None
+        if self.config.listen:
+            site = StatusSite(listen_host=parse_listen(self.config.listen)[0], config=lambda: self.config,
+                              database=Path(self.config.database), config_error=lambda: self.reload_error)
+            server = HealthServer(self.config.listen, **health, site=site)
         if server:
             server.start()
         keep_alive = threading.Event()

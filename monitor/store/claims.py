@@ -24,6 +24,11 @@ class ClaimRecord:
     reported_at: datetime | None = None
     updated_at: datetime | None = None
     overdue_alerted_for: date | None = None
+    muted_until: datetime | None = None
+
+    def muted(self, now: datetime) -> bool:
+        """Whether the claim's alerts are suppressed at ``now`` (``claims mute``)."""
+        return self.muted_until is not None and self.muted_until > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,8 @@ class ClaimChange:
     at: datetime
     story_id: str | None
     evidence: tuple[dict, ...] = ()
+    kind: str = "change"  # change (the news moved it), mute, unmute or reset (by hand)
+    note: str | None = None  # for an entry made by hand: why, or until when
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +97,8 @@ class ClaimSummary:
 def _claim_record(row: dict) -> ClaimRecord:
     return ClaimRecord(id=row["id"], state=Verdict(row["state"]), since_at=from_db_time(row["since_at"]),
                        reported_at=from_db_time(row["reported_at"]), updated_at=from_db_time(row["updated_at"]),
-                       overdue_alerted_for=from_db_date(row["overdue_alerted_for"]))
+                       overdue_alerted_for=from_db_date(row["overdue_alerted_for"]),
+                       muted_until=from_db_time(row.get("muted_until")))
 
 
 def _evidence_record(row: dict) -> EvidenceRecord:
@@ -137,11 +145,66 @@ class ClaimQueries(Queries):
                ON CONFLICT(id) DO UPDATE SET overdue_alerted_for = excluded.overdue_alerted_for""",
             [claim_id, stamp, stamp, expect_by.isoformat()])
 
+    def mute_claim(self, claim_id: str, until: datetime, now: datetime) -> ClaimRecord:
+        """Suppress the claim's alerts until ``until`` (its state is still tracked), recorded in its history."""
+        with self.transaction():
+            record = self._ensure_claim(claim_id, now)
+            self.db.execute("UPDATE claims SET muted_until = ?, updated_at = ? WHERE id = ?",
+                            [to_db_time(until), to_db_time(now), claim_id])
+            self._note(claim_id, record.state, record.state, now, "mute", f"until {to_db_time(until)}")
+        return self.claim_state(claim_id)
+
+    def unmute_claim(self, claim_id: str, now: datetime) -> bool:
+        """End the claim's mute; False (nothing recorded) when it was not muted at ``now``."""
+        with self.transaction():
+            record = self.claim_state(claim_id)
+            if record is None or not record.muted(now):
+                return False
+            self.db.execute("UPDATE claims SET muted_until = NULL, updated_at = ? WHERE id = ?",
+                            [to_db_time(now), claim_id])
+            self._note(claim_id, record.state, record.state, now, "unmute", None)
+        return True
+
+    def reset_claim(self, claim_id: str, state: Verdict, now: datetime, why: str) -> Verdict:
+        """Put the claim in ``state`` from ``now`` (to undo a wrong move), recorded with ``why``; returns the state
+        it left. Evidence stored before ``now`` no longer counts (it is read since ``since_at``), and
+        ``reported_at`` is cleared, so news seen after the reset moves the claim again as for a claim never moved."""
+        with self.transaction():
+            record = self._ensure_claim(claim_id, now)
+            stamp = to_db_time(now)
+            self.db.execute("UPDATE claims SET state = ?, since_at = ?, reported_at = NULL, updated_at = ?, "
+                            "overdue_alerted_for = NULL WHERE id = ?", [str(state), stamp, stamp, claim_id])
+            self._note(claim_id, record.state, state, now, "reset", why)
+        return record.state
+
+    def _ensure_claim(self, claim_id: str, now: datetime) -> ClaimRecord:
+        stamp = to_db_time(now)
+        self.db.execute("INSERT OR IGNORE INTO claims (id, state, since_at, updated_at) VALUES (?, 'pending', ?, ?)",
+                        [claim_id, stamp, stamp])
+        return self.claim_state(claim_id)
+
+    def _note(self, claim_id: str, previous: Verdict, state: Verdict, now: datetime, kind: str,
+              note: str | None) -> None:
+        self.db["claim_history"].insert({"claim_id": claim_id, "previous_state": str(previous), "state": str(state),
+                                         "at": to_db_time(now), "story_id": None, "evidence": "[]", "kind": kind,
+                                         "note": note})
+
+    def latest_evidence(self, claim_id: str, *, limit: int, offset: int = 0) -> list[EvidenceRecord]:
+        """A page of the claim's hits with their stories, newest first (read along the claim and time index)."""
+        rows = self._dicts(
+            """SELECT h.claim_id, h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms,
+                      h.created_at, h.fresh, s.feed AS outlet, s.title, s.link, s.published_at
+               FROM hits h JOIN stories s ON s.id = h.story_id
+               WHERE h.claim_id = ? ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?""",
+            [claim_id, limit, offset])
+        return [_evidence_record(row) for row in rows]
+
     def claim_history(self, claim_id: str) -> list[ClaimChange]:
         return [ClaimChange(id=r["id"], claim_id=r["claim_id"],
                             previous_state=Verdict(r["previous_state"]) if r["previous_state"] else None,
                             state=Verdict(r["state"]), at=from_db_time(r["at"]), story_id=r["story_id"],
-                            evidence=tuple(json.loads(r["evidence"] or "[]")))
+                            evidence=tuple(json.loads(r["evidence"] or "[]")), kind=r.get("kind") or "change",
+                            note=r.get("note"))
                 for r in self._dicts("SELECT * FROM claim_history WHERE claim_id = ? ORDER BY id", [claim_id])]
 
     def claim_ids(self) -> set[str]:

@@ -315,3 +315,19 @@ def oldest_pending_at(conn: sqlite3.Connection) -> datetime | None:
     """When the oldest row not yet delivered was queued; None when none is waiting."""
     (oldest,) = conn.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
     return from_db_time(oldest)
+
+
+def recent_alerts(store: Store, *, claim_id: str | None = None, limit: int = 50) -> list[OutboxRow]:
+    """The newest alerts, one row each (an alert queued for several channels is one alert), newest first."""
+    where, params = ("AND claim_id = ?", [claim_id]) if claim_id is not None else ("", [])
+    return [_outbox_row(r) for r in store.db.query(
+        f"""SELECT * FROM outbox WHERE rowid IN (SELECT MIN(rowid) FROM outbox WHERE 1 = 1 {where}
+                                                 GROUP BY alert_id)
+            ORDER BY rowid DESC LIMIT ?""", [*params, limit])]
+
+
+def page(store: Store, *, status: str | None = None, limit: int = 100, offset: int = 0) -> list[OutboxRow]:
+    """A page of outbox rows, newest first (``rows`` from ``offset``)."""
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    return [_outbox_row(r) for r in store.db.query(
+        f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ? OFFSET ?", [*params, limit, offset])]

@@ -138,9 +138,18 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     db["stories"].add_column("outlet", str)
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    """Acting on a claim by hand: a mute (``muted_until``: no alerts for it until then) and history entries that
+    are not moves decided by the news (``kind``: change, mute, unmute or reset; ``note``: why, as given)."""
+    db["claims"].add_column("muted_until", str)
+    db["claim_history"].add_column("kind", str, not_null_default="change")
+    db["claim_history"].add_column("note", str)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                                    _migration_4, _migration_5, _migration_6,
-                                                                   _migration_7, _migration_8, _migration_9)
+                                                                   _migration_7, _migration_8, _migration_9,
+                                                                   _migration_10)
 
 
 def upgrade(db: sqlite_utils.Database, path: str | Path) -> None:

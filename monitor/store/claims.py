@@ -107,7 +107,14 @@ def _evidence_record(row: dict) -> EvidenceRecord:
         cue=row["cue"], sentence=row["sentence"], score=row["score"],
         matched_terms=tuple(json.loads(row["matched_terms"] or "[]")), created_at=from_db_time(row["created_at"]),
         fresh=bool(row["fresh"]), outlet=row["outlet"], feed=row["feed"], title=row["title"], link=row["link"],
-        published_at=from_db_time(row["published_at"]))
+        published_at=from_db_time(row["published_at"]), sentence_source=row["sentence_source"])
+
+
+# A claim's evidence: its hits joined with their stories, the outlet being the publisher (the feed for a story
+# stored before outlets were).
+_EVIDENCE_COLUMNS = """h.claim_id, h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms,
+       h.created_at, h.fresh, COALESCE(s.outlet, s.feed) AS outlet, s.feed, s.title, s.link, s.published_at,
+       h.sentence_source"""
 
 
 class ClaimQueries(Queries):
@@ -192,8 +199,7 @@ class ClaimQueries(Queries):
     def latest_evidence(self, claim_id: str, *, limit: int, offset: int = 0) -> list[EvidenceRecord]:
         """A page of the claim's hits with their stories, newest first (read along the claim and time index)."""
         rows = self._dicts(
-            """SELECT h.claim_id, h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms,
-                      h.created_at, h.fresh, s.feed AS outlet, s.title, s.link, s.published_at
+            f"""SELECT {_EVIDENCE_COLUMNS}
                FROM hits h JOIN stories s ON s.id = h.story_id
                WHERE h.claim_id = ? ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?""",
             [claim_id, limit, offset])
@@ -237,9 +243,7 @@ class ClaimQueries(Queries):
                 where.append(clause)
                 params.append(value)
         rows = self._dicts(
-            f"""SELECT h.claim_id, h.story_id, h.group_id, h.verdict, h.cue, h.sentence, h.score, h.matched_terms,
-                       h.created_at, h.fresh, COALESCE(s.outlet, s.feed) AS outlet, s.feed, s.title, s.link,
-                       s.published_at, h.sentence_source
+            f"""SELECT {_EVIDENCE_COLUMNS}
                 FROM hits h JOIN stories s ON s.id = h.story_id
                 WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params)
         return [_evidence_record(row) for row in rows]

@@ -57,7 +57,7 @@ def feed(rows: list[OutboxRow], *, feed_id: str, title: str, self_url: str, page
         for label, key in (("verdict", "verdict"), ("cue", "cue"), ("sentence", "sentence")):
             if row.payload.get(key):
                 lines.append(f"{label}: {row.payload[key]}")
-        if story.get("feed") or story.get("outlet"):
-            lines.append(f"outlet: {story.get('feed') or story.get('outlet')}")
+        if story.get("outlet") or story.get("feed"):
+            lines.append(f"outlet: {story.get('outlet') or story.get('feed')}")
         ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = "\n".join(lines)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)

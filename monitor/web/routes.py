@@ -63,6 +63,10 @@ class StatusSite:
         except (MonitorError, sqlite3.Error, OSError) as exc:
             log.warning("status page failed %s", kv(path=path, error=exc))
             return self._error(503, f"cannot read the database: {exc}", now, json_wanted=path.startswith("/api/"))
+        except Exception as exc:  # noqa: BLE001 — a page's bug answers 500 and is logged; the server serves on
+            log.error("status page failed %s", kv(path=path, error=f"{type(exc).__name__}: {exc}"))
+            return self._error(500, "the page could not be built; the daemon's log says why", now,
+                               json_wanted=path.startswith("/api/"))
 
     def _route(self, path: str, query: dict[str, list[str]], now: datetime) -> Answer:
         page = _page_number(query)

@@ -184,3 +184,26 @@ def test_hostile_requests_get_a_clear_answer_and_inject_nothing(site):
     assert requests.get(base + "/claims/" + "x" * 5000, timeout=5).status_code == 404
     assert requests.post(base + "/", timeout=5).status_code == 501  # read-only: no method but GET
     assert requests.get(base + "/healthz", timeout=5).status_code == 200  # and the server still answers
+
+
+def test_the_feeds_page_names_the_claim_a_search_feed_was_built_from(tmp_path):
+    from conftest import write_config
+    from monitor.feeds.search import with_search_feeds
+
+    path = write_config(tmp_path, {"monitor": {"database": "monitor.db"},
+                                   "claims": [{"id": "bridge-opening", "text": "The Harbour Bridge opens",
+                                               "search": ["gdelt"]}]})
+    config = with_search_feeds(load_config(path, environ={}))
+    Store(tmp_path / "monitor.db").close()
+    status = StatusSite(listen_host="127.0.0.1", config=lambda: config, database=tmp_path / "monitor.db",
+                        config_error=lambda: None, clock=lambda: NOW)
+    server = HealthServer("127.0.0.1:0", database=tmp_path / "monitor.db", last_tick=lambda: NOW.timestamp(),
+                          max_tick_age_seconds=60, clock=lambda: NOW.timestamp(), site=status)
+    server.start()
+    try:
+        page = requests.get(f"http://127.0.0.1:{server.port}/feeds", timeout=5)
+    finally:
+        server.stop()
+    assert page.status_code == 200
+    assert "search:bridge-opening:gdelt" in page.text
+    assert 'search feed of <a href="/claims/bridge-opening">bridge-opening</a>' in page.text

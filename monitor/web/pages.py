@@ -54,7 +54,8 @@ def claim(source: views.ReadSource, store: Store, claim_id: str, now: datetime, 
 
 
 def feeds(source: views.ReadSource, store: Store, page: int) -> dict:
-    """``/feeds``: a page of feeds' health, with the claims that trust each feed (``trusted_outlets``)."""
+    """``/feeds``: a page of feeds' health, with the claim a search feed was built from (``claim``) and the claims
+    that trust each feed (``trusted_outlets``)."""
     rows = views.feed_rows(source, store)
     trusted: dict[str, list[str]] = {}
     for c in source.config.claims if source.config else ():

@@ -7,12 +7,11 @@ waits, since nothing will go until the URL changes), ``held`` (every waiting ale
 claim: ``outbox retry`` releases them), ``paused`` (the destination failed or asked for time), or ``stuck``
 (sends in flight or failing without a pause). A channel that is behind is not unhealthy — restarting the daemon
 cures none of these — but degraded. Read over a bare read-only connection, so a scrape or a health probe never
-locks the database.
+locks the database. The SQL is the kind both databases run (``conn`` is a SQLite connection or a ``PostgresSql``).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,17 +52,18 @@ def stuck_limits(config: Config) -> dict[str, float]:
     return {c.name: config.delivery_stuck_seconds + c.group_wait_seconds for c in config.channels}
 
 
-def channel_health(conn: sqlite3.Connection, limits: Mapping[str, float], now: datetime) -> list[ChannelHealth]:
+def channel_health(conn, limits: Mapping[str, float], now: datetime) -> list[ChannelHealth]:
     """The health of each channel in ``limits`` (name → seconds), in that order."""
     found = {row[0]: row for row in conn.execute(
-        """SELECT o.channel, SUM(o.status = 'pending'), SUM(o.status = 'dead'),
-                  MIN(CASE WHEN o.status = 'pending' THEN MAX(o.created_at, COALESCE(o.requeued_at, o.created_at))
-                      END),
+        """SELECT o.channel, SUM(CASE WHEN o.status = 'pending' THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN o.status = 'dead' THEN 1 ELSE 0 END),
+                  MIN(CASE WHEN o.status = 'pending' THEN
+                          CASE WHEN o.requeued_at > o.created_at THEN o.requeued_at ELSE o.created_at END END),
                   c.disabled_reason, c.paused_until,
                   (SELECT l.last_error FROM outbox l WHERE l.channel = o.channel AND l.status = 'pending'
                      AND l.last_error IS NOT NULL ORDER BY l.last_attempt_at DESC LIMIT 1)
            FROM outbox o LEFT JOIN channels c ON c.name = o.channel
-           WHERE o.status IN ('pending', 'dead') GROUP BY o.channel""")}
+           WHERE o.status IN ('pending', 'dead') GROUP BY o.channel, c.disabled_reason, c.paused_until""")}
     held = dict(conn.execute(
         """SELECT o.channel, COUNT(*) FROM outbox o
            WHERE o.status = 'pending' AND EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel

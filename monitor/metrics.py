@@ -15,12 +15,10 @@ and include work done by ``poll-once`` or ``outbox retry`` running beside the da
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -28,6 +26,8 @@ from prometheus_client.registry import Collector
 
 from monitor import store
 from monitor.backlog import channel_health
+from monitor.config.database import Database
+from monitor.errors import MonitorError
 from monitor.logs import kv, log
 from monitor.store import outbox
 from monitor.store.feeds import feed_health
@@ -140,9 +140,9 @@ class DatabaseCollector(Collector):
     failed scrape: the counters are still worth having, and the health check says what is wrong.
     """
 
-    def __init__(self, path: Path, feeds: Iterable[str] | None = None, clock: Callable[[], float] = time.time, *,
+    def __init__(self, path: Database, feeds: Iterable[str] | None = None, clock: Callable[[], float] = time.time, *,
                  channels: Mapping[str, float] | None = None):
-        self.path = Path(path)
+        self.path = path
         self.feeds = None if feeds is None else frozenset(feeds)
         self.channels = dict(channels or {})  # name -> seconds its oldest alert may wait (backlog.stuck_limits)
         self.clock = clock
@@ -154,7 +154,7 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("news_monitor_database_up", "1 if the database could be read for this scrape.")
         try:
             families = self._read()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, MonitorError, *store.DATABASE_ERRORS) as exc:
             log.warning("metrics cannot read the database %s", kv(database=self.path, error=exc))
             up.add_metric([], 0)
             yield up
@@ -206,7 +206,7 @@ _bound: DatabaseCollector | None = None
 _bind_lock = threading.Lock()
 
 
-def bind_database(path: str | Path, feeds: Iterable[str] | None = None, *,
+def bind_database(path: Database, feeds: Iterable[str] | None = None, *,
                   channels: Mapping[str, float] | None = None) -> None:
     """Read the database gauges from ``path`` from now on; ``feeds`` (the configured names) limits the per-feed
     gauges to feeds still in the config, ``channels`` (name → stuck limit) gives the channel gauges. Call again
@@ -215,5 +215,5 @@ def bind_database(path: str | Path, feeds: Iterable[str] | None = None, *,
     with _bind_lock:
         if _bound is not None:
             REGISTRY.unregister(_bound)
-        _bound = DatabaseCollector(Path(path), feeds, channels=channels)
+        _bound = DatabaseCollector(path, feeds, channels=channels)
         REGISTRY.register(_bound)

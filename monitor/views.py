@@ -22,6 +22,7 @@ from pathlib import Path
 from monitor.reading import relevance as match
 from monitor.reading.fulltext import with_lead
 from monitor.config import ClaimConfig, Config
+from monitor.config.database import Database, database_option
 from monitor.errors import ConfigError, NotFoundError
 from monitor.net.urls import redact_url, search_url_shown
 from monitor.pipeline import run_backtest
@@ -40,7 +41,7 @@ class ReadSource:
     """Where a read command reads: the database, and the config as far as it could be read (None: not at all).
     ``problem`` is what is wrong with the config file, if anything."""
 
-    database: Path
+    database: Database
     config: Config | None
     problem: ConfigError | None = None
 
@@ -51,7 +52,7 @@ class ReadSource:
         ConfigError when that cannot be known (the file unreadable or not TOML, or its database key invalid)."""
         config, problem = load_leniently(config_path, environ=environ)
         if db_path:
-            return cls(Path(db_path), config, problem)
+            return cls(database_option(str(db_path)), config, problem)
         if config is None or (problem and any(p.startswith("monitor.database") for p in problem.problems)):
             assert problem is not None
             raise ConfigError([*problem.problems[:-1], f"{problem.problems[-1]} (pass --db to read a database "

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -19,7 +19,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from monitor.config.database import database_option
 from monitor.configtext import toml_document  # noqa: F401  (the tests' config writer)
+import pgserver as postgres
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,31 +81,66 @@ def scenario_story_params(keep=lambda story: True) -> list:
                      for s in read_scenario(SHARED_SCENARIO) if keep(s)]
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    reason = corpus_missing_reason()
-    if reason is None:
-        return f"corpus: {SHARED}"
-    action = "they fail" if corpus_required() else f"they are skipped; {REQUIRE_CORPUS}=1 makes them fail"
-    return f"corpus: {reason}: {action}"
+# What each optional kind of test needs: (mark, why it cannot run here or None, whether it must, the variable).
+def _optional_needs() -> list[tuple[str, str | None, bool, str]]:
+    return [("corpus", corpus_missing_reason(), corpus_required(), REQUIRE_CORPUS),
+            ("postgres", postgres.missing_reason(), postgres.required(), postgres.REQUIRE_ENV)]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    for mark, reason, must, variable in _optional_needs():
+        if reason is None:
+            lines.append(f"{mark}: {SHARED if mark == 'corpus' else 'on ' + postgres.SERVER_ENV}")
+        else:
+            action = "they fail" if must else f"they are skipped; {variable}=1 makes them fail"
+            lines.append(f"{mark}: {reason}: {action}")
+    return lines
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without the shared folder, every ``corpus`` test is skipped with the one reason line, ahead of any other
-    mark (an empty parameter list over a missing corpus skips with this reason too)."""
-    reason = corpus_missing_reason()
-    if reason is None or corpus_required():
-        return
-    for item in items:
-        if item.get_closest_marker("corpus"):
-            item.add_marker(pytest.mark.skip(reason=reason), append=False)
+    """Without the shared folder (or a PostgreSQL server), every ``corpus`` (``postgres``) test is skipped with
+    the one reason line, ahead of any other mark (an empty parameter list over a missing corpus skips with this
+    reason too)."""
+    for mark, reason, must, _ in _optional_needs():
+        if reason is None or must:
+            continue
+        for item in items:
+            if item.get_closest_marker(mark):
+                item.add_marker(pytest.mark.skip(reason=reason), append=False)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """With NEWS_MONITOR_REQUIRE_CORPUS=1 a missing corpus fails every ``corpus`` test instead of skipping it."""
-    reason = corpus_missing_reason()
-    if reason is not None and corpus_required() and item.get_closest_marker("corpus"):
-        pytest.fail(f"{reason}, and {REQUIRE_CORPUS} is set", pytrace=False)
+    """With NEWS_MONITOR_REQUIRE_CORPUS=1 (NEWS_MONITOR_REQUIRE_POSTGRES=1) a missing corpus (server) fails
+    every ``corpus`` (``postgres``) test instead of skipping it."""
+    for mark, reason, must, variable in _optional_needs():
+        if reason is not None and must and item.get_closest_marker(mark):
+            pytest.fail(f"{reason}, and {variable} is set", pytrace=False)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database's URL (for tests marked ``postgres``)."""
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_setting(request) -> Iterator[str]:
+    """``monitor.database`` for a test run on each store: a SQLite file in the config's folder, then a new
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        yield "monitor.db"
+    else:
+        with postgres.fresh_database() as url:
+            yield url
+
+
+@pytest.fixture
+def database(database_setting, tmp_path):
+    """What ``Store`` opens, on each store in turn (see ``database_setting``)."""
+    return database_option(str(tmp_path / database_setting) if database_setting == "monitor.db" else database_setting)
 
 
 def rss(items: Iterable[dict], *, title: str = "Test feed") -> bytes:

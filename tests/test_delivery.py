@@ -94,10 +94,10 @@ def hook():
 
 
 @pytest.fixture
-def setup(tmp_path, hook):
+def setup(tmp_path, hook, database_setting):
     def build(secrets=(SECRET_NEW,), **channel):
         env = {"HOOK_SECRET": " ".join(secrets)}
-        document = {"monitor": {"database": "monitor.db", "allow_private_networks": True},
+        document = {"monitor": {"database": database_setting, "allow_private_networks": True},
                     "claims": [{"id": "deal", "text": "Acme and Globex sign the merger agreement"},
                                {"id": "vote", "text": "The senate passes the budget bill"}],
                     "channels": [{"name": "hook", "kind": "webhook", "url": hook.url, "timeout_seconds": 1,
@@ -210,16 +210,16 @@ def test_redirects_are_not_followed_and_a_refusal_is_retried_until_the_window_en
     queue(store, "deal", 1)
     hook.script = [(301, {"Location": "http://127.0.0.1:1/elsewhere"})] + [404] * 10
     deliver_due(ctx, store, NOW)
-    first_error = store.db.execute("SELECT last_error FROM outbox").fetchone()[0]
+    first_error = store.sql.execute("SELECT last_error FROM outbox").fetchone()[0]
     assert "HTTP 301" in first_error and "not followed" in first_error
     at = NOW
     for _ in range(5):  # a receiver answering 404 for hours (its own deploy, a URL being fixed) loses nothing
         at += timedelta(hours=1)
         deliver_due(ctx, store, at)
-    row = store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
+    row = store.sql.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
     assert row[0] == "pending" and row[1] == 6 and "404" in row[2]
     at = kill_after_retry_window(ctx, store, at)
-    row = store.db.execute("SELECT status, attempts FROM outbox").fetchone()
+    row = store.sql.execute("SELECT status, attempts FROM outbox").fetchone()
     assert row == ("dead", 7) and len(hook.received) == 7  # the redirect target was never asked
     listed = run_cli("outbox", "--status", "dead", config=config.path, env={"HOOK_SECRET": SECRET_NEW})
     assert "dead" in listed.stdout and "404" in listed.stdout
@@ -227,7 +227,7 @@ def test_redirects_are_not_followed_and_a_refusal_is_retried_until_the_window_en
     again = run_cli("outbox", "retry", "--all-dead", config=config.path, env={"HOOK_SECRET": SECRET_NEW})
     assert "requeued 1 alert" in again.stdout
     # The command reads the real clock, once: the row is due from that moment, whatever this test's clock says.
-    due = from_db_time(store.db.execute("SELECT next_attempt_at FROM outbox").fetchone()[0])
+    due = from_db_time(store.sql.execute("SELECT next_attempt_at FROM outbox").fetchone()[0])
     assert before - timedelta(seconds=1) <= due <= datetime.now(timezone.utc)
     hook.script = []
     assert deliver_due(ctx, store, max(at, due)).sent == 1
@@ -241,7 +241,7 @@ def test_requeue_makes_dead_rows_due_at_the_given_moment(setup, hook):
     assert outbox.counts(store)["dead"] == 1
     later = NOW + timedelta(days=30)
     assert outbox.requeue(store, later, all_dead=True) == 1
-    row = store.db.execute("SELECT status, attempts, next_attempt_at, requeued_at FROM outbox").fetchone()
+    row = store.sql.execute("SELECT status, attempts, next_attempt_at, requeued_at FROM outbox").fetchone()
     assert row[:2] == ("pending", 0) and from_db_time(row[2]) == from_db_time(row[3]) == later
     assert deliver_due(ctx, store, later - timedelta(seconds=1)).sent == 0  # not due before that moment
     assert deliver_due(ctx, store, later).sent == 1
@@ -417,7 +417,7 @@ def test_a_dead_alert_holds_back_its_claims_later_alerts_until_it_is_retried(set
     [other] = queue(store, "vote", 1)
     hook.script = [422, 200, 422]  # the claim's first alert is refused until it dies; the other claim goes
     at = kill_after_retry_window(ctx, store, NOW)
-    assert store.db.execute("SELECT status FROM outbox WHERE alert_id = ?", [first]).fetchone()[0] == "dead"
+    assert store.sql.execute("SELECT status FROM outbox WHERE alert_id = ?", [first]).fetchone()[0] == "dead"
     for _ in range(3):  # however long it waits, the claim's next alert does not overtake the dead one
         at += timedelta(days=1)
         deliver_due(ctx, store, at)

@@ -22,7 +22,9 @@ import requests
 from werkzeug import Request, Response
 
 from conftest import REPO, rss, toml_document
+from monitor.config.database import PostgresDatabase
 from monitor.daemon import earlysignals
+from monitor.store.postgres import WRITER_LOCK_KEY, PostgresSql
 
 ITEM = {"title": "Acme and Globex sign merger agreement", "summary": "The companies signed the deal on Monday."}
 
@@ -216,13 +218,14 @@ def test_sigterm_during_delivery_exits_promptly_and_the_resend_has_the_same_id(t
     again.stop()
 
 
-def test_health_and_metrics_endpoints(tmp_path, httpserver, receiver, daemons):
+def test_health_and_metrics_endpoints(tmp_path, httpserver, receiver, daemons, database_setting, database):
     serve_feed(httpserver, "alpha", "alpha-1")
     with socket.socket() as probe:  # a port that is free now, for the daemon to listen on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = tmp_path / "monitor.toml"
-    document = feed_document(tmp_path, httpserver, receiver.url, ["alpha"], listen=f"127.0.0.1:{port}")
+    document = feed_document(tmp_path, httpserver, receiver.url, ["alpha"], listen=f"127.0.0.1:{port}",
+                             database=database_setting)
     config.write_text(toml_document(document), encoding="utf-8")
     daemon = daemons(config)
     daemon.wait_for("alert sent")
@@ -241,8 +244,7 @@ def test_health_and_metrics_endpoints(tmp_path, httpserver, receiver, daemons):
     assert check.returncode == 0, check.stderr
 
     # A writer that never lets go: the database takes no writes, and /healthz says so.
-    stuck = sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)
-    stuck.execute("BEGIN IMMEDIATE")
+    stuck = hold_the_writers_lock(database)
     try:
         unhealthy = requests.get(f"{base}/healthz", timeout=30)
         assert unhealthy.status_code == 503 and "database" in unhealthy.json()["reason"]
@@ -253,6 +255,18 @@ def test_health_and_metrics_endpoints(tmp_path, httpserver, receiver, daemons):
         stuck.execute("ROLLBACK")
         stuck.close()
     assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
+
+
+def hold_the_writers_lock(database):
+    """A connection inside a write transaction that keeps the database's write lock until rolled back."""
+    if isinstance(database, PostgresDatabase):
+        stuck = PostgresSql(database).conn
+        stuck.execute("BEGIN")
+        stuck.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK_KEY])
+        return stuck
+    stuck = sqlite3.connect(database, isolation_level=None)
+    stuck.execute("BEGIN IMMEDIATE")
+    return stuck
 
 
 def test_json_logs_carry_the_fields(tmp_path, httpserver, receiver, daemons):
@@ -379,22 +393,76 @@ def test_after_downtime_each_feed_is_polled_once_and_old_stories_stay_quiet(tmp_
 
 
 def test_a_second_daemon_on_one_database_is_refused_and_a_killed_one_leaves_no_lock(tmp_path, httpserver,
-                                                                                  receiver, daemons):
+                                                                                  receiver, daemons, database_setting,
+                                                                                  database):
     from conftest import run_cli
 
     serve_feed(httpserver, "alpha", "alpha-1")
     config = tmp_path / "monitor.toml"
-    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"])), encoding="utf-8")
+    config.write_text(toml_document(feed_document(tmp_path, httpserver, receiver.url, ["alpha"],
+                                                  database=database_setting)), encoding="utf-8")
     first = daemons(config)
     first.wait_for("daemon started")
-    busy = f"another news-monitor daemon is running on {tmp_path / 'monitor.db'} (pid {first.process.pid})"
+    holder = f"{first.process.pid} on {socket.gethostname()}" if isinstance(database, PostgresDatabase) \
+        else first.process.pid  # PostgreSQL's lock is held from any machine
+    busy = f"another news-monitor daemon is running on {database} (pid {holder})"
     second = run_cli("run", config=config, timeout=30)
     assert second.returncode == 2 and busy in second.stderr, second.stderr
     beside = run_cli("poll-once", config=config, timeout=30)  # it would race the daemon's polls of each feed
     assert beside.returncode == 2 and busy in beside.stderr, beside.stderr
     first.process.kill()  # kill -9: no clean-up ran, and the lock file stays behind
     first.process.wait(10)
-    assert (tmp_path / "monitor.db.lock").exists()
+    assert isinstance(database, PostgresDatabase) or (tmp_path / "monitor.db.lock").exists()
     third = daemons(config)
     third.wait_for("poll unchanged feed=alpha")
     assert third.stop()[0] == 0
+
+
+def own_cluster_missing() -> str | None:
+    """Why this machine cannot start a PostgreSQL cluster of a test's own (to restart it), or None."""
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
+        return "no PostgreSQL server binaries under /usr/lib/postgresql to start a cluster of the test's own"
+    return None
+
+
+@pytest.mark.postgres
+def test_a_postgresql_restart_mid_run_is_survived_and_the_lock_taken_again(httpserver, receiver, daemons):
+    """The server restarts under a running daemon: every session ends, the daemon's lock with it. Polls and
+    deliveries carry on on new connections, the lock is taken again, and a second daemon is still refused."""
+    import tempfile
+
+    import psycopg
+    from conftest import run_cli
+    from pgserver import _url
+
+    if own_cluster_missing():
+        pytest.skip(own_cluster_missing())
+    folder = Path(tempfile.mkdtemp(prefix="nm-pg-"))  # not under pytest's root-only tmp: the server's user reads it
+    cluster = [str(REPO / ".ci" / "postgres"), "start", str(folder)]
+    conninfo = subprocess.run(cluster, capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute("CREATE DATABASE news")
+        url = _url(dict(part.split("=", 1) for part in conninfo.split()), "news")
+        config = folder / "monitor.toml"
+        config.write_text(toml_document(feed_document(folder, httpserver, receiver.url, ["alpha"], database=url)),
+                          encoding="utf-8")
+        serve_feed(httpserver, "alpha", "alpha-1")
+        daemon = daemons(config)
+        daemon.wait_for("alert sent")
+
+        subprocess.run([cluster[0], "restart", str(folder)], check=True, timeout=120)
+        httpserver.clear()
+        httpserver.expect_request("/alpha.xml").respond_with_data(rss([
+            {"guid": "alpha-2", "title": "Acme and Globex call off the merger agreement",
+             "summary": "The companies abandoned the deal on Friday.", "link": "https://alpha.example.com/alpha-2",
+             "published": datetime.now(timezone.utc) - timedelta(minutes=1)}]), content_type="application/rss+xml")
+        daemon.wait_for("alert sent", timeout=60, count=2)  # the claim moved: confirmed, then rejected
+        daemon.wait_for("database lock taken again", timeout=60)
+        second = run_cli("run", config=config, timeout=30)
+        assert second.returncode == 2 and "another news-monitor daemon is running" in second.stderr, second.stderr
+        assert daemon.stop()[0] == 0
+        assert len({r.body["id"] for r in receiver.received}) == 2
+    finally:
+        subprocess.run([cluster[0], "stop", str(folder)], timeout=120)
+        subprocess.run(["rm", "-rf", str(folder)], timeout=60)

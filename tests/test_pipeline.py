@@ -30,11 +30,11 @@ UNRELATED = {"guid": "n7", "title": "Iraqi parliament passes 2025 budget after m
 
 
 @pytest.fixture
-def setup(tmp_path, httpserver, receiver):
+def setup(tmp_path, httpserver, receiver, database_setting):
     """A config with two loopback feeds, the shipped claim, and a webhook channel."""
     def build(channels=None):
         document = {
-            "monitor": {"database": "monitor.db", "allow_private_networks": True},
+            "monitor": {"database": database_setting, "allow_private_networks": True},
             "feeds": [{"name": "wire", "url": httpserver.url_for("/wire.xml")},
                       {"name": "other", "url": httpserver.url_for("/other.xml")}],
             "claims": [{**shipped_claims()[0], "channels": ["hook"]}],
@@ -43,6 +43,10 @@ def setup(tmp_path, httpserver, receiver):
         config = load_config(write_config(tmp_path, document))
         return config, Context.build(config), Store(config.database)
     return build
+
+
+def count(store, table: str) -> int:
+    return store.sql.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 def serve(httpserver, path, items, **headers):
@@ -157,7 +161,7 @@ def test_webhook_500_then_200_delivers_the_alert_exactly_once(setup, httpserver,
     receiver.statuses = [500]
     first = deliver_due(ctx, store, NOW)
     assert (first.sent, first.failed) == (0, 1)
-    row = store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
+    row = store.sql.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
     assert row[0] == "pending" and row[1] == 1 and "500" in row[2]
 
     assert deliver_due(ctx, store, NOW + timedelta(seconds=5)).sent == 0  # still backing off
@@ -195,11 +199,11 @@ def test_crash_inside_a_poll_writes_nothing_and_the_next_poll_writes_everything_
     crashing = CrashingStore(config.database)
     assert poll_feed(ctx, crashing, config.feed("wire"), NOW).status == "error"
     crashing.close()
-    assert store.db["stories"].count == 0 and store.db["outbox"].count == 0  # all or nothing
+    assert count(store, "stories") == 0 and count(store, "outbox") == 0  # all or nothing
 
     assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=1), force=True).alerts == 1
     assert poll_feed(ctx, store, config.feed("wire"), NOW + timedelta(minutes=2), force=True).alerts == 0
-    assert store.db["outbox"].count == 1
+    assert count(store, "outbox") == 1
 
 
 def test_deliverer_dying_mid_send_leaves_the_alert_to_be_resent_with_the_same_id(setup, httpserver, receiver):
@@ -222,7 +226,7 @@ def test_unconfigured_channel_keeps_its_alerts_pending(setup, httpserver, receiv
     bare = Context(config=config, claims=ctx.claims, fetcher=ctx.fetcher, notifiers={})
     result = deliver_due(bare, store, NOW)
     assert result.failed == 1
-    row = store.db.execute("SELECT status, last_error FROM outbox").fetchone()
+    row = store.sql.execute("SELECT status, last_error FROM outbox").fetchone()
     assert row[0] == "pending" and "not configured" in row[1]
 
 
@@ -238,17 +242,18 @@ def test_webhook_to_loopback_is_refused_without_allow_private_networks(tmp_path,
             outbox.enqueue(store, Alert(id="a1", claim_id="c", story_id="s", kind="claim.hit",
                                         payload={"id": "a1"}), ["hook"], NOW)
         assert deliver_due(ctx, store, NOW).failed == 1
-        error = store.db.execute("SELECT last_error FROM outbox").fetchone()[0]
+        error = store.sql.execute("SELECT last_error FROM outbox").fetchone()[0]
     assert "loopback" in error and receiver.received == []
     assert json.dumps(error)  # one line, storable
 
 
 def test_a_poll_that_cannot_record_its_failure_reports_it_and_returns(setup, httpserver, monkeypatch):
     # Another connection of this process holds the write lock for longer than a writer waits.
-    from monitor import store as store_module
+    from monitor.store import postgres, sqlite
 
+    monkeypatch.setattr(sqlite, "WRITE_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT_MS", 50)
     config, ctx, store = setup()
-    monkeypatch.setattr(store_module, "WRITE_WAIT_SECONDS", 0.05)
     httpserver.expect_request("/wire.xml").respond_with_data("boom", status=500)
     with Store(config.database).transaction():
         result = poll_feed(ctx, store, config.feed("wire"), NOW)

@@ -1,4 +1,6 @@
-"""The store on its own: write transactions, migrations, bound-list chunking and the typed records it returns."""
+"""The store on its own: write transactions, migrations, bound-list chunking and the typed records it returns.
+
+Tests taking ``database`` run on SQLite and on PostgreSQL (see conftest.database_setting)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ from monitor.store import (MIGRATIONS, ClaimRecord, EvidenceRecord, HitRecord, S
 from monitor.store.sql import in_lists
 
 
-def test_a_nested_write_fails_at_once_instead_of_waiting_for_its_own_lock(tmp_path):
-    store = Store(tmp_path / "nested.db")
+def test_a_nested_write_fails_at_once_instead_of_waiting_for_its_own_lock(database):
+    store = Store(database)
     with store.transaction():
         with pytest.raises(StoreError, match="inside another transaction"):
             with store.transaction():
@@ -27,8 +29,8 @@ def test_a_nested_write_fails_at_once_instead_of_waiting_for_its_own_lock(tmp_pa
         pass
 
 
-def test_claim_states_reads_every_asked_claim_across_parameter_chunks(tmp_path):
-    store = Store(tmp_path / "states.db")
+def test_claim_states_reads_every_asked_claim_across_parameter_chunks(database):
+    store = Store(database)
     moved = {f"claim-{i}" for i in range(0, 1200, 7)}
     with store.transaction():
         for claim_id in sorted(moved):
@@ -92,10 +94,10 @@ def test_id_lists_take_few_statement_shapes_and_lose_no_id():
     assert len(shapes) <= 4
 
 
-def test_of_hits_stored_at_the_same_moment_grouping_prefers_the_last_stored(tmp_path):
+def test_of_hits_stored_at_the_same_moment_grouping_prefers_the_last_stored(database):
     """Two hits of one poll share their stamp; a later headline as close to both joins the later one's group,
     whatever the group ids (an index holding them must not order the tie by group id)."""
-    store = Store(tmp_path / "ties.db")
+    store = Store(database)
     at = utc(2026, 11, 27, 12)
     with store.transaction():
         store.insert_stories([Story("s1", "f", "t1", ""), Story("s2", "f", "t2", "")], at)
@@ -108,9 +110,9 @@ def test_of_hits_stored_at_the_same_moment_grouping_prefers_the_last_stored(tmp_
     assert grouping.find_group("iraq us sign troop deal", grouping.Candidates(rows), 80.0) == "aaa"
 
 
-def test_claim_state_history_and_evidence_come_back_typed(tmp_path):
+def test_claim_state_history_and_evidence_come_back_typed(database):
     """Stored text is the store's business: callers get Verdicts, aware datetimes, dates and tuples."""
-    store = Store(tmp_path / "typed.db")
+    store = Store(database)
     at, published = utc(2026, 11, 27, 12), utc(2026, 11, 27, 10, 30)
     with store.transaction():
         store.insert_stories([Story("s1", "wire", "Deal signed", "body", "https://w.example/s1", published),
@@ -156,8 +158,8 @@ def test_claim_state_history_and_evidence_come_back_typed(tmp_path):
         [("s1", Verdict.CONFIRMED, True, at, published), ("s2", Verdict.PENDING, False, at, None)]
 
 
-def test_outbox_rows_and_channels_come_back_typed(tmp_path):
-    store = Store(tmp_path / "outbox.db")
+def test_outbox_rows_and_channels_come_back_typed(database):
+    store = Store(database)
     at = utc(2026, 11, 27, 12)
     outbox.enqueue(store, Alert("a1", "deal", "s1", "claim.state_changed",
                                 {"state": "confirmed", "story": {"title": "Deal signed"}}), ["hook"], at)
@@ -182,9 +184,9 @@ def test_outbox_rows_and_channels_come_back_typed(tmp_path):
     assert requeued.requeued_at == later and requeued.budget_since == later  # a fresh retry budget
 
 
-def test_the_outbox_records_the_retry_decision_it_is_given(tmp_path):
+def test_the_outbox_records_the_retry_decision_it_is_given(database):
     """Delivery decides (retry.decide); the store writes down exactly that, whatever the attempt count."""
-    store = Store(tmp_path / "decided.db")
+    store = Store(database)
     at = utc(2026, 11, 27, 12)
     outbox.enqueue(store, Alert("a1", "deal", None, "claim.overdue", {}), ["hook"], at)
     [row] = outbox.due(store, at)

@@ -37,13 +37,13 @@ COLLAPSED = story("r1", "Iraq-US talks on coalition exit collapse; no withdrawal
 
 
 @pytest.fixture
-def monitor(tmp_path, httpserver, receiver):
+def monitor(tmp_path, httpserver, receiver, database_setting):
     """Build a config (claim overrides as keyword arguments) over feeds a, b, c; returns (config, ctx, store)."""
     opened = []
 
     def build(**claim_overrides):
         document = {
-            "monitor": {"database": "monitor.db", "allow_private_networks": True},
+            "monitor": {"database": database_setting, "allow_private_networks": True},
             # Each feed is a publisher of its own (its ``outlet``): their stories all link to news.example.com.
             "feeds": [{"name": name, "url": httpserver.url_for(f"/{name}.xml"), "outlet": name}
                       for name in ("a", "b", "c")],

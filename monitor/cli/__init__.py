@@ -15,13 +15,13 @@ import re
 import sys
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import click
 
 from monitor import __version__, runtime, views
 
 from monitor.config import Config
+from monitor.config.database import database_option
 from monitor.daemon import earlysignals
 from monitor.errors import MonitorError
 from monitor.logs import FORMATS, configure
@@ -55,7 +55,9 @@ class App:
     def load(self) -> runtime.Loaded:
         """The config, every claim compiled (``runtime.load``), with ``--db`` in place of its database."""
         loaded = runtime.load(self.config_path)
-        return replace(loaded, config=replace(loaded.config, database=Path(self.db_path))) if self.db_path else loaded
+        if not self.db_path:
+            return loaded
+        return replace(loaded, config=replace(loaded.config, database=database_option(self.db_path)))
 
     def config(self) -> Config:
         return self.load().config
@@ -99,7 +101,8 @@ def echo_json(document: object) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="MONITOR_CONFIG", default=DEFAULT_CONFIG, show_default=True,
               help="Config file (env MONITOR_CONFIG).")
-@click.option("--db", "db_path", envvar="MONITOR_DB", help="Database file; overrides [monitor] database (env MONITOR_DB).")
+@click.option("--db", "db_path", envvar="MONITOR_DB",
+              help="Database file or postgresql:// URL; overrides [monitor] database (env MONITOR_DB).")
 @click.option("-v", "--verbose", count=True, help="More logging: -v info, -vv debug.")
 @click.option("--log-format", type=click.Choice(FORMATS), envvar="MONITOR_LOG_FORMAT",
               help="text (message key=value) or json (one object per line); default: [monitor] log_format.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -47,7 +46,7 @@ def healthcheck(app: App) -> None:
     from monitor.daemon.health import check_health, healthz_url
 
     config = app.config()
-    ok, reason = check_health(healthz_url(config.listen) if config.listen else None, Path(config.database))
+    ok, reason = check_health(healthz_url(config.listen) if config.listen else None, config.database)
     click.echo(reason, err=not ok)
     if not ok:
         sys.exit(1)

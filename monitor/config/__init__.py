@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import sections
+from monitor.config.database import Database, PostgresDatabase, is_postgres_url, url_problem
 from monitor.config.kinds import KINDS
 from monitor.config.settings import (DEFAULT_DELIVER_INTERVAL_SECONDS, DEFAULT_GROUP_SIMILARITY,
                                      DEFAULT_GROUP_WINDOW_HOURS, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_AGE_HOURS,
@@ -95,7 +96,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
     v.keys(monitor, "monitor", {"database", "allow_private_networks", "deliver_interval_seconds",
                                 "group_similarity", "group_window_hours", "operator_channels", "alert_after_hours",
                                 "max_per_host", "workers", "listen", "log_format", "retention_days",
-                                "max_backoff_hours", "delivery_stuck_seconds", "status_token_env"})
+                                "max_backoff_hours", "delivery_stuck_seconds", "status_token_env",
+                                "database_password_env"})
     v.keys(defaults, "defaults", {"interval_seconds", "min_score", "max_age_hours", "full_text"})
 
     database = v.string(monitor, "monitor", "database", default="data/monitor.db")
@@ -158,10 +160,8 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
     log_format = v.string(monitor, "monitor", "log_format", default="text")
     if log_format not in FORMATS:
         v.problem("monitor.log_format", f"must be one of {', '.join(FORMATS)}, got {log_format!r}")
-    db_path = Path(database).expanduser()
-    if not db_path.is_absolute():
-        db_path = path.resolve().parent / db_path
-    return Config(path=path, database=db_path, allow_private_networks=allow_private,
+    db_target = _database(v, monitor, database, path, environ)
+    return Config(path=path, database=db_target, allow_private_networks=allow_private,
                   deliver_interval_seconds=int(deliver_interval), group_similarity=float(group_similarity),
                   group_window_hours=float(group_window), feeds=feeds, claims=claims, channels=channels,
                   operator_channels=tuple(operator_channels), alert_after_hours=float(alert_after),
@@ -169,6 +169,27 @@ def _parse_config(document: Mapping[str, Any], *, path: Path, environ: Mapping[s
                   retention_days=float(retention), max_backoff_hours=float(max_backoff),
                   delivery_stuck_seconds=float(stuck), semantic=semantic, search=search, status_token_env=token_env,
                   status_token=status_token), v.problems
+
+
+def _database(v: Validator, monitor: Mapping[str, Any], database: str, path: Path,
+              environ: Mapping[str, str]) -> Database:
+    """``monitor.database``: a SQLite file (relative to the config's folder) or a PostgreSQL URL, whose password
+    is read from the variable ``monitor.database_password_env`` names."""
+    password_env = v.env_name(monitor, "monitor", "database_password_env", required=False) or None
+    if is_postgres_url(database):
+        problem = url_problem(database)
+        if problem:
+            v.problem("monitor.database", problem)
+            return Path("data/monitor.db")
+        if password_env and not environ.get(password_env):
+            v.problem("monitor.database_password_env", f"environment variable {password_env} is not set")
+        return PostgresDatabase(database, password_env=password_env,
+                                password=environ.get(password_env) if password_env else None)
+    if password_env:
+        v.problem("monitor.database_password_env", "is only for a PostgreSQL database (monitor.database = "
+                                                    "\"postgresql://…\"); a SQLite file has no password")
+    db_path = Path(database).expanduser()
+    return db_path if db_path.is_absolute() else path.resolve().parent / db_path
 
 
 def _check_fulltext_extra(v: Validator, default: str, feeds: list[tuple[str, str, bool]]) -> None:

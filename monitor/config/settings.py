@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from monitor.config.database import Database
 
 NOTIFY_MODES = ("changes", "all")
 OUTCOMES = ("confirmed", "delayed", "rejected")
@@ -118,7 +119,7 @@ class SemanticConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path
-    database: Path
+    database: Database  # a SQLite file or a PostgreSQL database (config.database)
     allow_private_networks: bool
     deliver_interval_seconds: int
     group_similarity: float

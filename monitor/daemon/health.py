@@ -32,8 +32,12 @@ from urllib.parse import urlsplit
 
 from monitor import metrics
 from monitor.backlog import ChannelHealth
+from monitor.config.database import Database, PostgresDatabase
+from monitor.errors import StoreError
 from monitor.logs import kv, log
 from monitor.net.urls import parse_listen
+from monitor.store import DATABASE_ERRORS
+from monitor.store.postgres import WRITER_LOCK_KEY, PostgresSql, error_message
 
 if TYPE_CHECKING:
     from monitor.web.routes import StatusSite
@@ -46,15 +50,18 @@ CLIENT_TIMEOUT_SECONDS = 5.0
 STOP_POLL_SECONDS = 0.1
 
 
-def database_problem(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> str | None:
+def database_problem(database: Database, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> str | None:
     """None if the database exists and takes a write lock; otherwise why not.
 
     The probe is a real write: ``BEGIN IMMEDIATE`` takes SQLite's write lock (so it fails on a read-only file,
     directory or file system, and when another writer has held the lock for ``timeout``), then ``ROLLBACK``
     writes nothing. ``mode=rw`` never creates a missing file: a missing database is a fault (wrong volume), not
-    something a health probe should paper over.
+    something a health probe should paper over. On PostgreSQL the probe takes the writers' lock the same way
+    (see ``postgres_problem``).
     """
-    path = Path(path)
+    if isinstance(database, PostgresDatabase):
+        return postgres_problem(database, timeout=timeout)
+    path = Path(database)
     if not path.is_file():
         return f"database {path} does not exist" if not path.exists() else f"database {path} is not a file"
     try:
@@ -70,6 +77,28 @@ def database_problem(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> st
     return None
 
 
+def postgres_problem(database: PostgresDatabase, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> str | None:
+    """``database_problem`` on PostgreSQL: the server answers, the tables exist, and a transaction that may write
+    takes the writers' advisory lock within ``timeout`` (a standby, or a writer stuck holding it, fails)."""
+    try:
+        sql = PostgresSql(database)
+    except StoreError as exc:
+        return str(exc)
+    try:
+        with sql.conn.transaction(force_rollback=True):
+            sql.execute(f"SET LOCAL lock_timeout = {int(timeout * 1000)}")
+            if sql.execute("SELECT to_regclass('news_monitor_schema') IS NULL").fetchone()[0]:
+                return f"database {database} holds no news-monitor tables"
+            if sql.execute("SELECT current_setting('transaction_read_only') = 'on'").fetchone()[0]:
+                return f"database {database} is not writable: the server is read-only"
+            sql.execute("SELECT pg_advisory_xact_lock(?)", [WRITER_LOCK_KEY])
+    except DATABASE_ERRORS as exc:
+        return f"database {database} is not writable: {error_message(exc)}"
+    finally:
+        sql.close()
+    return None
+
+
 class HealthCheck:
     """The daemon's health: the scheduler's last tick and the database's writability.
 
@@ -77,11 +106,11 @@ class HealthCheck:
     not a read-only disk); ``report`` is what ``/healthz`` serves.
     """
 
-    def __init__(self, *, database: Path, last_tick: Callable[[], float | None], max_tick_age_seconds: float,
+    def __init__(self, *, database: Database, last_tick: Callable[[], float | None], max_tick_age_seconds: float,
                  config_error: Callable[[], str | None] = lambda: None,
                  channels: Callable[[], list[ChannelHealth]] = list,
                  clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
-        self.database = Path(database)
+        self.database = database
         self.channels = channels
         self.lock_timeout_seconds = lock_timeout_seconds
         self.last_tick = last_tick
@@ -113,7 +142,7 @@ class HealthCheck:
         problems = [p for p in (self.scheduler_problem(), database) if p]
         try:
             channels = self.channels() if database is None else []
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, *DATABASE_ERRORS) as exc:
             channels, problems = [], [*problems, f"cannot read the outbox: {exc}"]
         behind = [c.summary() for c in channels if c.behind]
         age = self.tick_age()
@@ -129,7 +158,7 @@ class HealthCheck:
 class HealthServer:
     """Serves ``GET /healthz`` (200 or 503, JSON) and ``GET /metrics`` (``metrics.REGISTRY``) on ``listen``."""
 
-    def __init__(self, listen: str, *, database: Path, last_tick: Callable[[], float | None],
+    def __init__(self, listen: str, *, database: Database, last_tick: Callable[[], float | None],
                  max_tick_age_seconds: float, config_error: Callable[[], str | None] = lambda: None,
                  channels: Callable[[], list[ChannelHealth]] = list,
                  clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
@@ -231,7 +260,7 @@ def healthz_url(listen: str) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
 
 
-def check_health(url: str | None, database: Path) -> tuple[bool, str]:
+def check_health(url: str | None, database: Database) -> tuple[bool, str]:
     """What ``news-monitor healthcheck`` reports: (healthy, one-line reason).
 
     With ``url`` (the running daemon's ``/healthz``; loopback only, since the answer is trusted): healthy on a
@@ -239,7 +268,7 @@ def check_health(url: str | None, database: Path) -> tuple[bool, str]:
     exists and is writable, which is all that can be known from outside the process.
     """
     if url is None:
-        problem = database_problem(Path(database))
+        problem = database_problem(database)
         return (problem is None, problem or f"database {database} is writable")
     host = urlsplit(url).hostname or ""
     if not _is_loopback(host):

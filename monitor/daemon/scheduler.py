@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
@@ -62,6 +61,7 @@ DELIVERY_JOB_ID = "deliver"
 HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_INTERVAL_SECONDS = 3600
 HEARTBEAT_SECONDS = 10
+LOCK_RENEW_SECONDS = 15  # how often the daemon checks it still holds a PostgreSQL database's lock
 MAX_TICK_AGE_SECONDS = 60
 STOP_GRACE_SECONDS = 7  # under Docker's 10 s between SIGTERM and SIGKILL, with room to spare
 RESTART_KEYS = ("database", "listen", "workers", "log_format")  # set up once at start
@@ -99,6 +99,9 @@ class Daemon:
         self._active = 0
         self._idle = threading.Condition()
         self._watch = ConfigWatch(config.path)
+        self._held: dblock.Held | None = None  # the database's lock, while run() holds it
+        self._lock_lost: dblock.DatabaseBusy | None = None
+        self._lock_reachable = True
         self.retries = FeedRetries(self.scheduler, self._guarded(self.poll_job), self.stopping)
 
     # --- jobs -------------------------------------------------------------------------------------------------
@@ -130,6 +133,9 @@ class Daemon:
         self._add_job(self.heartbeat, "heartbeat", HEARTBEAT_SECONDS, start, executor="heartbeat")
         self._add_job(self.watch_config, "watch-config", WATCH_SECONDS, start + timedelta(seconds=WATCH_SECONDS),
                       executor="heartbeat")
+        if isinstance(self._held, dblock.PostgresLock):
+            self._add_job(self.renew_lock, "database-lock", LOCK_RENEW_SECONDS,
+                          start + timedelta(seconds=LOCK_RENEW_SECONDS))
 
     def _add_job(self, func: Callable, job_id: str, seconds: float, first: datetime, **options: object) -> None:
         self.scheduler.add_job(self._guarded(func), IntervalTrigger(seconds=seconds), id=job_id, name=job_id,
@@ -230,6 +236,22 @@ class Daemon:
     def heartbeat(self) -> None:
         """Job: the scheduler is alive (read by ``/healthz`` and the systemd watchdog)."""
         metrics.tick(time.time())
+
+    def renew_lock(self) -> None:
+        """Job: keep the PostgreSQL database's lock through a server restart (which ends the session holding
+        it); stop, as a second daemon would have been at start, when another process took it meanwhile."""
+        try:
+            state = self._held.renew()
+        except dblock.DatabaseBusy as exc:
+            log.error("database lock lost, stopping %s", kv(database=self.config.database, error=exc))
+            self._lock_lost = exc
+            self.stop()
+            return
+        if state == "retaken":
+            log.info("database lock taken again %s", kv(database=self.config.database))
+        elif state == "unreachable" and self._lock_reachable:
+            log.warning("database unreachable, its lock will be taken again %s", kv(database=self.config.database))
+        self._lock_reachable = state != "unreachable"
 
     def channel_health(self) -> list[ChannelHealth]:
         """Each configured channel's delivery health, read now (for ``/healthz``)."""
@@ -338,9 +360,12 @@ class Daemon:
         """Serve until SIGTERM or SIGINT (SIGHUP reloads). Returns once running work has finished.
 
         Holds the database's lock (``dblock``) all the while: raises ``DatabaseBusy`` when another daemon (or a
-        ``poll-once``) is using the database."""
-        with dblock.hold(self.config.database, "daemon"):
+        ``poll-once``) is using the database, or took it while a PostgreSQL server restarted."""
+        with dblock.hold(self.config.database, "daemon") as self._held:
             self._serve()
+        self._held = None
+        if self._lock_lost is not None:
+            raise self._lock_lost
 
     def _serve(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
@@ -354,13 +379,13 @@ class Daemon:
         metrics.bind_database(self.config.database, [f.name for f in self.config.feeds],
                               channels=stuck_limits(self.config))
         metrics.config_loaded(time.time())
-        health = dict(database=Path(self.config.database), last_tick=metrics.last_tick,
+        health = dict(database=self.config.database, last_tick=metrics.last_tick,
                       max_tick_age_seconds=MAX_TICK_AGE_SECONDS, config_error=lambda: self.reload_error,
                       channels=self.channel_health)
         server = None
         if self.config.listen:
             site = StatusSite(listen_host=parse_listen(self.config.listen)[0], config=lambda: self.config,
-                              database=Path(self.config.database), config_error=lambda: self.reload_error)
+                              database=self.config.database, config_error=lambda: self.reload_error)
             server = HealthServer(self.config.listen, **health, site=site)
         if server:
             server.start()

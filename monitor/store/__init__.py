@@ -1,94 +1,76 @@
-"""SQLite storage: the connection, its write transactions and the writer lock; the queries live per table.
+"""Storage: the connection, its write transactions and the writer lock; the queries live per table.
 
-The database is a plain SQLite file (WAL journal, ``synchronous=FULL``) that other tools such as sqlite-utils
-or Datasette can open. Every connection is private to one thread; each scheduler job opens its own.
-Writes that belong together run inside ``Store.transaction()`` (``BEGIN IMMEDIATE`` … ``COMMIT``), so a crash
-leaves either all of a poll's rows or none of them. Ids are content-derived and inserts ignore duplicates, so
-repeating a poll changes nothing.
+Two databases hold the same schema behind one interface: a SQLite file (the default, ``store.sqlite``) and
+PostgreSQL (``store.postgres``: ``database = "postgresql://…"``, for several processes or machines on one
+store). The query modules are written once, in the SQL both accept (``PostgresSql`` translates the parameter
+marks), and run on ``store.sql``: ``execute``, ``executemany``, ``query`` and ``transaction``.
+
+Writes that belong together run inside ``Store.transaction()``, so a crash leaves either all of a poll's rows or
+none of them; on either database writers run one at a time. Ids are content-derived and inserts ignore
+duplicates, so repeating a poll changes nothing.
 
 ``Store`` is one connection with every table's queries mixed in (``store.feeds``, ``store.stories``,
 ``store.claims``), so a caller holds one object and a transaction spans tables; the migrations are in
-``store.schema``, the outbox's queries in ``store.outbox``. Reads return typed records (``FeedState``,
-``ClaimRecord``, ``EvidenceRecord``, …) with datetimes and ``Verdict``s, never stored text.
+``store.schema`` (and ``store.postgres_schema``), the outbox's queries in ``store.outbox``. Reads return typed
+records (``FeedState``, ``ClaimRecord``, ``EvidenceRecord``, …) with datetimes and ``Verdict``s, never stored text.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
-from monitor.errors import NoDatabaseError, StoreError
 from monitor.store.claims import ClaimChange, ClaimQueries, ClaimRecord, ClaimSummary, EvidenceRecord
 from monitor.store.feeds import FeedQueries, FeedState
-from monitor.store.schema import MIGRATIONS, from_db_time, to_db_time, upgrade
+from monitor.config.database import Database, PostgresDatabase
+from monitor.store.postgres import PostgresSql, database_errors
+from monitor.store.schema import MIGRATIONS, from_db_time, to_db_time
+from monitor.store.sqlite import PAGE_CACHE_KIB, WRITE_WAIT_SECONDS, SqliteSql
+from monitor.store.sqlite import read_only as sqlite_read_only
 from monitor.store.stories import GROUP_CANDIDATES_LIMIT, HitRecord, StoredStory, StoryQueries
 
-__all__ = ["GROUP_CANDIDATES_LIMIT", "MIGRATIONS", "PAGE_CACHE_KIB", "WRITE_WAIT_SECONDS", "ClaimChange",
-           "ClaimRecord", "ClaimSummary", "EvidenceRecord", "FeedState", "HitRecord", "Store", "StoredStory",
-           "from_db_time", "read_only", "to_db_time"]
+__all__ = ["DATABASE_ERRORS", "GROUP_CANDIDATES_LIMIT", "MIGRATIONS", "PAGE_CACHE_KIB", "WRITE_WAIT_SECONDS",
+           "ClaimChange", "ClaimRecord", "ClaimSummary", "Database", "EvidenceRecord", "FeedState", "HitRecord",
+           "PostgresDatabase", "Store", "StoredStory", "from_db_time", "read_only", "to_db_time"]
 
-PAGE_CACHE_KIB = 256  # SQLite page cache per connection
-
-# Seconds a writer waits for the write lock (another thread's in this process, then another process's) before
-# the write fails with StoreError.
-WRITE_WAIT_SECONDS = 30.0
-
-_writer_locks: dict[str, threading.Lock] = {}
-_writer_locks_guard = threading.Lock()
-
-
-def _writer_lock(path: str | Path) -> threading.Lock:
-    """The one lock that writers to this database file in this process queue on.
-
-    SQLite's own busy handler makes a waiting writer sleep and retry with growing pauses: under many polling
-    threads, writers wake late, the lock sits idle between them, and some time out ("database is locked") while
-    the disk is free. Threads waiting on a Python lock are woken the moment it is released. SQLite's lock still
-    arbitrates between processes (a daemon and a ``poll-once`` side by side).
-    """
-    if str(path) == ":memory:":
-        return threading.Lock()  # every connection is its own database
-    key = os.path.realpath(path)
-    with _writer_locks_guard:
-        return _writer_locks.setdefault(key, threading.Lock())
+# What a failed read of either database raises (for callers that read without a Store: metrics, health).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *database_errors())
 
 
 class Store(FeedQueries, StoryQueries, ClaimQueries):
-    """One connection to the database file, migrated to the current schema on open.
+    """One connection to the database, migrated to the current schema on open.
 
-    The file (and its folder) is created when missing, unless ``create`` is False: then a missing file raises
-    ``NoDatabaseError`` and nothing is written to disk (the read commands, so that a mistyped path says so).
+    A SQLite file (and its folder) is created when missing, unless ``create`` is False: then a missing file raises
+    ``NoDatabaseError`` and nothing is written to disk (the read commands, so that a mistyped path says so). A
+    PostgreSQL database must exist; its tables are created on first open. ``db`` is sqlite-utils' ``Database`` of
+    a SQLite file (None on PostgreSQL).
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        self.path = Path(path)
-        if not create and str(path) != ":memory:" and not self.path.is_file():
-            raise NoDatabaseError(str(path))
-        self._writer = _writer_lock(path)
-        try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-            self.db = sqlite_utils.Database(conn)
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            if str(path) != ":memory:":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = FULL")
-            # Every polling thread has its own connection: SQLite's default 2 MB page cache each was a third of
-            # the daemon's memory at 32 threads. The OS caches the file anyway; polls read few, indexed rows.
-            self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
+    def __init__(self, target: str | Path | PostgresDatabase, *, create: bool = True) -> None:
+        if isinstance(target, PostgresDatabase):
+            self.sql = PostgresSql(target)
+            self.path = target
+            self.db = None
+            try:
+                from monitor.store import postgres_schema
+                with self.sql.transaction():
+                    postgres_schema.upgrade(self.sql, target)
+            except BaseException:
+                self.sql.close()
+                raise
+        else:
+            self.sql = SqliteSql(target, create=create)
+            self.path = self.sql.path
+            self.db = self.sql.db
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.path, PostgresDatabase)
 
     def close(self) -> None:
-        self.db.close()
+        self.sql.close()
 
     def __enter__(self) -> Store:
         return self
@@ -96,57 +78,22 @@ class Store(FeedQueries, StoryQueries, ClaimQueries):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _migrate(self) -> None:
-        # The version is read inside the write transaction: several jobs may open a new file at once, and only
-        # the first may run the migrations.
-        with self.transaction():
-            upgrade(self.db, self.path)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """Run the block as one write transaction; roll back everything if it raises.
-
-        Writers in this process queue on one lock per file (see ``_writer_lock``); ``BEGIN IMMEDIATE`` then takes
-        SQLite's write lock up front, so concurrent jobs wait instead of failing half-way when a read turns into a
-        write. Raises StoreError when the lock is not free within ``WRITE_WAIT_SECONDS``.
-        """
-        if self.db.conn.in_transaction:  # a nested transaction would wait for the lock this thread holds
-            raise StoreError(f"database write on {self.path} started inside another transaction")
-        if not self._writer.acquire(timeout=WRITE_WAIT_SECONDS):
-            raise StoreError(f"cannot write to the database {self.path}: busy with other writes for "
-                             f"{WRITE_WAIT_SECONDS:g} s")
-        try:
-            yield from self._transaction()
-        finally:
-            self._writer.release()
-
-    def _transaction(self) -> Iterator[sqlite_utils.Database]:
-        try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:  # locked past the busy timeout, disk full, read-only …
-            raise StoreError(f"cannot write to the database {self.path}: {exc}") from exc
-        try:
-            yield self.db
-        except sqlite3.Error as exc:
-            self.db.conn.rollback()
-            raise StoreError(f"database write failed ({self.path}): {exc}") from exc
-        except BaseException:
-            self.db.conn.rollback()
-            raise
-        else:
-            try:
-                self.db.conn.commit()
-            except sqlite3.Error as exc:
-                self.db.conn.rollback()
-                raise StoreError(f"database commit failed ({self.path}): {exc}") from exc
+    def transaction(self):
+        """Run the block as one write transaction; roll back everything if it raises (see ``SqliteSql`` and
+        ``PostgresSql``). Raises StoreError when the writer lock is not free in time or the write fails."""
+        return self.sql.transaction()
 
 
 @contextmanager
-def read_only(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """A bare connection that can only read (``mode=ro``): it never creates, migrates or locks the file for
-    writing, so a metrics scrape cannot disturb the daemon. Raises sqlite3.Error for a missing file."""
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def read_only(target: str | Path | PostgresDatabase) -> Iterator:
+    """A bare connection that can only read: it never creates, migrates or locks the database for writing, so a
+    metrics scrape cannot disturb the daemon. Raises one of DATABASE_ERRORS (or StoreError) when it cannot."""
+    if isinstance(target, PostgresDatabase):
+        sql = PostgresSql(target, read_only=True)
+        try:
+            yield sql
+        finally:
+            sql.close()
+    else:
+        with sqlite_read_only(target) as conn:
+            yield conn

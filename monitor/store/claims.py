@@ -136,17 +136,16 @@ class ClaimQueries(Queries):
                           reported_at: datetime, evidence: list[dict]) -> None:
         """Move a claim to ``state`` and append the change, with its evidence, to the claim's history."""
         stamp = to_db_time(at)
-        self.db.execute(
+        self.sql.execute(
             """INSERT INTO claims (id, state, since_at, reported_at, updated_at) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT(id) DO UPDATE SET state = excluded.state, since_at = excluded.since_at,
                    reported_at = excluded.reported_at, updated_at = excluded.updated_at""",
             [claim_id, str(state), stamp, to_db_time(reported_at), stamp])
-        self.db["claim_history"].insert({"claim_id": claim_id, "previous_state": str(previous), "state": str(state),
-                                         "at": stamp, "story_id": story_id, "evidence": json.dumps(evidence)})
+        self._history(claim_id, previous, state, stamp, story_id, json.dumps(evidence), "change", None)
 
     def mark_overdue_alerted(self, claim_id: str, expect_by: date, now: datetime) -> None:
         stamp = to_db_time(now)
-        self.db.execute(
+        self.sql.execute(
             """INSERT INTO claims (id, state, since_at, updated_at, overdue_alerted_for)
                VALUES (?, 'pending', ?, ?, ?)
                ON CONFLICT(id) DO UPDATE SET overdue_alerted_for = excluded.overdue_alerted_for""",
@@ -156,8 +155,8 @@ class ClaimQueries(Queries):
         """Suppress the claim's alerts until ``until`` (its state is still tracked), recorded in its history."""
         with self.transaction():
             record = self._ensure_claim(claim_id, now)
-            self.db.execute("UPDATE claims SET muted_until = ?, updated_at = ? WHERE id = ?",
-                            [to_db_time(until), to_db_time(now), claim_id])
+            self.sql.execute("UPDATE claims SET muted_until = ?, updated_at = ? WHERE id = ?",
+                             [to_db_time(until), to_db_time(now), claim_id])
             self._note(claim_id, record.state, record.state, now, "mute", f"until {to_db_time(until)}")
         return self.claim_state(claim_id)
 
@@ -167,8 +166,8 @@ class ClaimQueries(Queries):
             record = self.claim_state(claim_id)
             if record is None or not record.muted(now):
                 return False
-            self.db.execute("UPDATE claims SET muted_until = NULL, updated_at = ? WHERE id = ?",
-                            [to_db_time(now), claim_id])
+            self.sql.execute("UPDATE claims SET muted_until = NULL, updated_at = ? WHERE id = ?",
+                             [to_db_time(now), claim_id])
             self._note(claim_id, record.state, record.state, now, "unmute", None)
         return True
 
@@ -179,22 +178,26 @@ class ClaimQueries(Queries):
         with self.transaction():
             record = self._ensure_claim(claim_id, now)
             stamp = to_db_time(now)
-            self.db.execute("UPDATE claims SET state = ?, since_at = ?, reported_at = NULL, updated_at = ?, "
-                            "overdue_alerted_for = NULL WHERE id = ?", [str(state), stamp, stamp, claim_id])
+            self.sql.execute("UPDATE claims SET state = ?, since_at = ?, reported_at = NULL, updated_at = ?, "
+                             "overdue_alerted_for = NULL WHERE id = ?", [str(state), stamp, stamp, claim_id])
             self._note(claim_id, record.state, state, now, "reset", why)
         return record.state
 
     def _ensure_claim(self, claim_id: str, now: datetime) -> ClaimRecord:
         stamp = to_db_time(now)
-        self.db.execute("INSERT OR IGNORE INTO claims (id, state, since_at, updated_at) VALUES (?, 'pending', ?, ?)",
-                        [claim_id, stamp, stamp])
+        self.sql.execute("INSERT INTO claims (id, state, since_at, updated_at) VALUES (?, 'pending', ?, ?) "
+                         "ON CONFLICT DO NOTHING", [claim_id, stamp, stamp])
         return self.claim_state(claim_id)
 
     def _note(self, claim_id: str, previous: Verdict, state: Verdict, now: datetime, kind: str,
               note: str | None) -> None:
-        self.db["claim_history"].insert({"claim_id": claim_id, "previous_state": str(previous), "state": str(state),
-                                         "at": to_db_time(now), "story_id": None, "evidence": "[]", "kind": kind,
-                                         "note": note})
+        self._history(claim_id, previous, state, to_db_time(now), None, "[]", kind, note)
+
+    def _history(self, claim_id: str, previous: Verdict, state: Verdict, at: str, story_id: str | None,
+                 evidence: str, kind: str, note: str | None) -> None:
+        self.sql.execute("""INSERT INTO claim_history (claim_id, previous_state, state, at, story_id, evidence, kind,
+                                                       note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                         [claim_id, str(previous), str(state), at, story_id, evidence, kind, note])
 
     def latest_evidence(self, claim_id: str, *, limit: int, offset: int = 0) -> list[EvidenceRecord]:
         """A page of the claim's hits with their stories, newest first (read along the claim and time index)."""
@@ -215,13 +218,13 @@ class ClaimQueries(Queries):
 
     def claim_ids(self) -> set[str]:
         """The ids of every claim the database holds a state or a hit for (configured or not any more)."""
-        return {row[0] for row in self.db.execute("SELECT id FROM claims UNION SELECT claim_id FROM hits")}
+        return {row[0] for row in self.sql.execute("SELECT id FROM claims UNION SELECT claim_id FROM hits")}
 
     def claim_summaries(self) -> dict[str, ClaimSummary]:
         """Per claim id: hit counts by verdict and the time of the last hit."""
         counts: dict[str, dict[Verdict, int]] = {}
         last: dict[str, str] = {}
-        for claim_id, verdict, count, newest in self.db.execute(
+        for claim_id, verdict, count, newest in self.sql.execute(
                 "SELECT claim_id, verdict, COUNT(*), MAX(created_at) FROM hits GROUP BY claim_id, verdict"):
             counts.setdefault(claim_id, {})[Verdict(verdict)] = count
             last[claim_id] = max(filter(None, (last.get(claim_id), newest)), default=None)
@@ -245,5 +248,5 @@ class ClaimQueries(Queries):
         rows = self._dicts(
             f"""SELECT {_EVIDENCE_COLUMNS}
                 FROM hits h JOIN stories s ON s.id = h.story_id
-                WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at""", params)
+                WHERE {' AND '.join(where)} ORDER BY h.created_at, s.published_at NULLS FIRST, h.rowid""", params)
         return [_evidence_record(row) for row in rows]

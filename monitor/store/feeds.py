@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,7 +39,7 @@ class FeedQueries(Queries):
         return _feed_state(rows[0]) if rows else None
 
     def feed_states(self) -> list[FeedState]:
-        return [_feed_state(row) for row in self.db["feeds"].rows_where(order_by="name")]
+        return [_feed_state(row) for row in self._dicts("SELECT * FROM feeds ORDER BY name")]
 
     def record_feed_ok(self, name: str, url: str, now: datetime, *, etag: str | None, last_modified: str | None,
                        next_poll_at: datetime | None = None, fetch_url: str | None = None,
@@ -50,7 +49,7 @@ class FeedQueries(Queries):
         ``content_hash`` None keeps the stored hash (a 304 says nothing new about the body).
         """
         at = to_db_time(now)
-        self.db.execute(
+        self.sql.execute(
             """INSERT INTO feeds (name, url, etag, last_modified, first_ok_at, last_polled_at, last_ok_at,
                                   last_error, last_error_at, error_count, next_poll_at, fetch_url, content_hash,
                                   redirect_target, redirect_count, failing_since, failing_alerted_at,
@@ -73,7 +72,7 @@ class FeedQueries(Queries):
                           next_poll_at: datetime | None = None, disabled_reason: str | None = None) -> None:
         """A poll failed: remember the message, count the streak (and when it began); validators are kept."""
         at = to_db_time(now)
-        self.db.execute(
+        self.sql.execute(
             """INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_at, error_count, next_poll_at,
                                   failing_since, disabled_reason, disabled_at)
                VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, CASE WHEN ? IS NULL THEN NULL ELSE ? END)
@@ -97,10 +96,10 @@ class FeedQueries(Queries):
 
     def reschedule_feed(self, name: str, next_poll_at: datetime) -> None:
         """Move a feed's next poll (its interval changed in the config)."""
-        self.db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", [to_db_time(next_poll_at), name])
+        self.sql.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", [to_db_time(next_poll_at), name])
 
     def mark_feed_failing_alerted(self, name: str, now: datetime) -> None:
-        self.db.execute("UPDATE feeds SET failing_alerted_at = ? WHERE name = ?", [to_db_time(now), name])
+        self.sql.execute("UPDATE feeds SET failing_alerted_at = ? WHERE name = ?", [to_db_time(now), name])
 
 
 def _feed_state(row: dict) -> FeedState:
@@ -116,7 +115,7 @@ def _feed_state(row: dict) -> FeedState:
         failing_alerted_at=from_db_time(row.get("failing_alerted_at")))
 
 
-def feed_health(conn: sqlite3.Connection) -> list[tuple[str, int, datetime | None]]:
+def feed_health(conn) -> list[tuple[str, int, datetime | None]]:
     """(name, error streak, last success) of every stored feed, on a bare connection (the metrics' read-only
     one)."""
     return [(name, errors or 0, from_db_time(ok_at))

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -101,14 +100,13 @@ def row_id(alert_id: str, channel: str) -> str:
 
 def enqueue(store: Store, alert: Alert, channels: Iterable[str], now: datetime) -> int:
     """Add one pending row per channel; an alert already queued is left as it is. Returns rows added."""
-    before = store.db.conn.total_changes
-    store.db["outbox"].insert_all(
-        ({"id": row_id(alert.id, channel), "alert_id": alert.id, "channel": channel, "claim_id": alert.claim_id,
-          "story_id": alert.story_id, "kind": alert.kind, "payload": json.dumps(alert.payload, sort_keys=True),
-          "status": "pending", "attempts": 0, "created_at": to_db_time(now), "next_attempt_at": to_db_time(now)}
-         for channel in channels),
-        ignore=True)
-    return store.db.conn.total_changes - before
+    payload, stamp = json.dumps(alert.payload, sort_keys=True), to_db_time(now)
+    return store.sql.executemany(
+        """INSERT INTO outbox (id, alert_id, channel, claim_id, story_id, kind, payload, status, attempts, created_at,
+                               next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+           ON CONFLICT DO NOTHING""",
+        [(row_id(alert.id, channel), alert.id, channel, alert.claim_id, alert.story_id, alert.kind, payload, stamp,
+          stamp) for channel in channels])
 
 
 def new_holder() -> str:
@@ -135,16 +133,14 @@ def _holder_is_gone(holder: str) -> bool:
 def end_leases_of_gone_holders(store: Store, now: datetime) -> int:
     """End the leases held by processes of this host that died (kill -9, OOM) so their rows are due at once, not
     when the lease would have run out. Returns rows freed."""
-    holders = [r["lease_owner"] for r in store.db.query(
+    holders = [r["lease_owner"] for r in store.sql.query(
         "SELECT DISTINCT lease_owner FROM outbox WHERE status = 'pending' AND lease_until > ?", [to_db_time(now)])]
     gone = [h for h in holders if h and _holder_is_gone(h)]
     if not gone:
         return 0
     with store.transaction():
-        before = store.db.conn.total_changes
-        store.db.conn.executemany("""UPDATE outbox SET lease_owner = NULL, lease_until = NULL
-                                     WHERE lease_owner = ? AND status = 'pending'""", [(h,) for h in gone])
-        return store.db.conn.total_changes - before
+        return store.sql.executemany("""UPDATE outbox SET lease_owner = NULL, lease_until = NULL
+                                        WHERE lease_owner = ? AND status = 'pending'""", [(h,) for h in gone])
 
 
 # A row may go out when it is pending, due, not leased by a live holder, its channel is neither disabled nor
@@ -174,8 +170,8 @@ def due(store: Store, now: datetime, *, channel: str | None = None, limit: int =
     end_leases_of_gone_holders(store, now)
     where = _SENDABLE + (" AND o.channel = :channel" if channel is not None else "")
     query = f"SELECT o.* FROM outbox o WHERE {where} ORDER BY o.rowid LIMIT :limit"
-    return [_outbox_row(r) for r in store.db.query(query, {**_when(now, ignore_backoff), "channel": channel,
-                                                           "limit": limit})]
+    return [_outbox_row(r) for r in store.sql.query(query, {**_when(now, ignore_backoff), "channel": channel,
+                                                            "limit": limit})]
 
 
 def lease(store: Store, rows: Sequence[OutboxRow], holder: str, now: datetime, seconds: float, *,
@@ -189,7 +185,7 @@ def lease(store: Store, rows: Sequence[OutboxRow], holder: str, now: datetime, s
     leased = []
     with store.transaction():
         for row in rows:
-            cursor = store.db.execute(
+            cursor = store.sql.execute(
                 f"UPDATE outbox AS o SET lease_owner = :holder, lease_until = :until WHERE o.id = :id AND {_SENDABLE}",
                 {**params, "until": until, "id": row.id})
             if cursor.rowcount == 1:
@@ -200,11 +196,11 @@ def lease(store: Store, rows: Sequence[OutboxRow], holder: str, now: datetime, s
 def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
     """Record a delivery; the channel took it, so any pause it was under is over."""
     with store.transaction():
-        store.db.execute(
+        store.sql.execute(
             """UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_attempt_at = ?,
                    last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?""",
             [to_db_time(now), to_db_time(now), row.id])
-        store.db.execute("""UPDATE channels SET paused_until = NULL, pause_reason = NULL
+        store.sql.execute("""UPDATE channels SET paused_until = NULL, pause_reason = NULL
                             WHERE name = ? AND paused_until IS NOT NULL""", [row.channel])
 
 
@@ -212,7 +208,7 @@ def record_failure(store: Store, row: OutboxRow, now: datetime, error: str, deci
     """Record a failed attempt and what the deliverer decided: try again at its ``next_attempt_at``, or give up
     (``dead``)."""
     with store.transaction():
-        store.db.execute(
+        store.sql.execute(
             """UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_error = ?, status = ?,
                    lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'""",  # another deliverer's success stands
             [row.attempts + 1, to_db_time(now), to_db_time(decision.next_attempt_at), error, decision.status,
@@ -223,33 +219,35 @@ def requeue(store: Store, now: datetime, *, row_ids: Iterable[str] = (), all_dea
     """Put dead (or backing-off) rows back to pending, due now, with a fresh retry budget. Returns rows changed."""
     stamp = to_db_time(now)
     with store.transaction():
-        before = store.db.conn.total_changes
+        changed = 0
         if all_dead:
-            store.db.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
+            changed += store.sql.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
                                     requeued_at = ?, lease_owner = NULL, lease_until = NULL
-                                WHERE status = 'dead'""", [stamp, stamp])
+                                WHERE status = 'dead'""", [stamp, stamp]).rowcount
         for ident in row_ids:
             # A row in flight keeps its lease: requeuing changes when it is due, not who is sending it.
-            store.db.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
-                                    requeued_at = ? WHERE (id = ? OR alert_id = ?) AND status != 'sent'""",
-                             [stamp, stamp, ident, ident])
-        return store.db.conn.total_changes - before
+            changed += store.sql.execute("""UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
+                                               requeued_at = ? WHERE (id = ? OR alert_id = ?) AND status != 'sent'""",
+                                         [stamp, stamp, ident, ident]).rowcount
+        return changed
 
 
 def held_behind_dead(store: Store) -> dict[str, str]:
     """Pending rows waiting behind a dead row of their claim on their channel: row id → the dead row's alert id
     (the oldest such). ``requeue`` of that alert lets them go, in order."""
-    return dict(store.db.execute(
-        """SELECT o.id, (SELECT e.alert_id FROM outbox e WHERE e.channel = o.channel AND e.claim_id IS o.claim_id
-                         AND e.rowid < o.rowid AND e.status = 'dead' ORDER BY e.rowid LIMIT 1) AS dead
-           FROM outbox o WHERE o.status = 'pending' AND dead IS NOT NULL""").fetchall())
+    return dict(store.sql.execute(
+        """SELECT id, dead FROM (
+               SELECT o.id, (SELECT e.alert_id FROM outbox e WHERE e.channel = o.channel AND e.claim_id IS o.claim_id
+                             AND e.rowid < o.rowid AND e.status = 'dead' ORDER BY e.rowid LIMIT 1) AS dead
+               FROM outbox o WHERE o.status = 'pending') AS held
+           WHERE dead IS NOT NULL""").fetchall())
 
 
 def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
     """Outbox rows, newest first."""
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    return [_outbox_row(r) for r in store.db.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?",
-                                                   [*params, limit])]
+    return [_outbox_row(r) for r in store.sql.query(f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ?",
+                                                    [*params, limit])]
 
 
 # --- channels ----------------------------------------------------------------------------------------------
@@ -257,7 +255,7 @@ def rows(store: Store, *, status: str | None = None, limit: int = 200) -> list[O
 
 def disable_channel(store: Store, name: str, fingerprint: str, reason: str, now: datetime) -> None:
     with store.transaction():
-        store.db.execute(
+        store.sql.execute(
             """INSERT INTO channels (name, url_fingerprint, disabled_reason, disabled_at) VALUES (?, ?, ?, ?)
                ON CONFLICT(name) DO UPDATE SET url_fingerprint = excluded.url_fingerprint,
                    disabled_reason = excluded.disabled_reason, disabled_at = excluded.disabled_at""",
@@ -266,7 +264,7 @@ def disable_channel(store: Store, name: str, fingerprint: str, reason: str, now:
 
 def pause_channel(store: Store, name: str, until: datetime, reason: str) -> None:
     with store.transaction():
-        store.db.execute(
+        store.sql.execute(
             """INSERT INTO channels (name, paused_until, pause_reason) VALUES (?, ?, ?)
                ON CONFLICT(name) DO UPDATE SET paused_until = excluded.paused_until,
                    pause_reason = excluded.pause_reason""", [name, to_db_time(until), reason])
@@ -274,13 +272,13 @@ def pause_channel(store: Store, name: str, until: datetime, reason: str) -> None
 
 def enable_changed_channels(store: Store, fingerprints: dict[str, str]) -> list[str]:
     """Re-enable channels disabled for a URL that the config no longer uses; return their names."""
-    changed = [r["name"] for r in store.db.query("SELECT name, url_fingerprint FROM channels "
-                                                 "WHERE disabled_reason IS NOT NULL")
+    changed = [r["name"] for r in store.sql.query("SELECT name, url_fingerprint FROM channels "
+                                                  "WHERE disabled_reason IS NOT NULL")
                if r["name"] in fingerprints and fingerprints[r["name"]] != r["url_fingerprint"]]
     if changed:
         with store.transaction():
-            store.db.conn.executemany("UPDATE channels SET disabled_reason = NULL, disabled_at = NULL WHERE name = ?",
-                                      [(n,) for n in changed])
+            store.sql.executemany("UPDATE channels SET disabled_reason = NULL, disabled_at = NULL WHERE name = ?",
+                                  [(n,) for n in changed])
     return changed
 
 
@@ -288,30 +286,30 @@ def channel_states(store: Store) -> dict[str, ChannelState]:
     return {r["name"]: ChannelState(name=r["name"], url_fingerprint=r["url_fingerprint"],
                                     disabled_reason=r["disabled_reason"], disabled_at=from_db_time(r["disabled_at"]),
                                     paused_until=from_db_time(r["paused_until"]), pause_reason=r["pause_reason"])
-            for r in store.db.query("SELECT * FROM channels")}
+            for r in store.sql.query("SELECT * FROM channels")}
 
 
 def release(store: Store, rows: Iterable[OutboxRow], not_before: datetime) -> None:
     """Give rows back unsent, due again at ``not_before`` (a digest still gathering, a lease not used)."""
     with store.transaction():
-        store.db.conn.executemany("""UPDATE outbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+        store.sql.executemany("""UPDATE outbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
                                      WHERE id = ? AND status = 'pending'""",
                                   [(to_db_time(not_before), r.id) for r in rows])
 
 
 def counts(store: Store) -> dict[str, int]:
     """Number of outbox rows by status (every status present, zero when empty)."""
-    return status_counts(store.db.conn)
+    return status_counts(store.sql)
 
 
-def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def status_counts(conn) -> dict[str, int]:
     """``counts`` on a bare connection (the metrics' read-only one)."""
     result = dict.fromkeys(OUTBOX_STATUSES, 0)
     result.update(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
     return result
 
 
-def oldest_pending_at(conn: sqlite3.Connection) -> datetime | None:
+def oldest_pending_at(conn) -> datetime | None:
     """When the oldest row not yet delivered was queued; None when none is waiting."""
     (oldest,) = conn.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
     return from_db_time(oldest)
@@ -320,7 +318,7 @@ def oldest_pending_at(conn: sqlite3.Connection) -> datetime | None:
 def recent_alerts(store: Store, *, claim_id: str | None = None, limit: int = 50) -> list[OutboxRow]:
     """The newest alerts, one row each (an alert queued for several channels is one alert), newest first."""
     where, params = ("AND claim_id = ?", [claim_id]) if claim_id is not None else ("", [])
-    return [_outbox_row(r) for r in store.db.query(
+    return [_outbox_row(r) for r in store.sql.query(
         f"""SELECT * FROM outbox WHERE rowid IN (SELECT MIN(rowid) FROM outbox WHERE 1 = 1 {where}
                                                  GROUP BY alert_id)
             ORDER BY rowid DESC LIMIT ?""", [*params, limit])]
@@ -329,5 +327,5 @@ def recent_alerts(store: Store, *, claim_id: str | None = None, limit: int = 50)
 def page(store: Store, *, status: str | None = None, limit: int = 100, offset: int = 0) -> list[OutboxRow]:
     """A page of outbox rows, newest first (``rows`` from ``offset``)."""
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    return [_outbox_row(r) for r in store.db.query(
+    return [_outbox_row(r) for r in store.sql.query(
         f"SELECT * FROM outbox {where} ORDER BY rowid DESC LIMIT ? OFFSET ?", [*params, limit, offset])]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-import sqlite_utils
-
 _IN_LIST_SIZES = (8, 32, 128, 512)  # the lengths of the ``IN (?, …)`` lists queries use
 
 
@@ -23,13 +21,11 @@ def in_lists(values: list[str]) -> Iterator[tuple[list[str | None], str]]:
 
 
 class Queries:
-    """The connection every query module reads and writes through (``Store`` opens it)."""
+    """The connection every query module reads and writes through (``Store`` opens it: ``SqliteSql`` or
+    ``PostgresSql``, which take the same SQL)."""
 
-    db: sqlite_utils.Database
+    sql: object
 
     def _dicts(self, sql: str, params: Sequence[object] = ()) -> Iterator[dict]:
-        """The rows of a query as dicts keyed by column name: what sqlite-utils' ``query`` gives, without its
-        per-call parsing of the statement (claim tracking runs several queries for every claim a poll hits)."""
-        cursor = self.db.conn.execute(sql, params)
-        columns = [column[0] for column in cursor.description]
-        return (dict(zip(columns, row)) for row in cursor)
+        """The rows of a query as dicts keyed by column name."""
+        return self.sql.query(sql, params)

@@ -67,7 +67,7 @@ class StoryQueries(Queries):
     def known_story_ids(self, ids: Iterable[str]) -> set[str]:
         known: set[str] = set()
         for chunk, marks in in_lists(list(ids)):
-            known.update(r[0] for r in self.db.execute(f"SELECT id FROM stories WHERE id IN ({marks})", chunk))
+            known.update(r[0] for r in self.sql.execute(f"SELECT id FROM stories WHERE id IN ({marks})", chunk))
         return known
 
     def ids_with_known_links(self, feed: str, stories: Iterable[Story]) -> set[str]:
@@ -76,7 +76,7 @@ class StoryQueries(Queries):
         links = list(by_link)
         found: set[str] = set()
         for chunk, marks in in_lists(links):
-            found.update(by_link[row[0]] for row in self.db.execute(
+            found.update(by_link[row[0]] for row in self.sql.execute(
                 f"SELECT link FROM stories WHERE feed = ? AND link IN ({marks})", [feed, *chunk]))
         return found
 
@@ -84,17 +84,18 @@ class StoryQueries(Queries):
     # cost more than the inserts themselves in a cold cycle.
     def insert_stories(self, stories: Iterable[Story], now: datetime) -> None:
         seen_at = to_db_time(now)
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO stories (id, feed, title, summary, link, published_at, seen_at, article_text, "
-            "article_error, outlet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.sql.executemany(
+            "INSERT INTO stories (id, feed, title, summary, link, published_at, seen_at, article_text, "
+            "article_error, outlet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(s.id, s.feed, s.title, s.summary, s.link, to_db_time(s.published_at), seen_at, s.article,
               s.article_error, s.outlet or None) for s in stories])
 
     def insert_hits(self, hits: Iterable[Hit], now: datetime) -> None:
         created_at = to_db_time(now)
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO hits (story_id, claim_id, score, matched_terms, created_at, verdict, cue, "
-            "sentence, group_id, headline_key, fresh, sentence_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.sql.executemany(
+            "INSERT INTO hits (story_id, claim_id, score, matched_terms, created_at, verdict, cue, sentence, "
+            "group_id, headline_key, fresh, sentence_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(h.story_id, h.claim_id, h.score, json.dumps(list(h.matched_terms)), created_at, str(h.verdict), h.cue,
               h.sentence, h.group_id, h.headline_key, int(h.fresh), h.sentence_source) for h in hits])
 
@@ -105,7 +106,7 @@ class StoryQueries(Queries):
         # Read in the covering index's order (time, then group and headline) and put each moment's hits in the
         # order they were stored here, in C: asking SQLite for that order made it sort every row, at twice the
         # cost of the read. (Where the limit cuts through one moment's hits, the index decides which are kept.)
-        rows = self.db.execute(
+        rows = self.sql.execute(
             """SELECT created_at, rowid, group_id, headline_key FROM hits
                WHERE claim_id = ? AND verdict = ? AND created_at >= ? AND group_id IS NOT NULL
                ORDER BY created_at DESC LIMIT ?""",
@@ -123,7 +124,7 @@ class StoryQueries(Queries):
     def prune_stories(self, before: datetime) -> int:
         """Delete stories first seen before ``before`` that no claim matched; hits, their stories, claim history
         and the outbox are kept. Returns how many were deleted."""
-        cursor = self.db.execute("""DELETE FROM stories WHERE seen_at < ?
+        cursor = self.sql.execute("""DELETE FROM stories WHERE seen_at < ?
                                     AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.story_id = stories.id)""",
                                  [to_db_time(before)])
         return cursor.rowcount
@@ -150,7 +151,8 @@ class StoryQueries(Queries):
                        h.fresh, h.created_at, s.feed, s.title, s.link, s.published_at,
                        COALESCE(s.outlet, s.feed) AS outlet, h.sentence_source
                 FROM hits h JOIN stories s ON s.id = h.story_id
-                WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC""", params)
+                WHERE {' AND '.join(where)} ORDER BY h.created_at DESC, s.published_at DESC NULLS LAST,
+                         h.rowid DESC""", params)
         return [HitRecord(**{**row, "matched_terms": tuple(json.loads(row["matched_terms"] or "[]")),
                              "verdict": Verdict(row["verdict"]), "fresh": bool(row["fresh"]),
                              "created_at": from_db_time(row["created_at"]),

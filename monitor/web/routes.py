@@ -8,18 +8,17 @@ reads the daemon's current config, so a page says what the daemon works with, in
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 from monitor import views
 from monitor.config import Config
+from monitor.config.database import Database
 from monitor.errors import MonitorError, NotFoundError
 from monitor.logs import kv, log
-from monitor.store import Store, outbox
+from monitor.store import DATABASE_ERRORS, Store, outbox
 from monitor.web import access, atom, pages, render
 
 HTML, JSON, ATOM = "text/html; charset=utf-8", "application/json", "application/atom+xml; charset=utf-8"
@@ -41,12 +40,12 @@ def _utc_now() -> datetime:
 class StatusSite:
     """The status pages of one daemon: ``config()`` is its config now, ``config_error()`` its refused reload."""
 
-    def __init__(self, *, listen_host: str, config: Callable[[], Config], database: Path,
+    def __init__(self, *, listen_host: str, config: Callable[[], Config], database: Database,
                  config_error: Callable[[], str | None] = lambda: None,
                  clock: Callable[[], datetime] = _utc_now) -> None:
         self.listen_host = listen_host
         self.config = config
-        self.database = Path(database)
+        self.database = database
         self.config_error = config_error
         self.clock = clock
 
@@ -60,7 +59,7 @@ class StatusSite:
             return self._route(unquote(path), parse_qs(query), now)
         except NotFoundError as exc:
             return self._error(404, str(exc), now, json_wanted=path.startswith("/api/"))
-        except (MonitorError, sqlite3.Error, OSError) as exc:
+        except (MonitorError, *DATABASE_ERRORS, OSError) as exc:
             log.warning("status page failed %s", kv(path=path, error=exc))
             return self._error(503, f"cannot read the database: {exc}", now, json_wanted=path.startswith("/api/"))
         except Exception as exc:  # noqa: BLE001 — a page's bug answers 500 and is logged; the server serves on

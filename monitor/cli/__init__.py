@@ -141,4 +141,4 @@ def main() -> None:
 
 
 # The commands register themselves on ``cli`` when imported; imported last, as they import the names above.
-from monitor.cli import daemon, inspect, tuning  # noqa: E402,F401
+from monitor.cli import daemon, database, inspect, tuning  # noqa: E402,F401

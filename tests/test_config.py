@@ -8,6 +8,7 @@ import pytest
 
 from conftest import REPO, run_cli, write_config
 from monitor.config import describe, load_config
+from monitor.config.database import PostgresDatabase
 from monitor.errors import ConfigError
 
 VALID = {
@@ -115,6 +116,34 @@ def test_secret_url_is_kept_out_of_repr(tmp_path):
     config = load_config(write_config(tmp_path, VALID), environ={"TEST_HOOK_URL": "https://h.example.com/s3cr3t"})
     assert "s3cr3t" not in repr(config)
     assert "s3cr3t" not in json.dumps(describe(config))
+
+
+def test_a_postgresql_database_reads_its_password_from_the_environment_and_never_shows_it(tmp_path):
+    document = {**VALID, "monitor": {"database": "postgresql://nm@db.example:5433/news",
+                                     "database_password_env": "NM_DB_PASSWORD"}}
+    path = write_config(tmp_path, document)
+    config = load_config(path, environ={"TEST_HOOK_URL": "https://h.example.com/x", "NM_DB_PASSWORD": "hunter2"})
+    assert isinstance(config.database, PostgresDatabase) and config.database.password == "hunter2"
+    assert "hunter2" not in repr(config) + json.dumps(describe(config))
+    assert describe(config)["monitor"]["database"] == "postgresql://nm@db.example:5433/news"
+    with pytest.raises(ConfigError, match="monitor.database_password_env: environment variable NM_DB_PASSWORD is "
+                                          "not set"):
+        load_config(path, environ={"TEST_HOOK_URL": "https://h.example.com/x"})
+
+
+@pytest.mark.parametrize("database,password_env,problem", [
+    ("postgresql://nm:hunter2@db.example/news", None, "monitor.database: holds a password"),
+    ("postgres://nm@db.example/news?password=hunter2", None, "monitor.database: holds a password"),
+    ("postgresql://nm@db.example", None, "monitor.database: names no database"),
+    ("data/monitor.db", "NM_DB_PASSWORD", "monitor.database_password_env: is only for a PostgreSQL database"),
+])
+def test_a_database_key_that_cannot_be_used_is_named_without_repeating_a_password(tmp_path, database, password_env,
+                                                                                   problem):
+    monitor = {"database": database, **({"database_password_env": password_env} if password_env else {})}
+    with pytest.raises(ConfigError) as refused:
+        load_config(write_config(tmp_path, {**VALID, "monitor": monitor}),
+                    environ={"TEST_HOOK_URL": "https://h.example.com/x", "NM_DB_PASSWORD": "x"})
+    assert problem in str(refused.value) and "hunter2" not in str(refused.value)
 
 
 def test_shipped_config_is_valid():

@@ -3,7 +3,7 @@
 Usage (from the repository root):
     /work/venv/bin/python bench/poll_cycle.py [--feeds 500] [--items 50] [--latency-ms 50] [--threads 32]
         [--claims 100] [--quiet-claims] [--churn-share 0.1] [--churn-items 5] [--conditional 0.8] [--repeat 1] [--shipped]
-        [--poll-once] [--profile] [--no-baseline] [--json] [--semantic MODEL_DIR]
+        [--poll-once] [--profile] [--no-baseline] [--json] [--semantic MODEL_DIR] [--postgres CONNINFO]
 
 Rows (each measured in its own child process, so CPU time and peak RSS are its alone; the farm runs in another):
     floor           fetch only: the same --threads, one requests.Session per thread, every body read (cold)
@@ -20,7 +20,9 @@ Rows (each measured in its own child process, so CPU time and peak RSS are its a
                     merged per-thread cProfile (thread CPU time); the top functions go to stdout
 
 ``--semantic MODEL_DIR`` turns the semantic stage on (a ``[semantic]`` table with that model) for every row
-that runs news-monitor.
+that runs news-monitor. ``--postgres CONNINFO`` (a libpq connection string of a role that may create databases)
+runs the cold, warm and churn rows on a new PostgreSQL database per run on that server instead of a SQLite file;
+the databases are dropped at the end.
 
 Prints wall time, CPU time, feeds/s, the ratio to the floor and peak RSS per row; --json prints one JSON document
 instead (keys floor_s, cold_s, warm_s, churn_s, cold_ratio, warm_ratio, peak_rss_mb, plus daemon_peak_rss_mb, pss_mb
@@ -192,8 +194,34 @@ def worker_pipeline(config_path: str, threads: int, farm_base: str, churn_share:
     out["daemon_peak_rss_mb"] = usage["peak_rss_mb"]
     ctx.close()
     out["peak_rss_mb"] = _peak_rss_mb()
-    out["db_mb"] = sum(p.stat().st_size for p in Path(config.database).parent.glob("monitor.db*")) / 1e6
+    with Store(config.database) as store:
+        out["db_mb"] = (store.sql.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+                        if store.is_postgres else
+                        sum(p.stat().st_size for p in Path(config.database).parent.glob("monitor.db*"))) / 1e6
     return out
+
+
+def fresh_postgres(conninfo: str, made: list[str]) -> str:
+    """A new, empty database on the server ``conninfo`` names (its name appended to ``made``); its URL."""
+    import uuid
+    from urllib.parse import urlencode
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = f"nm_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    made.append(name)
+    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if k != "dbname"}
+    return f"postgresql:///{name}?{urlencode(params)}"
+
+
+def drop_postgres(conninfo: str, made: list[str]) -> None:
+    import psycopg
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        for name in made:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def worker_profile(config_path: str, threads: int, top: int) -> dict:
@@ -422,7 +450,10 @@ def main() -> int:
     parser.add_argument("--semantic", metavar="MODEL_DIR", type=Path,
                         help="turn the semantic stage on with this model")
     parser.add_argument("--tmp", default=None, help="folder for the temporary databases (default: system temp)")
+    parser.add_argument("--postgres", metavar="CONNINFO",
+                        help="run the cold, warm and churn rows on new PostgreSQL databases on this server")
     args = parser.parse_args()
+    made_databases: list[str] = []
 
     tmp = Path(tempfile.mkdtemp(prefix="nm-bench-poll-", dir=args.tmp))
     claims = make_claims(args.claims, quiet=args.quiet_claims)
@@ -448,7 +479,9 @@ def main() -> int:
             for rep in range(args.repeat):
                 run_dir = tmp / f"run{rep}"
                 run_dir.mkdir()
-                config = write_config(run_dir, farm.urls, claims, monitor=monitor_keys, semantic=semantic)
+                pipeline_keys = {**monitor_keys, **({"database": fresh_postgres(args.postgres, made_databases)}
+                                                    if args.postgres else {})}
+                config = write_config(run_dir, farm.urls, claims, monitor=pipeline_keys, semantic=semantic)
                 floor = measured("floor", {"urls": farm.urls, "threads": args.threads})
                 record("floor", {**floor["floor"], "peak_rss_mb": floor["peak_rss_mb"]})
                 record("floor (304)", {**floor["floor_304"], "peak_rss_mb": floor["peak_rss_mb"]})
@@ -499,6 +532,8 @@ def main() -> int:
                 extra["cprofile"] = measured("cprofile", {"config": str(config), "threads": args.threads})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if made_databases:
+            drop_postgres(args.postgres, made_databases)
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in rows[name])

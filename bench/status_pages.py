@@ -1,13 +1,16 @@
-"""How fast the status pages answer on a large database: 1,000 feeds and 100,000 stored hits by default.
+"""How fast the status pages and the store's queries answer on a large database: 1,000 feeds and 100,000
+stored stories with a hit each by default, on SQLite or PostgreSQL.
 
 Usage (from the repository root):
     .venv/bin/python bench/status_pages.py [--feeds 1000] [--claims 20] [--hits 100000] [--outbox 20000]
-        [--repeat 5]
+        [--repeat 5] [--database postgresql://user@host/dbname]
 
-Fills a fresh SQLite file (in a temporary folder) with ``--feeds`` feeds (a tenth failing), ``--claims`` claims
-whose ``--hits`` hits (half on the first claim, the rest spread) each have a story, and ``--outbox`` alert rows,
-then asks each page over real loopback HTTP ``--repeat`` times and prints the median and slowest milliseconds,
-with the query plan of a claim's evidence page (it must read the claim and time index, not scan the hits).
+Fills a fresh SQLite file (in a temporary folder), or the empty PostgreSQL database ``--database`` names, with
+``--feeds`` feeds (a tenth failing), ``--claims`` claims whose ``--hits`` hits (half on the first claim, the rest
+spread) each have a story, and ``--outbox`` alert rows; prints the database's size, then asks each page over real
+loopback HTTP ``--repeat`` times and prints the median and slowest milliseconds, times the queries a poll and a
+delivery run, and prints the query plan of a claim's evidence page (it must read the claim and time index, not
+scan the hits).
 """
 
 from __future__ import annotations
@@ -28,21 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import load_config  # noqa: E402
 from monitor.daemon.health import HealthServer  # noqa: E402
-from monitor.store import Store, to_db_time  # noqa: E402
+from monitor.models import Story  # noqa: E402
+from monitor.store import Store, outbox, to_db_time  # noqa: E402
 from monitor.web.routes import StatusSite  # noqa: E402
 
 NOW = datetime(2031, 5, 6, 12, 0, tzinfo=timezone.utc)
 VERDICTS = ("pending", "delayed", "confirmed", "rejected")
 
 
-def fill(folder: Path, feeds: int, claims: int, hits: int, alerts: int) -> Path:
-    document = {"monitor": {"database": "monitor.db"},
+def fill(folder: Path, database: str, feeds: int, claims: int, hits: int, alerts: int) -> Path:
+    document = {"monitor": {"database": database},
                 "feeds": [{"name": f"feed{i}", "url": f"https://feed{i}.example.com/rss"} for i in range(feeds)],
                 "claims": [{"id": f"claim{c}", "text": f"Claim number {c} happens"} for c in range(claims)]}
     config = folder / "monitor.toml"
     config.write_text(tomli_w.dumps(document), encoding="utf-8")
-    with Store(folder / "monitor.db") as store, store.transaction():
-        db = store.db.conn
+    with Store(load_config(config, environ={}).database) as store, store.transaction():
+        db = store.sql
         db.executemany("INSERT INTO feeds (name, url, error_count, last_ok_at, last_error, failing_since, next_poll_at)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [(f"feed{i}", f"https://feed{i}.example.com/rss", 3 if i % 10 == 0 else 0,
@@ -80,13 +84,19 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=100_000)
     parser.add_argument("--outbox", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database", default="monitor.db",
+                        help="an empty PostgreSQL database's URL (default: a SQLite file in a temporary folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        config_path = fill(Path(folder), args.feeds, args.claims, args.hits, args.outbox)
+        config_path = fill(Path(folder), args.database, args.feeds, args.claims, args.hits, args.outbox)
         print(f"filled {args.feeds} feeds, {args.claims} claims, {args.hits} hits, {args.outbox} outbox rows "
               f"in {time.perf_counter() - started:.1f} s")
         config = load_config(config_path, environ={})
+        with Store(config.database) as store:
+            if store.is_postgres:  # what autovacuum does on a live database soon after a bulk load
+                store.sql.execute("ANALYZE")
+            print(f"database size: {database_bytes(store) / 1e6:.1f} MB ({store.path})")
         site = StatusSite(listen_host="127.0.0.1", config=lambda: config, database=config.database,
                           clock=lambda: NOW)
         server = HealthServer("127.0.0.1:0", database=config.database, last_tick=lambda: None,
@@ -111,11 +121,44 @@ def main() -> None:
         finally:
             server.stop()
         with Store(config.database) as store:
-            plan = store.db.execute(
-                "EXPLAIN QUERY PLAN SELECT h.rowid FROM hits h JOIN stories s ON s.id = h.story_id "
+            time_queries(store, args.repeat, args.hits, args.feeds)
+            explain = "EXPLAIN" if store.is_postgres else "EXPLAIN QUERY PLAN"
+            plan = store.sql.execute(
+                f"{explain} SELECT h.rowid FROM hits h JOIN stories s ON s.id = h.story_id "
                 "WHERE h.claim_id = ? ORDER BY h.created_at DESC, h.rowid DESC LIMIT 50 OFFSET 0",
                 ["claim0"]).fetchall()
-        print("evidence page plan: " + "; ".join(row[-1] for row in plan))
+        print("evidence page plan: " + "; ".join(row[-1].strip() for row in plan))
+
+
+def database_bytes(store: Store) -> int:
+    """The database's size on disk: the SQLite file with its write-ahead log, or PostgreSQL's for the database."""
+    if store.is_postgres:
+        return store.sql.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    store.sql.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return sum(p.stat().st_size for p in store.path.parent.glob(f"{store.path.name}*") if p.is_file())
+
+
+def time_queries(store: Store, repeat: int, hits: int, feeds: int) -> None:
+    """Median milliseconds of the queries a poll (which of 50 stories are known, by id and by link; the grouping
+    candidates of a busy claim) and a delivery (the due alerts) run, and of a claim summary."""
+    ids = [f"s{n}" for n in range(0, hits, max(hits // 50, 1))][:50]
+    links = [Story(f"x{n}", "feed0", "t", "", f"https://feed0.example.com/{n}") for n in range(0, hits, feeds)][:50]
+    queries = {
+        "50 story ids known?": lambda: store.known_story_ids(ids),
+        "50 links known?": lambda: store.ids_with_known_links("feed0", links),
+        "grouping candidates (busy claim)": lambda: store.group_candidates("claim0", "confirmed",
+                                                                           NOW - timedelta(days=30)),
+        "due alerts (100)": lambda: outbox.due(store, NOW, limit=100),
+        "claim summaries": store.claim_summaries,
+    }
+    print(f"{'query':<32} {'median ms':>10}")
+    for name, run in queries.items():
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - t0) * 1000)
+        print(f"{name:<32} {statistics.median(times):>10.2f}")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def channel_health(conn, limits: Mapping[str, float], now: datetime) -> list[Cha
     held = dict(conn.execute(
         """SELECT o.channel, COUNT(*) FROM outbox o
            WHERE o.status = 'pending' AND EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel
-                 AND e.claim_id IS o.claim_id AND e.rowid < o.rowid AND e.status = 'dead')
+                 AND COALESCE(e.claim_id, '') = COALESCE(o.claim_id, '') AND e.rowid < o.rowid
+                 AND e.status = 'dead')
            GROUP BY o.channel""").fetchall())
     result = []
     for name, limit in limits.items():

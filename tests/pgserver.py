@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 SERVER_ENV = "NEWS_MONITOR_TEST_POSTGRES"
 REQUIRE_ENV = "NEWS_MONITOR_REQUIRE_POSTGRES"
@@ -36,22 +36,18 @@ def missing_reason() -> str | None:
     return None
 
 
-def _url(params: dict[str, str], dbname: str) -> str:
-    """A postgresql:// URL for ``dbname`` on the server the connection parameters name."""
-    user = quote(params.get("user", ""), safe="")
-    host, port = params.get("host", ""), params.get("port", "")
-    query = {"host": host} if host.startswith("/") else {}  # a socket folder goes in the query
-    netloc = f"{user}@" if user else ""
-    netloc += "" if host.startswith("/") else host
-    netloc += f":{port}" if port else ""
-    return f"postgresql://{netloc}/{dbname}" + (f"?{urlencode(query)}" if query else "")
+def url(conninfo: str, dbname: str) -> str:
+    """A postgresql:// URL for ``dbname`` on the server ``conninfo`` names (its other parameters in the query)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if k != "dbname"}
+    return f"postgresql:///{dbname}?{urlencode(params)}"
 
 
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """The URL of a new, empty database, dropped (with any connection left open to it) afterwards."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
 
     conninfo = server()
     assert conninfo, missing_reason()
@@ -59,7 +55,7 @@ def fresh_database() -> Iterator[str]:
     with psycopg.connect(conninfo, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _url({k: str(v) for k, v in conninfo_to_dict(conninfo).items()}, name)
+        yield url(conninfo, name)
     finally:
         with psycopg.connect(conninfo, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -433,7 +433,7 @@ def test_a_postgresql_restart_mid_run_is_survived_and_the_lock_taken_again(https
 
     import psycopg
     from conftest import run_cli
-    from pgserver import _url
+    from pgserver import url as database_url
 
     if own_cluster_missing():
         pytest.skip(own_cluster_missing())
@@ -443,7 +443,7 @@ def test_a_postgresql_restart_mid_run_is_survived_and_the_lock_taken_again(https
     try:
         with psycopg.connect(conninfo, autocommit=True) as admin:
             admin.execute("CREATE DATABASE news")
-        url = _url(dict(part.split("=", 1) for part in conninfo.split()), "news")
+        url = database_url(conninfo, "news")
         config = folder / "monitor.toml"
         config.write_text(toml_document(feed_document(folder, httpserver, receiver.url, ["alpha"], database=url)),
                           encoding="utf-8")

@@ -145,12 +145,16 @@ def end_leases_of_gone_holders(store: Store, now: datetime) -> int:
 
 # A row may go out when it is pending, due, not leased by a live holder, its channel is neither disabled nor
 # paused, and every earlier row of its claim on its channel is sent (or in this holder's own lease: a digest).
+# "Of its claim" compares claim ids with NULL (an operator alert) equal to NULL, written as COALESCE equality
+# (claim ids are never empty): PostgreSQL can hash-join on that, not on IS NOT DISTINCT FROM, which made the
+# check compare every pair of one channel's rows (1.7 s for 20,000 rows).
 _SENDABLE = """o.status = 'pending' AND o.next_attempt_at <= :due
     AND (o.lease_until IS NULL OR o.lease_until <= :now)
     AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.name = o.channel
                     AND (c.disabled_reason IS NOT NULL OR c.paused_until > :paused_by))
     AND NOT EXISTS (SELECT 1 FROM outbox e
-                    WHERE e.channel = o.channel AND e.claim_id IS o.claim_id AND e.rowid < o.rowid
+                    WHERE e.channel = o.channel AND COALESCE(e.claim_id, '') = COALESCE(o.claim_id, '')
+                      AND e.rowid < o.rowid
                       AND (e.status = 'dead' OR (e.status = 'pending'
                            AND NOT (e.lease_owner IS :holder AND e.lease_until > :now))))"""
 
@@ -237,7 +241,8 @@ def held_behind_dead(store: Store) -> dict[str, str]:
     (the oldest such). ``requeue`` of that alert lets them go, in order."""
     return dict(store.sql.execute(
         """SELECT id, dead FROM (
-               SELECT o.id, (SELECT e.alert_id FROM outbox e WHERE e.channel = o.channel AND e.claim_id IS o.claim_id
+               SELECT o.id, (SELECT e.alert_id FROM outbox e WHERE e.channel = o.channel
+                             AND COALESCE(e.claim_id, '') = COALESCE(o.claim_id, '')
                              AND e.rowid < o.rowid AND e.status = 'dead' ORDER BY e.rowid LIMIT 1) AS dead
                FROM outbox o WHERE o.status = 'pending') AS held
            WHERE dead IS NOT NULL""").fetchall())

@@ -82,6 +82,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (f"ALTER TABLE claims ADD COLUMN muted_until {T}",
      f"ALTER TABLE claim_history ADD COLUMN kind {T} NOT NULL DEFAULT 'change'",
      f"ALTER TABLE claim_history ADD COLUMN note {T}"),
+    # 11: the delivery order check's index (see store.schema); SQLite's indexes end with the rowid implicitly,
+    # and its rows are stored in rowid order, so here the rowid ends the index and has one of its own.
+    ("DROP INDEX IF EXISTS idx_outbox_channel_claim_id_status",
+     "CREATE INDEX idx_outbox_channel_claim_status ON outbox (channel, (COALESCE(claim_id, '')), status, rowid)",
+     "CREATE UNIQUE INDEX idx_outbox_rowid ON outbox (rowid)",
+     "CREATE UNIQUE INDEX idx_hits_rowid ON hits (rowid)"),
 )
 
 

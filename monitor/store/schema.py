@@ -146,10 +146,19 @@ def _migration_10(db: sqlite_utils.Database) -> None:
     db["claim_history"].add_column("note", str)
 
 
+def _migration_11(db: sqlite_utils.Database) -> None:
+    """The earlier alerts of a claim on a channel, found through an index on either database: the delivery
+    order check compares claims as ``COALESCE(claim_id, '')`` (NULL is an operator alert's; claim ids are never
+    empty), which PostgreSQL can index and hash, unlike the null-safe ``IS`` it replaces. The index on that
+    expression replaces the one on (channel, claim_id, status)."""
+    db.execute("DROP INDEX IF EXISTS idx_outbox_channel_claim_id_status")
+    db.execute("CREATE INDEX idx_outbox_channel_claim_status ON outbox (channel, COALESCE(claim_id, ''), status)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                                    _migration_4, _migration_5, _migration_6,
                                                                    _migration_7, _migration_8, _migration_9,
-                                                                   _migration_10)
+                                                                   _migration_10, _migration_11)
 
 
 def upgrade(db: sqlite_utils.Database, path: str | Path) -> None:

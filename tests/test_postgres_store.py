@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from monitor.config.database import PostgresDatabase, database_option, shown_url, url_problem
+from monitor.daemon.health import check_health, database_problem
 from monitor.errors import ConfigError, StoreError
 from monitor.store import Store, postgres_schema
 from monitor.store.postgres import PostgresSql, translate
@@ -143,3 +144,17 @@ def test_a_database_that_cannot_be_reached_is_one_clear_error_without_the_passwo
         str(failed.value)
     with pytest.raises(StoreError, match="NM_DB_PASSWORD is not set"):
         Store(PostgresDatabase("postgresql://nm@db.example/news", password_env="NM_DB_PASSWORD"))
+
+
+@pytest.mark.postgres
+def test_the_health_probe_takes_the_writers_lock_and_says_why_it_cannot(postgres_url):
+    database = PostgresDatabase(postgres_url)
+    assert database_problem(database) == f"database {database} holds no news-monitor tables"
+    Store(database).close()
+    assert database_problem(database) is None
+    with Store(database) as writer, writer.transaction():  # a writer that holds on
+        problem = database_problem(database, timeout=0.2)
+    assert problem.startswith(f"database {database} is not writable: ") and "lock timeout" in problem
+    assert database_problem(database) is None
+    healthy, reason = check_health(None, database)  # `healthcheck` without a listen address
+    assert healthy and reason == f"database {database} is writable"

@@ -1,4 +1,4 @@
-"""The status pages, Atom feeds and JSON API over real loopback HTTP, on a real SQLite file."""
+"""The status pages, Atom feeds and JSON API over real loopback HTTP, on a real SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,19 +20,20 @@ TOKEN = "s3cret-status-token-value"
 
 
 @pytest.fixture
-def site(tmp_path: Path):
-    """A filled database and a factory serving it: ``start(listen_host=…, environ=…)`` gives the base URL."""
-    config_path = write_site(tmp_path, token_env="STATUS_TOKEN")
+def site(tmp_path: Path, database_setting, database):
+    """A filled database (SQLite, then PostgreSQL) and a factory serving it: ``start(listen_host=…, environ=…)``
+    gives the base URL."""
+    config_path = write_site(tmp_path, token_env="STATUS_TOKEN", database=database_setting)
     environ = {"STATUS_TOKEN": TOKEN}
-    fill(tmp_path / "monitor.db", config_path, environ=environ)
+    fill(database, config_path, environ=environ)
     servers: list[HealthServer] = []
 
     def start(*, listen_host: str = "127.0.0.1", config_error: str | None = None, token: bool = True) -> str:
         config = load_config(config_path, environ=environ if token else {"STATUS_TOKEN": ""}) if token else \
             load_config(write_site(tmp_path / "plain", listen="0.0.0.0:0"), environ={})
-        status = StatusSite(listen_host=listen_host, config=lambda: config, database=tmp_path / "monitor.db",
+        status = StatusSite(listen_host=listen_host, config=lambda: config, database=database,
                             config_error=lambda: config_error, clock=lambda: NOW)
-        server = HealthServer("127.0.0.1:0", database=tmp_path / "monitor.db", last_tick=lambda: NOW.timestamp(),
+        server = HealthServer("127.0.0.1:0", database=database, last_tick=lambda: NOW.timestamp(),
                               max_tick_age_seconds=60, clock=lambda: NOW.timestamp(), site=status)
         server.start()
         servers.append(server)
@@ -84,7 +85,7 @@ def test_claim_page_draws_the_timeline_and_pages_the_evidence(site):
     assert html.index("Bridge opening postponed") > html.index("Bridge opens")  # newest first
 
     from monitor.web import pages
-    with Store(tmp_path / "monitor.db") as store:
+    with Store(load_config(tmp_path / "monitor.toml", environ={"STATUS_TOKEN": TOKEN}).database) as store:
         assert len(store.latest_evidence(CLAIM, limit=pages.EVIDENCE_PAGE)) == 3
         assert [e.story_id for e in store.latest_evidence(CLAIM, limit=1, offset=1)] == ["s2"]
 

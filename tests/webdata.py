@@ -18,8 +18,9 @@ HOSTILE_TITLE = '<script>alert("x")</script><img src=x onerror="alert(1)"> Bridg
 HOSTILE_LINK = "javascript:alert(document.cookie)"
 
 
-def write_site(folder: Path, *, feeds: int = 2, listen: str = "127.0.0.1:0", token_env: str | None = None) -> Path:
-    monitor = {"database": "monitor.db", "listen": listen}
+def write_site(folder: Path, *, feeds: int = 2, listen: str = "127.0.0.1:0", token_env: str | None = None,
+               database: str = "monitor.db") -> Path:
+    monitor = {"database": database, "listen": listen}
     if token_env:
         monitor["status_token_env"] = token_env
     document = {

@@ -5,6 +5,7 @@ that does not concern them, refuse a database that does not exist, and explain t
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -145,8 +146,10 @@ def test_explain_a_missed_story_gives_each_claims_score_threshold_and_failed_gat
     text = run_cli("explain", "https://wire.example.com/niger", config=polled, env={HOOK_ENV: SECRET_URL})
     assert text.returncode == 0, text.stderr
     assert "no claim matched" not in text.stdout
-    assert ("claim iraq-us-coalition-signing: no hit; score 48.0, min_score 43; "
-            "require_any: the story has none of 'iraq'") in text.stdout
+    # Its score clears the threshold: the gate is what stops it, and explain says so.
+    found = re.search(r"claim iraq-us-coalition-signing: no hit; score (\d+\.\d), min_score 43; "
+                      r"require_any: the story has none of 'iraq'", text.stdout)
+    assert found and float(found.group(1)) >= 43, text.stdout
     assert "claim niger-pullout: no hit; score" in text.stdout and "exclude: the story has 'junta'" in text.stdout
 
     checks = {c["claim_id"]: c for c in json.loads(run_cli(

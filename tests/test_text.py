@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.reading.text import normalise
+from monitor.reading.text import normalise, text_terms
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,16 @@ from monitor.reading.text import normalise
 )
 def test_normalise(text: str, expected: str) -> None:
     assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("#StayHome says @realDonaldTrump", ["stay", "hom", "say", "real", "donald", "trump"]),
+        ("#COVID19 and #Brexit", ["covid19", "brexit"]),  # nothing run together: kept whole
+        ("@WHO warns", ["\ue000who", "warn"]),  # an acronym handle stays an acronym
+        ("write to press@AcmeCorp.example", ["writ", "press", "acmecorp", "exampl"]),  # an address is no handle
+    ],
+)
+def test_camel_case_hashtags_and_handles_are_read_as_their_words(text: str, expected: list[str]) -> None:
+    assert list(text_terms(text)) == expected

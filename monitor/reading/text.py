@@ -190,6 +190,10 @@ MARK = "\ue000"  # private-use prefix that keeps the acronym "US" apart from the
 _URL = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S*", re.IGNORECASE)
 _ACRONYM = re.compile(r"[A-Z](?:[A-Z]+|(?:\.[A-Z])+\.?)")  # "US", "NATO", "U.S.", "U.S.A."
 _LOWER = re.compile(r"[a-z]")
+# A hashtag or handle written in camel case is words run together ("#StayHome", "@realDonaldTrump"): split where
+# a lowercase letter meets a capital, so its words can match a claim's.
+_TAG = re.compile(r"(?<!\w)[#@](\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def _acronym(m: re.Match[str], *, mark: bool) -> str:
@@ -211,6 +215,8 @@ def words_of(text: str, *, acronyms: bool | None = None) -> list[str]:
     text = unicodedata.normalize("NFKC", text)
     if "://" in text or "www." in text or "pic.twitter" in text:
         text = _URL.sub(" ", text)
+    if "#" in text or "@" in text:
+        text = _TAG.sub(lambda m: _CAMEL.sub(" ", m.group(1)), text)
     if acronyms is None:
         acronyms = _LOWER.search(text) is not None
     text = _ACRONYM.sub(partial(_acronym, mark=acronyms), text)

@@ -20,6 +20,7 @@ from conftest import REPO, rss, shipped_claims, write_config
 from faults import (DaemonProcess, Expected, FaultyReceiver, Tally, dead_rows, expected_from_outbox, fetch,
                     free_port, monitor_command, poll_until, queue_alerts, seeded_delays, serve_http, stop_http,
                     webhook_channel)
+from monitor.config import load_config
 
 # A story the shipped claim reads as "confirmed": a real poll of the feed below raises one state change.
 SIGNED_STORY = {"guid": "fault-1", "title": "Iraq, United States sign deal on coalition withdrawal",
@@ -45,7 +46,8 @@ class Outcome:
 
 
 def config(folder: Path, channels: list[dict], *, feeds: list[dict] = (), **monitor: object) -> Path:
-    """A daemon config over ``folder/monitor.db``: delivery every second, the shipped claim on every channel."""
+    """A daemon config over ``folder/monitor.db`` (or the ``database`` given): delivery every second, the shipped
+    claim on every channel."""
     document = {"monitor": {"database": "monitor.db", "allow_private_networks": True,
                             "deliver_interval_seconds": 1, **monitor},
                 "defaults": {"interval_seconds": 10},
@@ -169,13 +171,15 @@ def stuck_channel_health(folder: Path, now: datetime) -> Outcome:
 # --- 2. a daemon and deliver --now side by side ------------------------------------------------------------
 
 
-def side_by_side(folder: Path, now: datetime, *, seed: int = 0, deliver_runs: int = 4) -> Outcome:
+def side_by_side(folder: Path, now: datetime, *, seed: int = 0, deliver_runs: int = 4,
+                 database: str = "monitor.db") -> Outcome:
     """72 alerts over 24 claims queued; the receiver takes 50–100 ms per POST; ``deliver --now`` runs
-    ``deliver_runs`` times, one after another, while the daemon delivers. Every id must arrive exactly once."""
+    ``deliver_runs`` times, one after another, while the daemon delivers. Every id must arrive exactly once.
+    ``database``: the config's (a file in ``folder``, or a PostgreSQL URL)."""
     receiver = FaultyReceiver()
     receiver.delay = seeded_delays(seed, 0.05, 0.1)
-    path = config(folder, [webhook_channel("hook", receiver.url, 5)])
-    queued = queue_alerts(folder / "monitor.db", claims=24, per_claim=3, channels=["hook"], now=now)["hook"]
+    path = config(folder, [webhook_channel("hook", receiver.url, 5)], database=database)
+    queued = queue_alerts(load_config(path).database, claims=24, per_claim=3, channels=["hook"], now=now)["hook"]
     try:
         with DaemonProcess(path):
             receiver.wait_until(lambda: len(receiver.posts) >= 1, PROMPTLY)  # the daemon is delivering
@@ -230,7 +234,8 @@ KILL_DELIVER_INTERVAL = 1
 RESTART_BOUND = KILL_TIMEOUT_SECONDS + 5 + KILL_DELIVER_INTERVAL + SLOW_GRACE
 
 
-def kill_during_send(folder: Path, now: datetime, *, seed: int | None = None) -> Outcome:
+def kill_during_send(folder: Path, now: datetime, *, seed: int | None = None,
+                     database: str = "monitor.db") -> Outcome:
     """kill -9 the daemon mid-send, restart it, and time how long until every alert has arrived.
 
     ``seed`` None: the receiver holds the first POST, so the kill lands exactly in a send (18 alerts, 6 claims).
@@ -247,8 +252,8 @@ def kill_during_send(folder: Path, now: datetime, *, seed: int | None = None) ->
         receiver.delay = seeded_delays(seed, 0.05, 0.1)
         kill_after = random.Random(seed * 7919).uniform(0.0, 2.0)
     path = config(folder, [webhook_channel("hook", receiver.url, KILL_TIMEOUT_SECONDS)],
-                  deliver_interval_seconds=KILL_DELIVER_INTERVAL)
-    queued = queue_alerts(folder / "monitor.db", claims=claims, per_claim=per_claim, channels=["hook"],
+                  deliver_interval_seconds=KILL_DELIVER_INTERVAL, database=database)
+    queued = queue_alerts(load_config(path).database, claims=claims, per_claim=per_claim, channels=["hook"],
                           now=now)["hook"]
     extra: dict = {}
     try:

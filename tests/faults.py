@@ -248,15 +248,15 @@ def queue_alerts(database: Path, *, claims: int, per_claim: int, channels: list[
 def expected_from_outbox(database: Path, channel: str) -> list[Expected]:
     """A channel's alerts as the daemon queued them (polls raised them), in raise order."""
     with Store(database) as store:
-        rows = store.db.execute("SELECT alert_id, claim_id, payload FROM outbox WHERE channel = ? ORDER BY rowid",
-                                [channel]).fetchall()
+        rows = store.sql.execute("SELECT alert_id, claim_id, payload FROM outbox WHERE channel = ? ORDER BY rowid",
+                                 [channel]).fetchall()
     return [Expected(alert_id, claim_id, json.loads(payload).get("state"), i)
             for i, (alert_id, claim_id, payload) in enumerate(rows)]
 
 
 def dead_rows(database: Path) -> int:
     with Store(database) as store:
-        return store.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'dead'").fetchone()[0]
+        return store.sql.execute("SELECT COUNT(*) FROM outbox WHERE status = 'dead'").fetchone()[0]
 
 
 # --- the tally ---------------------------------------------------------------------------------------------

@@ -53,8 +53,8 @@ def test_healthz_names_a_stuck_channel_until_it_recovers(tmp_path):
     assert_clean(outcome, "a")
 
 
-def test_deliver_now_beside_the_daemon_posts_every_alert_once(tmp_path):
-    outcome = side_by_side(tmp_path, utc_now(), seed=16)
+def test_deliver_now_beside_the_daemon_posts_every_alert_once(tmp_path, database_setting):
+    outcome = side_by_side(tmp_path, utc_now(), seed=16, database=database_setting)
     assert outcome.extra["all_delivered"], outcome.describe()
     assert_clean(outcome, "hook", resent_allowed=False)
 
@@ -68,8 +68,8 @@ def test_a_404_outage_loses_nothing_and_each_claim_ends_on_its_latest_state(tmp_
 
 
 @pytest.mark.parametrize("seed", [None, 1, 2], ids=["held-send", "random-kill-1", "random-kill-2"])
-def test_kill_9_mid_send_then_restart_delivers_everything_soon(tmp_path, seed):
-    outcome = kill_during_send(tmp_path, utc_now(), seed=seed)
+def test_kill_9_mid_send_then_restart_delivers_everything_soon(tmp_path, seed, database_setting):
+    outcome = kill_during_send(tmp_path, utc_now(), seed=seed, database=database_setting)
     if seed is None:
         assert outcome.extra["held"], outcome.describe()  # the kill landed in a send
     assert outcome.extra["all_delivered"], outcome.describe()

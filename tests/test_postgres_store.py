@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config.database import PostgresDatabase, database_option, shown_url, url_problem
 from monitor.daemon.health import check_health, database_problem
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, NoDatabaseError, StoreError
 from monitor.store import Store, postgres_schema
 from monitor.store.postgres import PostgresSql, translate
 from monitor.store.schema import MIGRATIONS
@@ -158,3 +158,15 @@ def test_the_health_probe_takes_the_writers_lock_and_says_why_it_cannot(postgres
     assert database_problem(database) is None
     healthy, reason = check_health(None, database)  # `healthcheck` without a listen address
     assert healthy and reason == f"database {database} is writable"
+
+
+@pytest.mark.postgres
+def test_a_read_of_a_database_without_tables_creates_nothing_and_says_so(postgres_url):
+    database = PostgresDatabase(postgres_url)
+    with pytest.raises(NoDatabaseError, match="has the daemon run yet"):
+        Store(database, create=False)
+    with PostgresSql(database) as sql:
+        assert postgres_schema.version(sql) is None  # nothing was created
+    Store(database).close()
+    with Store(database, create=False) as store:
+        assert store.feed_states() == []

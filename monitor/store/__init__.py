@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from monitor.config.database import Database, PostgresDatabase
+from monitor.errors import NoDatabaseError
+from monitor.store import postgres_schema
 from monitor.store.claims import ClaimChange, ClaimQueries, ClaimRecord, ClaimSummary, EvidenceRecord
 from monitor.store.feeds import FeedQueries, FeedState
-from monitor.config.database import Database, PostgresDatabase
 from monitor.store.postgres import PostgresSql, database_errors
 from monitor.store.schema import MIGRATIONS, from_db_time, to_db_time
 from monitor.store.sqlite import PAGE_CACHE_KIB, WRITE_WAIT_SECONDS, SqliteSql
@@ -44,8 +46,9 @@ class Store(FeedQueries, StoryQueries, ClaimQueries):
 
     A SQLite file (and its folder) is created when missing, unless ``create`` is False: then a missing file raises
     ``NoDatabaseError`` and nothing is written to disk (the read commands, so that a mistyped path says so). A
-    PostgreSQL database must exist; its tables are created on first open. ``db`` is sqlite-utils' ``Database`` of
-    a SQLite file (None on PostgreSQL).
+    PostgreSQL database must exist; its tables are created on first open, unless ``create`` is False (then a
+    database without them raises ``NoDatabaseError``). ``db`` is sqlite-utils' ``Database`` of a SQLite file (None
+    on PostgreSQL).
     """
 
     def __init__(self, target: str | Path | PostgresDatabase, *, create: bool = True) -> None:
@@ -54,9 +57,12 @@ class Store(FeedQueries, StoryQueries, ClaimQueries):
             self.path = target
             self.db = None
             try:
-                from monitor.store import postgres_schema
-                with self.sql.transaction():
-                    postgres_schema.upgrade(self.sql, target)
+                current = postgres_schema.version(self.sql)
+                if current is None and not create:
+                    raise NoDatabaseError(str(target))
+                if current != len(postgres_schema.MIGRATIONS):  # a reader of a current schema takes no lock
+                    with self.sql.transaction():
+                        postgres_schema.upgrade(self.sql, target)
             except BaseException:
                 self.sql.close()
                 raise

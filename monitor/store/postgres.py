@@ -1,4 +1,4 @@
-"""PostgreSQL as the store: the database a config names by URL, its connections, and the SQL the queries share.
+"""PostgreSQL as the store: its connections, their write transactions, and the SQL the queries share.
 
 The query modules are written once, in the SQL both databases accept, with SQLite's parameter marks (``?`` and
 ``:name``); ``translate`` gives PostgreSQL's form of a statement: ``%s`` / ``%(name)s`` marks, and ``x IS y`` /
@@ -90,6 +90,7 @@ class PostgresSql:
         psycopg = psycopg_module()
         self.target = target
         self._errors = psycopg.Error
+        self._idle = psycopg.pq.TransactionStatus.IDLE
         options = [f"-c lock_timeout={LOCK_TIMEOUT_MS}", "-c client_encoding=UTF8", "-c timezone=UTC"]
         if read_only:
             options.append("-c default_transaction_read_only=on")
@@ -120,11 +121,6 @@ class PostgresSql:
     def in_transaction(self) -> bool:
         return self.conn.info.transaction_status != self._idle
 
-    @property
-    def _idle(self):
-        from psycopg.pq import TransactionStatus
-        return TransactionStatus.IDLE
-
     @contextmanager
     def transaction(self) -> Iterator[PostgresSql]:
         """One write transaction holding the database's writer lock (see the module's docstring); raises
@@ -140,6 +136,12 @@ class PostgresSql:
 
     def close(self) -> None:
         self.conn.close()
+
+    def __enter__(self) -> PostgresSql:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def error_message(exc: BaseException) -> str:

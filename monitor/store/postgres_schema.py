@@ -108,6 +108,9 @@ def upgrade(sql, target: object) -> None:
         sql.execute("UPDATE news_monitor_schema SET version = ?", [number + 1])
 
 
-def version(sql) -> int:
+def version(sql) -> int | None:
+    """The schema version, or None when the database holds no news-monitor tables."""
+    if sql.execute("SELECT to_regclass('news_monitor_schema') IS NULL").fetchone()[0]:
+        return None
     row = sql.execute("SELECT version FROM news_monitor_schema").fetchone()
     return row[0] if row else 0

@@ -8,6 +8,10 @@ it inside a held send).
 
     .venv/bin/python bench/delivery_faults.py                  # 30 random kills, 3 runs of each other scenario
     .venv/bin/python bench/delivery_faults.py --kills 5 --runs 1
+    .venv/bin/python bench/delivery_faults.py --postgres "host=/tmp/pg user=newsmonitor dbname=postgres"
+
+``--postgres CONNINFO`` runs the kill -9 and ``deliver --now`` scenarios on a new PostgreSQL database per run
+instead of a SQLite file (the other scenarios stay on SQLite).
 """
 
 from __future__ import annotations
@@ -21,14 +25,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fault_scenarios import (RESTART_BOUND, Outcome, dripping_beside_healthy,  # noqa: E402
                              kill_during_send, outage_404, side_by_side, utc_now)
+import pgdb  # noqa: E402
 
 
-def run(scenario: Callable[[Path], Outcome]) -> Outcome:
+def run(scenario: Callable[..., Outcome], postgres: str | None = None) -> Outcome:
+    """One run in a fresh folder; with ``postgres``, on a fresh database there too (``scenario(folder, url)``)."""
     with tempfile.TemporaryDirectory(prefix="delivery-faults-") as folder:
-        return scenario(Path(folder))
+        if postgres is None:
+            return scenario(Path(folder))
+        with pgdb.fresh(postgres) as url:
+            return scenario(Path(folder), url)
 
 
 def row(name: str, outcomes: list[Outcome], channel: str) -> list[str]:
@@ -48,26 +58,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kills", type=int, default=30, help="runs killing the daemon at a random point")
     parser.add_argument("--runs", type=int, default=3, help="runs of each other scenario")
     parser.add_argument("--verbose", action="store_true", help="print each run's figures as it ends")
+    parser.add_argument("--postgres", metavar="CONNINFO",
+                        help="run the kill -9 and deliver --now scenarios on PostgreSQL databases on this server")
     args = parser.parse_args(argv)
+    pg = args.postgres
 
-    def many(count: int, scenario: Callable[[Path], Outcome]) -> list[Outcome]:
+    def many(count: int, scenario: Callable[..., Outcome], postgres: str | None = None) -> list[Outcome]:
         outcomes = []
         for _ in range(count):
-            outcomes.append(run(scenario))
+            outcomes.append(run(scenario, postgres))
             if args.verbose:
                 print(outcomes[-1].describe(), file=sys.stderr, flush=True)
         return outcomes
 
     seeds = itertools.count(1)
-    kills = [run(lambda f: kill_during_send(f, utc_now(), seed=None))]
-    kills += [run(lambda f, s=seed: kill_during_send(f, utc_now(), seed=s)) for seed in range(1, args.kills + 1)]
+    kills = [run(lambda f, url="monitor.db": kill_during_send(f, utc_now(), seed=None, database=url), pg)]
+    kills += [run(lambda f, url="monitor.db", s=seed: kill_during_send(f, utc_now(), seed=s, database=url), pg)
+              for seed in range(1, args.kills + 1)]
     drips = many(args.runs, lambda f: dripping_beside_healthy(f, utc_now()))
     table = [
         row("kill -9 mid-send, restart", kills, "hook"),
         row("dripping channel a", drips, "a"),
         row("healthy channel b beside it", drips, "b"),
-        row("daemon + deliver --now", many(args.runs, lambda f: side_by_side(f, utc_now(), seed=next(seeds))),
-            "hook"),
+        row("daemon + deliver --now", many(args.runs, lambda f, url="monitor.db": side_by_side(
+            f, utc_now(), seed=next(seeds), database=url), pg), "hook"),
         row("404 outage, requeue", many(args.runs, lambda f: outage_404(f, utc_now())), "hook"),
     ]
     late = sum(not o.extra["b_all_delivered"] for o in drips)

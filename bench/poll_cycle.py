@@ -52,6 +52,7 @@ sys.path.insert(0, str(BENCH))
 
 from feed_farm import (FarmProcess, farm_arguments, make_claims, poll_waiting_for_host, supported_monitor_keys,  # noqa: E402
                        tree_usage, write_config)
+import pgdb  # noqa: E402
 
 
 def _cpu() -> float:
@@ -199,29 +200,6 @@ def worker_pipeline(config_path: str, threads: int, farm_base: str, churn_share:
                         if store.is_postgres else
                         sum(p.stat().st_size for p in Path(config.database).parent.glob("monitor.db*"))) / 1e6
     return out
-
-
-def fresh_postgres(conninfo: str, made: list[str]) -> str:
-    """A new, empty database on the server ``conninfo`` names (its name appended to ``made``); its URL."""
-    import uuid
-    from urllib.parse import urlencode
-
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
-
-    name = f"nm_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    made.append(name)
-    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if k != "dbname"}
-    return f"postgresql:///{name}?{urlencode(params)}"
-
-
-def drop_postgres(conninfo: str, made: list[str]) -> None:
-    import psycopg
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        for name in made:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def worker_profile(config_path: str, threads: int, top: int) -> dict:
@@ -479,8 +457,10 @@ def main() -> int:
             for rep in range(args.repeat):
                 run_dir = tmp / f"run{rep}"
                 run_dir.mkdir()
-                pipeline_keys = {**monitor_keys, **({"database": fresh_postgres(args.postgres, made_databases)}
-                                                    if args.postgres else {})}
+                if args.postgres:
+                    name, url = pgdb.create(args.postgres)
+                    made_databases.append(name)
+                pipeline_keys = {**monitor_keys, **({"database": url} if args.postgres else {})}
                 config = write_config(run_dir, farm.urls, claims, monitor=pipeline_keys, semantic=semantic)
                 floor = measured("floor", {"urls": farm.urls, "threads": args.threads})
                 record("floor", {**floor["floor"], "peak_rss_mb": floor["peak_rss_mb"]})
@@ -533,7 +513,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if made_databases:
-            drop_postgres(args.postgres, made_databases)
+            pgdb.drop(args.postgres, made_databases)
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in rows[name])

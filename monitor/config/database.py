@@ -57,17 +57,20 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def url_problem(url: str) -> str | None:
+CONFIG_PASSWORD_HINT = "set it in an environment variable and name that variable in monitor.database_password_env"
+
+
+def url_problem(url: str, *, password_hint: str = CONFIG_PASSWORD_HINT) -> str | None:
     """Why ``url`` cannot name the store's PostgreSQL database, in words that never repeat it; None if it can.
-    A password belongs in the environment (``database_password_env``), not in a file kept under version control."""
+    A password belongs in the environment, not in a file kept under version control: ``password_hint`` says
+    where it goes instead."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 — raises ValueError for a port that is not a number
     except ValueError:
         return "is not a valid PostgreSQL URL (postgresql://user@host:port/dbname)"
     if parts.password is not None or "password=" in parts.query.lower():
-        return ("holds a password; set it in an environment variable and name that variable in "
-                "monitor.database_password_env")
+        return f"holds a password; {password_hint}"
     if not parts.path.strip("/"):
         return "names no database (postgresql://user@host:port/dbname)"
     return None
@@ -81,9 +84,8 @@ def database_option(text: str) -> Database:
     ``PGPASSWORD`` or ``~/.pgpass``). Raises ConfigError, in words that never repeat the URL, when a URL is
     unusable."""
     if is_postgres_url(text):
-        problem = url_problem(text)
+        problem = url_problem(text, password_hint="set it in PGPASSWORD instead")
         if problem:
-            problem = problem.replace("name that variable in monitor.database_password_env", "export it as PGPASSWORD")
             raise ConfigError(f"--db: the PostgreSQL URL {problem}")
         return PostgresDatabase(text)
     return Path(text)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from monitor.config.database import Database, PostgresDatabase
 from monitor.errors import MonitorError, StoreError
+from monitor.store import DATABASE_ERRORS
+from monitor.store.postgres import PostgresSql
 
 # What a refused process is told about the holder, by the holder's role.
 HOLDERS = {"daemon": "another news-monitor daemon is running on {db} (pid {pid})",
@@ -93,8 +95,7 @@ class PostgresLock(Held):
         self.database, self.role = database, role
         self.sql = self._take()
 
-    def _take(self):
-        from monitor.store.postgres import PostgresSql
+    def _take(self) -> PostgresSql:
         sql = PostgresSql(self.database,
                           application_name=f"{APPLICATION_PREFIX}{self.role} {os.getpid()}@{socket.gethostname()}")
         try:
@@ -109,7 +110,6 @@ class PostgresLock(Held):
         """``held`` while the session holding the lock lives. A server restart ends it, and the lock with it:
         then the lock is taken again on a new connection (``retaken``; ``unreachable`` while the server does
         not answer), and ``DatabaseBusy`` is raised if another process took it meanwhile."""
-        from monitor.store import DATABASE_ERRORS
         try:
             self.sql.execute("SELECT 1")
             return "held"
@@ -125,7 +125,7 @@ class PostgresLock(Held):
         self.sql.close()
 
 
-def _postgres_holder_message(sql, database: PostgresDatabase) -> str:
+def _postgres_holder_message(sql: PostgresSql, database: PostgresDatabase) -> str:
     row = sql.execute(
         """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
            WHERE l.locktype = 'advisory' AND l.granted AND l.objid = ? LIMIT 1""",

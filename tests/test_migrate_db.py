@@ -11,9 +11,6 @@ from monitor.models import Alert, Verdict
 from monitor.store import Store, outbox
 from monitor.store.migrate import TABLES
 
-pytestmark = pytest.mark.postgres
-
-
 def rows(store: Store) -> dict[str, list[tuple]]:
     """Every table's rows in stored order, without the row numbers each database keeps its own way."""
     found = {}
@@ -24,6 +21,7 @@ def rows(store: Store) -> dict[str, list[tuple]]:
     return found
 
 
+@pytest.mark.postgres
 def test_every_row_is_copied_in_order_and_the_copy_carries_on(tmp_path, postgres_url):
     config = write_site(tmp_path)
     fill(tmp_path / "monitor.db", config)
@@ -51,6 +49,7 @@ def test_every_row_is_copied_in_order_and_the_copy_carries_on(tmp_path, postgres
         assert rows(returned) == rows(copy)
 
 
+@pytest.mark.postgres
 def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(tmp_path, postgres_url):
     config = write_site(tmp_path)
     fill(tmp_path / "monitor.db", config)
@@ -63,7 +62,7 @@ def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(tmp_path, postgr
         assert rows(copy) == before
 
 
-def test_a_password_in_the_url_is_refused_without_being_shown(tmp_path):
+def test_a_password_in_the_url_is_refused_without_being_shown(tmp_path):  # no server needed: refused first
     config = write_site(tmp_path)
     fill(tmp_path / "monitor.db", config)
     result = run_cli("migrate-db", "--to", "postgresql://nm:hunter2@db.example/news", config=config)

@@ -50,6 +50,10 @@ def poll_all(ctx: Context, feeds: Sequence[FeedConfig], *, workers: int, now: Ca
     ``interruptible``) the running polls get ``STOP_GRACE_SECONDS`` to end, and ``Interrupted`` is raised with
     the results of those that finished.
     """
+    # Created and migrated once, before the threads: several connections opening a new file at once race to
+    # switch it to WAL, and SQLite answers the losers "database is locked" without waiting (the daemon does the
+    # same before its first job).
+    Store(ctx.config.database).close()
     todo = _Todo(feeds)
     done: queue.SimpleQueue[tuple[int, PollResult | BaseException]] = queue.SimpleQueue()
 

@@ -29,7 +29,8 @@ from monitor.store.postgres import PostgresSql
 # What a refused process is told about the holder, by the holder's role.
 HOLDERS = {"daemon": "another news-monitor daemon is running on {db} (pid {pid})",
            "poll-once": "a news-monitor poll-once is already polling {db} (pid {pid})",
-           "migrate-db": "a news-monitor migrate-db is copying {db} (pid {pid})"}
+           "migrate-db": "a news-monitor migrate-db is copying {db} (pid {pid})",
+           "scheduler": "a news-monitor scheduler is running on {db} (pid {pid})"}
 
 
 class DatabaseBusy(MonitorError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 class RateLimiter:
@@ -36,6 +36,13 @@ class RateLimiter:
                 slot = max(slot, self._sent[-self.max_per_minute] + 60)
             self._sent.append(slot)
             return slot - now
+
+    def replay(self, seconds_ago: Iterable[float]) -> None:
+        """Start again from the sends made, by any process, ``seconds_ago`` (the channel's record in the outbox):
+        how a channel's limits hold when its deliveries run in different processes, one at a time."""
+        with self._lock:
+            now = self._clock()
+            self._sent = deque(sorted(now - age for age in seconds_ago if 0 <= age < 60))
 
     def cancel(self) -> None:
         """Give back the slot just reserved (the alert was not sent after all)."""

@@ -202,6 +202,17 @@ class Context:
                    hosts=HostSlots(config.max_per_host, spacing=host_spacing(config)), stop=stop or threading.Event(),
                    semantic=semantic, articles=articles)
 
+    def succeeded_by(self, loaded: Loaded, config: Config | None = None) -> Context:
+        """The context of a reloaded config (``config``, default ``loaded.config``), with this one's host slots and
+        the rate limiters of unchanged channels: politeness and rate limits span reloads, since polls and sends
+        of the old config may still be running."""
+        config = config or loaded.config
+        new = Context.build(config, claims=loaded.claims, semantic=loaded.semantic, stop=self.stop)
+        limiters = {name: self.limiters[name] if name in self.limiters and self.config.channel(name) ==
+                    config.channel(name) else limiter for name, limiter in new.limiters.items()}
+        self.hosts.set_spacing(new.hosts.spacing)
+        return replace(new, hosts=self.hosts, limiters=limiters)
+
     @property
     def fingerprints(self) -> dict[str, str]:
         """Per channel, a digest of its destination: a channel disabled for one URL is enabled by a new one."""

@@ -328,14 +328,15 @@ def monitor_command(config: Path, *args: str) -> list[str]:
 
 
 class DaemonProcess:
-    """``news-monitor run`` in a subprocess, its stderr in a log file beside the config. Leaving the ``with``
-    block kills it (SIGKILL) if it is still running; ``kill9`` does it on purpose."""
+    """``news-monitor run`` (or ``command``: ``scheduler``, ``worker``) in a subprocess, its stderr in a log file
+    beside the config. Leaving the ``with`` block kills it (SIGKILL) if it is still running; ``kill9`` does it on
+    purpose."""
 
-    def __init__(self, config: Path, *, log_name: str = "daemon.log") -> None:
+    def __init__(self, config: Path, *, log_name: str = "daemon.log", command: str = "run") -> None:
         self.log_path = config.parent / log_name
         self._log = self.log_path.open("a", encoding="utf-8")
         self.started = time.monotonic()
-        self.process = subprocess.Popen(monitor_command(config, "run"), cwd=REPO, stdout=subprocess.DEVNULL,
+        self.process = subprocess.Popen(monitor_command(config, command), cwd=REPO, stdout=subprocess.DEVNULL,
                                         stderr=self._log, text=True)
 
     def __enter__(self) -> DaemonProcess:

@@ -115,7 +115,7 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: int,
     Example:
       news-monitor --config config/monitor.toml run
     """
-    if ctx.invoked_subcommand != "run":  # only the daemon replays early signals; the rest get the usual handling
+    if ctx.invoked_subcommand not in ("run", "scheduler"):  # only the daemon replays early signals
         earlysignals.release()
     configure(verbose, log_format or "text")
     ctx.obj = App(config_path, db_path)

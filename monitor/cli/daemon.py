@@ -1,4 +1,5 @@
-"""The commands that poll and deliver: ``run``, ``healthcheck``, ``poll-once``, ``deliver``, ``test-alert``."""
+"""The commands that poll and deliver: ``run``, ``scheduler``, ``worker``, ``healthcheck``, ``poll-once``,
+``deliver``, ``test-alert``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import click
 from monitor import alerts
 from monitor.cli import App, cli, counted
 from monitor.delivery import DeliveryResult, deliver_due
-from monitor.errors import DeliveryError
+from monitor.config.database import PostgresDatabase
+from monitor.errors import ConfigError, DeliveryError
 from monitor.logs import configure
 from monitor.pipeline import check_deadlines
-from monitor.runtime import utc_now
+from monitor.runtime import Loaded, utc_now
 
 
 @cli.command()
@@ -30,6 +32,51 @@ def run(app: App) -> None:
     root = click.get_current_context().find_root().params
     configure(max(1, root.get("verbose", 0)), root.get("log_format") or loaded.config.log_format)
     Daemon(loaded.config, claims=loaded.claims, load=app.load).run()
+
+
+@cli.command()
+@click.pass_obj
+def scheduler(app: App) -> None:
+    """Run the daemon for workers: queue each feed's polls and each channel's deliveries for `worker` processes
+    (on a PostgreSQL database; one scheduler per database), until SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+      news-monitor --config /config/monitor.toml scheduler
+    """
+    from monitor.daemon.scheduler import Daemon
+    from monitor.queue.dispatch import Scheduling
+
+    loaded = _for_workers(app, "scheduler")
+    Daemon(loaded.config, claims=loaded.claims, load=app.load, queue=Scheduling(loaded.config.database)).run()
+
+
+@cli.command()
+@click.pass_obj
+def worker(app: App) -> None:
+    """Take poll and delivery jobs queued by the scheduler, until SIGTERM or Ctrl-C. Start any number, on any
+    machine that reaches the database; each runs [monitor] workers jobs at once.
+
+    \b
+    Example:
+      news-monitor --config /config/monitor.toml worker
+    """
+    from monitor.queue.worker import Worker
+
+    loaded = _for_workers(app, "worker")
+    Worker(loaded.config, claims=loaded.claims, load=app.load).run()
+
+
+def _for_workers(app: App, command: str) -> Loaded:
+    """The config for ``scheduler`` or ``worker``: logging set up, and a PostgreSQL database, or ConfigError."""
+    loaded = app.load()
+    if not isinstance(loaded.config.database, PostgresDatabase):
+        raise ConfigError([f"monitor.database: {command} needs a PostgreSQL database (postgresql://…) shared with "
+                           f"the other processes; on SQLite, run polls and delivers in one process"],
+                          path=str(loaded.config.path))
+    root = click.get_current_context().find_root().params
+    configure(max(1, root.get("verbose", 0)), root.get("log_format") or loaded.config.log_format)
+    return loaded
 
 
 @cli.command()

@@ -5,7 +5,9 @@ database takes a write lock. A config reload that failed is reported (``config_e
 the daemon keeps running on the previous config, and restarting it would not fix the file. A channel that is
 behind with its alerts (``backlog``: disabled, held behind a dead alert, paused or stuck past
 ``delivery_stuck_seconds``) makes the daemon ``degraded``: still HTTP 200, since a restart cures none of those,
-with the channel and why in ``reason`` and ``channels``.
+with the channel and why in ``reason`` and ``channels``. A scheduler for workers (``monitor.queue``) also reports
+its queue (``queue``: live workers, jobs waiting and running), and is degraded without a live worker or with a
+job waiting too long for one.
 
 The server is a stdlib ``ThreadingHTTPServer`` on a daemon thread: read-only endpoints need no framework. Every
 other path goes to the status pages (``monitor.web``) when the daemon gives a ``site``; those check their own
@@ -40,6 +42,7 @@ from monitor.store import DATABASE_ERRORS
 from monitor.store.postgres import WRITER_LOCK_KEY, PostgresSql, error_message
 
 if TYPE_CHECKING:
+    from monitor.queue.dispatch import QueueHealth
     from monitor.web.routes import StatusSite
 
 # How long the write probe waits for a writer holding the lock. Poll transactions are short, so a lock held
@@ -109,8 +112,10 @@ class HealthCheck:
     def __init__(self, *, database: Database, last_tick: Callable[[], float | None], max_tick_age_seconds: float,
                  config_error: Callable[[], str | None] = lambda: None,
                  channels: Callable[[], list[ChannelHealth]] = list,
+                 queue: Callable[[], QueueHealth] | None = None,
                  clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
         self.database = database
+        self.queue = queue
         self.channels = channels
         self.lock_timeout_seconds = lock_timeout_seconds
         self.last_tick = last_tick
@@ -144,14 +149,26 @@ class HealthCheck:
             channels = self.channels() if database is None else []
         except (OSError, *DATABASE_ERRORS) as exc:
             channels, problems = [], [*problems, f"cannot read the outbox: {exc}"]
-        behind = [c.summary() for c in channels if c.behind]
+        behind = [f"delivery behind on {'; '.join(c.summary() for c in channels if c.behind)}"] \
+            if any(c.behind for c in channels) else []
+        queue = None
+        if self.queue is not None and database is None:
+            try:
+                queue = self.queue()
+            except DATABASE_ERRORS as exc:
+                problems.append(f"cannot read the job queue: {error_message(exc)}")
+            else:
+                waiting = queue.problem()
+                behind += [waiting] if waiting else []
         age = self.tick_age()
         details = {"status": "unhealthy" if problems else "degraded" if behind else "ok",
                    "last_tick_age_seconds": None if age is None else round(age, 3),
                    "config_error": self.config_error(),
                    "channels": {c.name: c.as_json() for c in channels}}
+        if queue is not None:
+            details["queue"] = queue.as_json()
         if problems or behind:
-            details["reason"] = "; ".join(problems or ["delivery behind on " + "; ".join(behind)])
+            details["reason"] = "; ".join(problems or behind)
         return not problems, details
 
 
@@ -161,12 +178,13 @@ class HealthServer:
     def __init__(self, listen: str, *, database: Database, last_tick: Callable[[], float | None],
                  max_tick_age_seconds: float, config_error: Callable[[], str | None] = lambda: None,
                  channels: Callable[[], list[ChannelHealth]] = list,
+                 queue: Callable[[], QueueHealth] | None = None,
                  clock: Callable[[], float] = time.time, lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
                  site: StatusSite | None = None) -> None:
         self.host, self._port = parse_listen(listen)
         self.site = site
         self.health = HealthCheck(database=database, last_tick=last_tick, max_tick_age_seconds=max_tick_age_seconds,
-                                  config_error=config_error, channels=channels, clock=clock,
+                                  config_error=config_error, channels=channels, queue=queue, clock=clock,
                                   lock_timeout_seconds=lock_timeout_seconds)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -48,6 +48,7 @@ from monitor.feeds.search import with_search_feeds
 from monitor.daemon import earlysignals
 from monitor.daemon.systemd import Notifier
 from monitor.daemon.deliverers import ChannelDeliverers
+from monitor.queue.dispatch import QueuedDeliveries, Scheduling
 from monitor.daemon.health import HealthCheck, HealthServer
 from monitor.daemon.retries import FeedRetries
 from monitor.net.urls import parse_listen
@@ -61,6 +62,7 @@ DELIVERY_JOB_ID = "deliver"
 HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_INTERVAL_SECONDS = 3600
 HEARTBEAT_SECONDS = 10
+REQUEUE_STALLED_SECONDS = 10  # how often a scheduler for workers looks for the jobs of dead workers
 LOCK_RENEW_SECONDS = 15  # how often the daemon checks it still holds a PostgreSQL database's lock
 MAX_TICK_AGE_SECONDS = 60
 STOP_GRACE_SECONDS = 7  # under Docker's 10 s between SIGTERM and SIGKILL, with room to spare
@@ -80,7 +82,7 @@ class Daemon:
 
     def __init__(self, config: Config, *, claims: Sequence[TrackedClaim] | None = None,
                  scheduler: BaseScheduler | None = None, clock: Callable[[], datetime] = utc_now,
-                 load: Callable[[], Loaded] | None = None) -> None:
+                 load: Callable[[], Loaded] | None = None, queue: Scheduling | None = None) -> None:
         self.stopping = threading.Event()
         config = with_search_feeds(config)  # a config not read through runtime.load has them too
         self.config = config
@@ -94,7 +96,9 @@ class Daemon:
                                             "heartbeat": ThreadPoolExecutor(1)},
                                  job_defaults={"coalesce": True, "max_instances": 1}, timezone=timezone.utc)
         self._load = load or (lambda: _load_like(self.config))
-        self.deliverers = ChannelDeliverers(lambda: self.ctx, clock, self.stopping)
+        self.queue = queue  # a scheduler for workers (``monitor.queue``): polls and sends are queued, not run
+        self.deliverers = ChannelDeliverers(lambda: self.ctx, clock, self.stopping) if queue is None else \
+            QueuedDeliveries(queue, lambda: [c.name for c in self.ctx.config.channels])
         self._reload_lock = threading.Lock()
         self._active = 0
         self._idle = threading.Condition()
@@ -133,6 +137,9 @@ class Daemon:
         self._add_job(self.heartbeat, "heartbeat", HEARTBEAT_SECONDS, start, executor="heartbeat")
         self._add_job(self.watch_config, "watch-config", WATCH_SECONDS, start + timedelta(seconds=WATCH_SECONDS),
                       executor="heartbeat")
+        if self.queue is not None:
+            self._add_job(self.queue.requeue_stalled, "requeue-stalled", REQUEUE_STALLED_SECONDS,
+                          start + timedelta(seconds=REQUEUE_STALLED_SECONDS))
         if isinstance(self._held, dblock.PostgresLock):
             self._add_job(self.renew_lock, "database-lock", LOCK_RENEW_SECONDS,
                           start + timedelta(seconds=LOCK_RENEW_SECONDS))
@@ -183,7 +190,14 @@ class Daemon:
         return job
 
     def poll_job(self, feed_name: str) -> None:
-        """Job (a feed's interval, or a retry once its host is free): poll it, unless another job is polling it."""
+        """Job (a feed's interval, or a retry once its host is free): poll it, unless another job is polling it.
+        A scheduler for workers queues a poll job instead (one at most waits per feed)."""
+        if self.queue is not None:
+            ctx = self.ctx
+            feed = ctx.config.feed(feed_name)
+            if feed is not None:
+                self.queue.poll(ctx.config, feed)
+            return
         with self.retries.polling(feed_name) as mine:
             if mine:
                 self.poll(feed_name)
@@ -296,13 +310,8 @@ class Daemon:
             if fixed:
                 log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
                 config = _with(config, **{k: getattr(self.config, k) for k in RESTART_KEYS})
-            old, old_ctx = self.config, self.ctx
-            new_ctx = Context.build(config, claims=loaded.claims, semantic=loaded.semantic, stop=self.stopping)
-            # Politeness and rate limits span reloads: polls and sends of the old config may still be running.
-            limiters = {name: old_ctx.limiters[name] if name in old_ctx.limiters and old.channel(name) == config.channel(name)
-                        else limiter for name, limiter in new_ctx.limiters.items()}
-            old_ctx.hosts.set_spacing(new_ctx.hosts.spacing)
-            self.ctx = replace(new_ctx, hosts=old_ctx.hosts, limiters=limiters)  # jobs read config from ctx
+            old = self.config
+            self.ctx = self.ctx.succeeded_by(loaded, config)  # jobs read config from ctx
             self.config = config
             changes = self._apply_jobs(old, config)
             self._watch.read(seen)
@@ -361,7 +370,8 @@ class Daemon:
 
         Holds the database's lock (``dblock``) all the while: raises ``DatabaseBusy`` when another daemon (or a
         ``poll-once``) is using the database, or took it while a PostgreSQL server restarted."""
-        with dblock.hold(self.config.database, "daemon") as self._held:
+        role = "daemon" if self.queue is None else "scheduler"
+        with dblock.hold(self.config.database, role) as self._held:
             self._serve()
         self._held = None
         if self._lock_lost is not None:
@@ -376,12 +386,14 @@ class Daemon:
         if early_stop is not None:
             self._on_stop_signal(early_stop, None)
         Store(self.config.database).close()  # create and migrate the file before anyone checks its health
+        if self.queue is not None:
+            self.queue.open()
         metrics.bind_database(self.config.database, [f.name for f in self.config.feeds],
                               channels=stuck_limits(self.config))
         metrics.config_loaded(time.time())
         health = dict(database=self.config.database, last_tick=metrics.last_tick,
                       max_tick_age_seconds=MAX_TICK_AGE_SECONDS, config_error=lambda: self.reload_error,
-                      channels=self.channel_health)
+                      channels=self.channel_health, queue=self.queue.health if self.queue else None)
         server = None
         if self.config.listen:
             site = StatusSite(listen_host=parse_listen(self.config.listen)[0], config=lambda: self.config,
@@ -403,6 +415,8 @@ class Daemon:
         keep_alive.set()
         if server:
             server.stop()
+        if self.queue is not None:
+            self.queue.close()
         started = time.monotonic()
         idle = self.deliverers.join(STOP_GRACE_SECONDS)
         if not (self._wait_idle(STOP_GRACE_SECONDS - (time.monotonic() - started)) and idle):

@@ -53,6 +53,16 @@ class HostBusy:
         return self.retry_in_seconds is not None
 
 
+@dataclass(frozen=True, slots=True)
+class SharedHost:
+    """A host's politeness state as another process hands it over: timed-out fetches in a row (the backoff's
+    growth), seconds left of its backoff (None: none), seconds since its last request began (None: never)."""
+
+    timeouts: int = 0
+    backoff_left: float | None = None
+    since_last_start: float | None = None
+
+
 @dataclass(slots=True)
 class _Host:
     in_flight: int = 0
@@ -156,6 +166,29 @@ class HostSlots:
         with self._lock:
             state = self._hosts.get(host_of(url))
             return self._backoff_left(state) if state is not None else None
+
+    def shared_state(self, url: str) -> SharedHost:
+        """What other processes polling the URL's host need to know of it (see ``adopt``)."""
+        with self._lock:
+            state = self._hosts.get(host_of(url)) or _Host()
+            now = self._clock()
+            return SharedHost(state.timeouts, self._backoff_left(state),
+                              None if state.last_start is None else now - state.last_start)
+
+    def adopt(self, url: str, shared: SharedHost) -> None:
+        """Take over the URL's host's backoff and last request from another process (``shared_state`` there):
+        the later of its and this process's last request, and its backoff when it is the longer."""
+        with self._lock:
+            state = self._hosts.setdefault(host_of(url), _Host())
+            now = self._clock()
+            if shared.since_last_start is not None:
+                theirs = now - shared.since_last_start
+                state.last_start = theirs if state.last_start is None else max(state.last_start, theirs)
+            mine = self._backoff_left(state)
+            if shared.backoff_left is not None and (mine is None or shared.backoff_left > mine):
+                state.backoff_until, state.timeouts = now + shared.backoff_left, shared.timeouts
+            elif shared.backoff_left is None and mine is None:
+                state.timeouts = shared.timeouts
 
     def _backoff_left(self, state: _Host) -> float | None:
         if state.backoff_until is None:

@@ -208,6 +208,13 @@ def mark_sent(store: Store, row: OutboxRow, now: datetime) -> None:
                             WHERE name = ? AND paused_until IS NOT NULL""", [row.channel])
 
 
+def recent_attempts(store: Store, channel: str, since: datetime) -> list[datetime]:
+    """When the channel's alerts were last tried (sent or not) since ``since``: one time per alert, its latest."""
+    return [from_db_time(r["last_attempt_at"]) for r in store.sql.query(
+        "SELECT last_attempt_at FROM outbox WHERE channel = ? AND last_attempt_at >= ? ORDER BY last_attempt_at",
+        [channel, to_db_time(since)])]
+
+
 def record_failure(store: Store, row: OutboxRow, now: datetime, error: str, decision: Decision) -> None:
     """Record a failed attempt and what the deliverer decided: try again at its ``next_attempt_at``, or give up
     (``dead``)."""

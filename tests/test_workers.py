@@ -1,0 +1,25 @@
+"""A scheduler and workers on one PostgreSQL database (``monitor.queue``), started for real: jobs polled and
+delivered across processes, politeness and rate limits held across them, dead workers' jobs taken back."""
+
+from __future__ import annotations
+
+import pytest
+
+from fault_scenarios import utc_now
+from test_delivery_faults import assert_clean
+from worker_scenarios import kill_workers_mid_poll_and_send
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_killing_workers_mid_poll_and_mid_send_loses_and_repeats_nothing(tmp_path, postgres_url, seed):
+    outcome = kill_workers_mid_poll_and_send(tmp_path, utc_now(), postgres_url, seed=seed)
+    extra = outcome.extra
+    assert extra["kills"] == ["poll", "send"], outcome.describe()
+    assert extra["all_delivered"] and extra["all_polled"], outcome.describe()
+    assert extra["requeued"] >= 2, outcome.describe()  # the killed poll and the killed send, at least
+    assert extra["stuck_jobs"] == 0, outcome.describe()
+    assert extra["stories_once"], outcome.describe()
+    assert extra["most_per_host"] <= 2, outcome.describe()  # max_per_host, across every worker
+    assert_clean(outcome, "hook")

@@ -1,0 +1,232 @@
+"""A scheduler and workers on one PostgreSQL database, started for real, with faults injected: the scenarios of
+``tests/test_workers.py``, which ``bench/delivery_faults.py --workers`` also runs many times.
+
+``Cluster`` starts ``news-monitor scheduler`` and N ``news-monitor worker`` processes on one config; ``FeedFarm``
+serves feeds on two loopback host names, each answer after a delay, counting requests in flight per host; and
+``connected_to`` finds which worker holds a connection to a port now (from ``/proc``), so that a kill lands in
+a poll or a send for certain rather than by luck.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from conftest import rss
+from fault_scenarios import SIGNED_STORY, Outcome, config
+from faults import (DaemonProcess, FaultyReceiver, Tally, expected_from_outbox, poll_until, queue_alerts,
+                    seeded_delays, serve_http, stop_http, webhook_channel)
+from monitor.config import load_config
+from monitor.store import Store
+
+# Generous bounds on conditions, never expected durations (a loaded 2-core CI machine must not flake). A dead
+# worker is noticed STALLED_AFTER_SECONDS (20) after its last heartbeat, at the scheduler's next look (10 s).
+RECOVERED = 120.0
+
+
+class FeedFarm:
+    """``feeds`` RSS feeds, half on ``127.0.0.1`` and half on ``localhost`` (two hosts to the politeness rules),
+    each answering after ``delay`` seconds with one story of its own (and feed 0 with ``SIGNED_STORY``, which
+    the shipped claim reads as confirmed). Counts requests per host in flight and the most seen at once."""
+
+    def __init__(self, feeds: int, *, delay: float, published: datetime) -> None:
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.in_flight: dict[str, int] = {}
+        self.most_at_once: dict[str, int] = {}
+        self.requests: dict[str, int] = {}
+        documents = {f"/feed-{n}.xml": rss([{**SIGNED_STORY, "published": published}] if n == 0 else [
+            {"guid": f"farm-{n}", "title": f"Harbour report number {n}", "summary": f"Ships in port, day {n}.",
+             "link": f"https://farm.example.com/{n}", "published": published}]) for n in range(feeds)}
+        farm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                host = self.headers.get("Host", "").partition(":")[0]
+                farm._enter(host, self.path)
+                try:
+                    threading.Event().wait(farm.delay)  # the answer's latency, which the kills land in
+                    body = documents.get(self.path)
+                    self.send_response(200 if body else 404)
+                    self.send_header("Content-Type", "application/rss+xml")
+                    self.send_header("Content-Length", str(len(body or b"")))
+                    self.end_headers()
+                    self.wfile.write(body or b"")
+                except OSError:
+                    pass  # its poller was killed
+                finally:
+                    farm._leave(host)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = serve_http(Handler)
+        self.port = self._server.server_address[1]
+        self.urls = [f"http://{'127.0.0.1' if n % 2 == 0 else 'localhost'}:{self.port}/feed-{n}.xml"
+                     for n in range(feeds)]
+
+    def _enter(self, host: str, path: str) -> None:
+        with self.lock:
+            self.in_flight[host] = self.in_flight.get(host, 0) + 1
+            self.most_at_once[host] = max(self.most_at_once.get(host, 0), self.in_flight[host])
+            self.requests[path] = self.requests.get(path, 0) + 1
+
+    def _leave(self, host: str) -> None:
+        with self.lock:
+            self.in_flight[host] -= 1
+
+    def busy(self) -> bool:
+        with self.lock:
+            return any(self.in_flight.values())
+
+    def stop(self) -> None:
+        stop_http(self._server)
+
+
+class Cluster:
+    """``news-monitor scheduler`` and ``workers`` workers on ``config_path``, each logging beside it."""
+
+    def __init__(self, config_path: Path, workers: int) -> None:
+        self.config_path = config_path
+        self.scheduler = DaemonProcess(config_path, command="scheduler", log_name="scheduler.log")
+        self.workers = [DaemonProcess(config_path, command="worker", log_name=f"worker-{n}.log")
+                        for n in range(workers)]
+        self._extra = 0
+
+    def start_worker(self) -> DaemonProcess:
+        self._extra += 1
+        worker = DaemonProcess(self.config_path, command="worker", log_name=f"worker-extra-{self._extra}.log")
+        self.workers.append(worker)
+        return worker
+
+    def live_workers(self) -> list[DaemonProcess]:
+        return [w for w in self.workers if w.process.poll() is None]
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process in (self.scheduler, *self.workers):
+            process.kill9()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.log_path.name}\n{p.log()[-3000:]}" for p in (self.scheduler, *self.workers))
+
+
+def connected_to(port: int, processes: list[DaemonProcess]) -> DaemonProcess | None:
+    """The process among ``processes`` holding an established TCP connection to local ``port`` now."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for fields in (line.split() for line in lines):
+            if fields[2].endswith(f":{port:04X}") and fields[3] == "01":  # remote port, ESTABLISHED
+                sockets.add(f"socket:[{fields[9]}]")
+    for process in processes:
+        if _open_files(process.process.pid) & sockets:
+            return process
+    return None
+
+
+def _open_files(pid: int) -> set[str]:
+    folder = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return set()  # it has just exited
+    links = set()
+    for name in names:
+        try:
+            links.add(os.readlink(f"{folder}/{name}"))
+        except OSError:
+            pass  # closed meanwhile
+    return links
+
+
+def kill_workers_mid_poll_and_send(folder: Path, now: datetime, database: str, *, seed: int) -> Outcome:
+    """Three workers and a scheduler; kill -9 a worker in the middle of a poll and one in the middle of a send
+    (found from their open connections, at a seeded point), let the others carry on, and check everything.
+
+    Figures: the channel's tally (lost, doubled, out of order; the send in flight at the kill may be posted
+    again), ``all_delivered``, ``all_polled`` (every feed polled and its story stored once), ``kills`` (what each
+    killed worker was doing), ``requeued`` (jobs the scheduler took back from dead workers), ``stuck_jobs``
+    (jobs still held by a dead worker at the end: none), ``most_per_host`` (requests in flight to one host at once, at most
+    ``max_per_host``), ``recovered_s`` (from the last kill to the last alert answered)."""
+    rng = random.Random(seed)
+    receiver = FaultyReceiver()
+    receiver.delay = seeded_delays(seed, 0.05, 0.1)
+    farm = FeedFarm(12, delay=rng.uniform(0.5, 1.5), published=now - timedelta(minutes=10))
+    path = config(folder, [webhook_channel("hook", receiver.url, 2)],
+                  feeds=[{"name": f"feed-{n}", "url": url} for n, url in enumerate(farm.urls)],
+                  database=database, max_per_host=2, workers=4)
+    database_setting = load_config(path).database
+    queued = queue_alerts(database_setting, claims=10, per_claim=3, channels=["hook"], now=now)["hook"]
+    extra: dict = {"kills": []}
+    receiver.hold_next()  # the first POST waits: its sender is killed in the send
+    in_flight: set[str] = set()
+    try:
+        with Cluster(path, workers=3) as cluster:
+            # Mid-poll: after a seeded number of farm requests, the worker holding one open is killed.
+            wanted = rng.randint(1, 6)
+            poller = poll_until(lambda: sum(farm.requests.values()) >= wanted and farm.busy()
+                                and connected_to(farm.port, cluster.live_workers()), RECOVERED, every=0.05)
+            if poller:
+                poller.kill9()
+                extra["kills"].append("poll")
+            # Mid-send: the worker whose POST is held.
+            if receiver.held.wait(RECOVERED):
+                sender = poll_until(lambda: connected_to(receiver._server.server_address[1],
+                                                         cluster.live_workers()), 10, every=0.05)
+                if sender:
+                    in_flight = {receiver.posts[0].alert_id}
+                    sender.kill9()
+                    extra["kills"].append("send")
+            killed = time.monotonic()
+            receiver.release()
+            if len(cluster.live_workers()) < 2:
+                cluster.start_worker()  # work to go on with, as an operator's restart policy would
+            expected = queued + [e for e in expected_from_outbox(database_setting, "hook")
+                                 if e.alert_id not in {q.alert_id for q in queued}]
+            extra["all_delivered"] = receiver.wait_until(lambda: receiver.has_all(expected), RECOVERED)
+            extra["all_polled"] = bool(poll_until(lambda: _all_polled(database_setting, len(farm.urls)), RECOVERED))
+            finished = [p.finished for p in receiver.posts if p.outcome == "ok" and p.finished]
+            extra["recovered_s"] = round(max(finished) - killed, 1) if finished else None
+            extra["requeued"] = cluster.scheduler.log().count("job of a dead worker")
+            extra["stuck_jobs"] = _jobs_of_dead_workers(database_setting)
+            extra["most_per_host"] = max(farm.most_at_once.values(), default=0)
+            extra["stories_once"] = _stories_once(database_setting, len(farm.urls))
+            if not (extra["all_delivered"] and extra["all_polled"]):
+                extra["logs"] = cluster.logs()
+        expected = queued + [e for e in expected_from_outbox(database_setting, "hook")
+                             if e.alert_id not in {q.alert_id for q in queued}]
+        return Outcome({"hook": Tally.of(expected, receiver.posts, allowed_resend=in_flight)}, extra)
+    finally:
+        receiver.stop()
+        farm.stop()
+
+
+def _all_polled(database, feeds: int) -> bool:
+    with Store(database) as store:
+        return sum(1 for s in store.feed_states() if s.last_ok_at is not None) == feeds
+
+
+def _stories_once(database, feeds: int) -> bool:
+    """Every feed's story stored, once: a poll retried after its worker died repeated nothing."""
+    with Store(database) as store:
+        return store.sql.execute("SELECT count(*), count(DISTINCT id) FROM stories").fetchone() == (feeds, feeds)
+
+
+def _jobs_of_dead_workers(database) -> int:
+    """Jobs still marked running by a worker that is gone (no heartbeat for the scheduler's whole round)."""
+    with Store(database) as store:
+        return store.sql.execute(
+            """SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
+               WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - interval '30 seconds')"""
+        ).fetchone()[0]

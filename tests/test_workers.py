@@ -7,7 +7,7 @@ import pytest
 
 from fault_scenarios import utc_now
 from test_delivery_faults import assert_clean
-from worker_scenarios import kill_workers_mid_poll_and_send
+from worker_scenarios import kill_workers_mid_poll_and_send, rate_limit_across_workers, reload_across_processes
 
 pytestmark = pytest.mark.postgres
 
@@ -23,3 +23,22 @@ def test_killing_workers_mid_poll_and_mid_send_loses_and_repeats_nothing(tmp_pat
     assert extra["stories_once"], outcome.describe()
     assert extra["most_per_host"] <= 2, outcome.describe()  # max_per_host, across every worker
     assert_clean(outcome, "hook")
+
+
+def test_workers_poll_deliver_report_health_and_reload_with_the_scheduler(tmp_path, postgres_url):
+    from faults import free_port
+
+    outcome = reload_across_processes(tmp_path, utc_now(), postgres_url, listen_port=free_port())
+    extra = outcome.extra
+    assert extra["all_polled"] and extra["delivered"], outcome.describe()
+    report = extra["health"]
+    assert report and report["status"] == "ok" and report["queue"]["workers"] == 2, outcome.describe()
+    assert extra["reloaded"] == 3 and extra["new_feed_polled"], outcome.describe()
+    assert_clean(outcome, "hook", resent_allowed=False)
+
+
+def test_a_channels_rate_limit_holds_across_worker_processes(tmp_path, postgres_url):
+    outcome = rate_limit_across_workers(tmp_path, utc_now(), postgres_url)
+    extra = outcome.extra
+    assert extra["first_two"], outcome.describe()
+    assert extra["held"] and extra["posts_while_held"] == 0, outcome.describe()

@@ -230,3 +230,76 @@ def _jobs_of_dead_workers(database) -> int:
             """SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
                WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - interval '30 seconds')"""
         ).fetchone()[0]
+
+
+def wait_logged(process: DaemonProcess, text: str, timeout: float, count: int = 1) -> bool:
+    return bool(poll_until(lambda: process.log().count(text) >= count, timeout))
+
+
+def reload_across_processes(folder: Path, now: datetime, database: str, *, listen_port: int) -> Outcome:
+    """A scheduler and two workers: every feed polled and the alert its story raised delivered once; the
+    scheduler's ``/healthz`` shows the two workers; then a feed is added to the config file, and both kinds of
+    process reload it and poll it. Figures: ``health`` (the report), ``all_polled``, ``new_feed_polled``,
+    ``reloaded`` (processes that logged the reload)."""
+    from faults import fetch
+    import json
+
+    receiver = FaultyReceiver()
+    farm = FeedFarm(5, delay=0.05, published=now - timedelta(minutes=10))
+    feeds = [{"name": f"feed-{n}", "url": url} for n, url in enumerate(farm.urls)]
+    path = config(folder, [webhook_channel("hook", receiver.url, 5)], feeds=feeds[:4], database=database,
+                  listen=f"127.0.0.1:{listen_port}")
+    database_setting = load_config(path).database
+    extra: dict = {}
+    try:
+        with Cluster(path, workers=2) as cluster:
+            extra["all_polled"] = bool(poll_until(lambda: _all_polled(database_setting, 4), RECOVERED))
+            extra["delivered"] = receiver.wait_until(lambda: any(p.outcome == "ok" for p in receiver.posts),
+                                                     RECOVERED)
+
+            def healthy_with_two() -> dict | None:
+                answer = fetch(f"http://127.0.0.1:{listen_port}/healthz")
+                report = json.loads(answer[1]) if answer else None
+                return report if report and (report.get("queue") or {}).get("workers") == 2 else None
+            extra["health"] = poll_until(healthy_with_two, RECOVERED)
+            config(folder, [webhook_channel("hook", receiver.url, 5)], feeds=feeds, database=database,
+                   listen=f"127.0.0.1:{listen_port}")
+            extra["reloaded"] = sum(wait_logged(p, "config reloaded", RECOVERED)
+                                    for p in (cluster.scheduler, *cluster.workers))
+            extra["new_feed_polled"] = bool(poll_until(lambda: _all_polled(database_setting, 5), RECOVERED))
+            if not (extra["all_polled"] and extra["new_feed_polled"] and extra["health"]):
+                extra["logs"] = cluster.logs()
+        expected = expected_from_outbox(database_setting, "hook")
+        return Outcome({"hook": Tally.of(expected, receiver.posts)}, extra)
+    finally:
+        receiver.stop()
+        farm.stop()
+
+
+def rate_limit_across_workers(folder: Path, now: datetime, database: str) -> Outcome:
+    """A channel that takes two messages a minute: one worker sends two alerts and stops; a second worker,
+    started afresh, is given two more at once and must hold them, since the minute of the first two has not
+    passed. Figures: ``first_two`` (delivered by the first worker), ``held`` (the second logged the wait),
+    ``posts_while_held`` (POSTs in the 10 s after the second pair was queued: none)."""
+    receiver = FaultyReceiver()
+    channel = {**webhook_channel("hook", receiver.url, 5), "max_per_minute": 2}
+    path = config(folder, [channel], database=database)
+    database_setting = load_config(path).database
+    queue_alerts(database_setting, claims=2, per_claim=1, channels=["hook"], now=now, prefix="first")
+    extra: dict = {}
+    try:
+        with Cluster(path, workers=1) as cluster:
+            extra["first_two"] = receiver.wait_until(lambda: len(receiver.posts) == 2 and all(
+                p.outcome == "ok" for p in receiver.posts), RECOVERED)
+            first = cluster.workers[0]
+            first.process.terminate()
+            first.process.wait(30)
+            second = cluster.start_worker()
+            wait_logged(second, "worker started", RECOVERED)
+            queue_alerts(database_setting, claims=2, per_claim=1, channels=["hook"], now=now, prefix="second")
+            extra["held"] = wait_logged(second, "delivery waits for the rate limit", 30)
+            threading.Event().wait(10)  # the experiment is that nothing arrives in this while
+            extra["posts_while_held"] = len(receiver.posts) - 2
+        return Outcome({}, extra)
+    finally:
+        receiver.stop()

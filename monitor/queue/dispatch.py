@@ -96,7 +96,9 @@ def requeue_stalled(app, database: PostgresDatabase) -> int:
             try:
                 app.job_manager.retry_job_by_id(job_id, datetime.now(timezone.utc))
                 outcome = "queued again"
-            except procrastinate.exceptions.UniqueViolation:
+            except procrastinate.exceptions.UniqueViolation as exc:
+                if exc.queueing_lock is None:
+                    raise
                 # The same feed or channel is queued already: that job does this one's work.
                 app.connector.get_sync_connector().execute_query(
                     query=procrastinate.sql.queries["finish_job"], job_id=job_id, status="failed", delete_job=False)

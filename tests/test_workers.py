@@ -7,7 +7,8 @@ import pytest
 
 from fault_scenarios import utc_now
 from test_delivery_faults import assert_clean
-from worker_scenarios import kill_workers_mid_poll_and_send, rate_limit_across_workers, reload_across_processes
+from worker_scenarios import (kill_workers_mid_poll_and_send, postgresql_restart_under_workers,
+                              rate_limit_across_workers, reload_across_processes)
 
 pytestmark = pytest.mark.postgres
 
@@ -42,3 +43,34 @@ def test_a_channels_rate_limit_holds_across_worker_processes(tmp_path, postgres_
     extra = outcome.extra
     assert extra["first_two"], outcome.describe()
     assert extra["held"] and extra["posts_while_held"] == 0, outcome.describe()
+
+
+def test_a_postgresql_restart_under_the_scheduler_and_workers_is_survived(tmp_path):
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import psycopg
+    from conftest import REPO
+    from pgserver import url as database_url
+    from test_ops import own_cluster_missing
+
+    if own_cluster_missing():
+        pytest.skip(own_cluster_missing())
+    folder = Path(tempfile.mkdtemp(prefix="nm-pg-"))  # not under pytest's root-only tmp: the server's user reads it
+    script = str(REPO / ".ci" / "postgres")
+    conninfo = subprocess.run([script, "start", str(folder)], capture_output=True, text=True, check=True,
+                              timeout=120).stdout.strip()
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute("CREATE DATABASE news")
+        outcome = postgresql_restart_under_workers(
+            tmp_path, utc_now(), database_url(conninfo, "news"),
+            lambda: subprocess.run([script, "restart", str(folder)], check=True, timeout=120))
+    finally:
+        subprocess.run([script, "stop", str(folder)], timeout=120)
+        subprocess.run(["rm", "-rf", str(folder)], timeout=60)
+    extra = outcome.extra
+    assert extra["first"] and extra["second"], outcome.describe()
+    assert extra["polled_after"] and extra["workers_after"] == 2, outcome.describe()
+    assert_clean(outcome, "hook", resent_allowed=False)

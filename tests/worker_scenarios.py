@@ -303,3 +303,35 @@ def rate_limit_across_workers(folder: Path, now: datetime, database: str) -> Out
         return Outcome({}, extra)
     finally:
         receiver.stop()
+
+
+def postgresql_restart_under_workers(folder: Path, now: datetime, url: str, restart) -> Outcome:
+    """A scheduler and two workers on the database at ``url``; the server restarts (``restart()``) after the
+    first alert was delivered; then a second feed's story raises another alert, which must be delivered, and
+    every feed polled again. Figures: ``first``, ``second`` (delivered), ``polled_after`` (polls after the
+    restart), ``workers_after`` (workers heartbeating at the end)."""
+    from monitor.queue.dispatch import queue_health
+
+    receiver = FaultyReceiver()
+    farm = FeedFarm(2, delay=0.05, published=now - timedelta(minutes=10))
+    path = config(folder, [webhook_channel("hook", receiver.url, 5)],
+                  feeds=[{"name": "feed-0", "url": farm.urls[0]}], database=url)
+    database_setting = load_config(path).database
+    extra: dict = {}
+    try:
+        with Cluster(path, workers=2) as cluster:
+            extra["first"] = receiver.wait_until(lambda: any(p.outcome == "ok" for p in receiver.posts), RECOVERED)
+            restart()
+            before = sum(farm.requests.values())
+            queue_alerts(database_setting, claims=1, per_claim=1, channels=["hook"], now=now, prefix="after")
+            extra["second"] = receiver.wait_until(
+                lambda: len({p.alert_id for p in receiver.posts if p.outcome == "ok"}) >= 2, RECOVERED)
+            extra["polled_after"] = bool(poll_until(lambda: sum(farm.requests.values()) > before + 2, RECOVERED))
+            extra["workers_after"] = (poll_until(lambda: queue_health(database_setting).workers == 2, RECOVERED)
+                                      and 2)
+            if not (extra["second"] and extra["polled_after"] and extra["workers_after"]):
+                extra["logs"] = cluster.logs()
+        return Outcome({"hook": Tally.of(expected_from_outbox(database_setting, "hook"), receiver.posts)}, extra)
+    finally:
+        receiver.stop()
+        farm.stop()

@@ -39,6 +39,8 @@ from monitor.queue.hosts import shared_host
 from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.store import DATABASE_ERRORS, Store, outbox
 
+RESTART_SECONDS = 5.0  # between a worker's loss of the database and its next try
+
 
 class Worker:
     """One worker process's jobs and life. ``load`` re-reads the config for a reload."""
@@ -163,17 +165,28 @@ class Worker:
         async with self.app.open_async():
             log.info("worker started %s", kv(database=self.ctx.config.database, jobs_at_once=workers,
                                              feeds=len(self.ctx.config.feeds)))
-            self._run = asyncio.create_task(self.app.run_worker_async(
-                queues=[QUEUE], concurrency=workers, install_signal_handlers=False, listen_notify=True,
-                update_heartbeat_interval=HEARTBEAT_SECONDS, stalled_worker_timeout=STALLED_AFTER_SECONDS,
-                shutdown_graceful_timeout=STOP_GRACE_SECONDS, delete_jobs="successful"))
-            try:
-                await self._run
-            except asyncio.CancelledError:
-                pass
-            finally:
-                watcher.cancel()
+            while not self.stopping.is_set():
+                await self._take_jobs(workers)
+                if not self.stopping.is_set():
+                    # procrastinate stops its worker when the database fails under it (a server restart ends
+                    # every session): start again once the server answers, as the daemon does.
+                    log.warning("worker lost the database, taking jobs again soon %s",
+                                kv(database=self.ctx.config.database, seconds=RESTART_SECONDS))
+                    await asyncio.sleep(RESTART_SECONDS)
+            watcher.cancel()
         self._leave_if_stuck()
+
+    async def _take_jobs(self, workers: int) -> None:
+        self._run = asyncio.create_task(self.app.run_worker_async(
+            queues=[QUEUE], concurrency=workers, install_signal_handlers=False, listen_notify=True,
+            update_heartbeat_interval=HEARTBEAT_SECONDS, stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            shutdown_graceful_timeout=STOP_GRACE_SECONDS, delete_jobs="successful"))
+        try:
+            await self._run
+        except asyncio.CancelledError:
+            pass  # a stop signal
+        except Exception as exc:  # noqa: BLE001 - the database failing under procrastinate, retried above
+            log.error("worker stopped taking jobs %s", kv(error=f"{type(exc).__name__}: {exc}"))
 
     async def _watch_config(self) -> None:
         loop = asyncio.get_running_loop()

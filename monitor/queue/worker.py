@@ -40,6 +40,10 @@ from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
 from monitor.store import DATABASE_ERRORS, Store, outbox
 
 RESTART_SECONDS = 5.0  # between a worker's loss of the database and its next try
+# How often an idle worker asks for a job without being told of a new one. A job held back by its lock (the
+# host's other polls, the channel's other runs) is not announced when the lock frees, so this is how soon a
+# host's next poll starts after its last one ended: one cheap query per worker per interval.
+FETCH_POLLING_SECONDS = 0.25
 
 
 class Worker:
@@ -179,7 +183,7 @@ class Worker:
     async def _take_jobs(self, workers: int) -> None:
         self._run = asyncio.create_task(self.app.run_worker_async(
             queues=[QUEUE], concurrency=workers, install_signal_handlers=False, listen_notify=True,
-            update_heartbeat_interval=HEARTBEAT_SECONDS, stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            fetch_job_polling_interval=FETCH_POLLING_SECONDS, update_heartbeat_interval=HEARTBEAT_SECONDS, stalled_worker_timeout=STALLED_AFTER_SECONDS,
             shutdown_graceful_timeout=STOP_GRACE_SECONDS, delete_jobs="successful"))
         try:
             await self._run

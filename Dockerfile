@@ -10,9 +10,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 # The package is this repository (its dependencies pinned to ranges in pyproject.toml), with the PostgreSQL
-# driver, so one image serves either store; hadolint reads the extra as an unpinned package from an index.
+# driver and the job queue, so one image serves either store and runs as daemon, scheduler or worker; hadolint
+# reads the extras as an unpinned package from an index.
 # hadolint ignore=DL3013
-RUN pip install "./[postgresql]" \
+RUN pip install "./[postgresql,workers]" \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin monitor \
     && mkdir -p /data /config \
     && chown monitor /data

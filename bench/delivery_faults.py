@@ -11,7 +11,10 @@ it inside a held send).
     .venv/bin/python bench/delivery_faults.py --postgres "host=/tmp/pg user=newsmonitor dbname=postgres"
 
 ``--postgres CONNINFO`` runs the kill -9 and ``deliver --now`` scenarios on a new PostgreSQL database per run
-instead of a SQLite file (the other scenarios stay on SQLite).
+instead of a SQLite file (the other scenarios stay on SQLite). With it, ``--worker-kills N`` also runs N times
+the scheduler-and-three-workers scenario of tests/test_workers.py (``tests/worker_scenarios.py``): one worker
+killed in a poll and one in a send, at seeded points; its time column is from the second kill to the last
+alert answered, and a line after the table sums what the workers' runs checked besides the alerts.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fault_scenarios import (RESTART_BOUND, Outcome, dripping_beside_healthy,  # noqa: E402
                              kill_during_send, outage_404, side_by_side, utc_now)
+from worker_scenarios import kill_workers_mid_poll_and_send  # noqa: E402
 import pgdb  # noqa: E402
 
 
@@ -41,9 +45,9 @@ def run(scenario: Callable[..., Outcome], postgres: str | None = None) -> Outcom
             return scenario(Path(folder), url)
 
 
-def row(name: str, outcomes: list[Outcome], channel: str) -> list[str]:
+def row(name: str, outcomes: list[Outcome], channel: str, time_key: str = "restart_to_last") -> list[str]:
     tallies = [o.tallies[channel] for o in outcomes]
-    times = [o.extra["restart_to_last"] for o in outcomes if "restart_to_last" in o.extra]
+    times = [o.extra[time_key] for o in outcomes if time_key in o.extra]
     done = [t for t in times if t is not None]
     after_crash = "" if not times else (
         f"{max(done):.1f} / {statistics.median(done):.1f} s" if done else "") + (
@@ -60,8 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--verbose", action="store_true", help="print each run's figures as it ends")
     parser.add_argument("--postgres", metavar="CONNINFO",
                         help="run the kill -9 and deliver --now scenarios on PostgreSQL databases on this server")
+    parser.add_argument("--worker-kills", type=int, default=0,
+                        help="runs of the three-workers kill scenario (needs --postgres)")
     args = parser.parse_args(argv)
     pg = args.postgres
+    if args.worker_kills and not pg:
+        parser.error("--worker-kills needs --postgres")
 
     def many(count: int, scenario: Callable[..., Outcome], postgres: str | None = None) -> list[Outcome]:
         outcomes = []
@@ -84,6 +92,10 @@ def main(argv: list[str] | None = None) -> None:
             f, utc_now(), seed=next(seeds), database=url), pg), "hook"),
         row("404 outage, requeue", many(args.runs, lambda f: outage_404(f, utc_now())), "hook"),
     ]
+    workers = [run(lambda f, url, s=seed: kill_workers_mid_poll_and_send(f, utc_now(), url, seed=s), pg)
+               for seed in range(1, args.worker_kills + 1)]
+    if workers:
+        table.append(row("3 workers: kill -9 mid-poll and mid-send", workers, "hook", time_key="recovered_s"))
     late = sum(not o.extra["b_all_delivered"] for o in drips)
     header = ["scenario", "runs", "alerts", "lost", "doubled", "out of order", "stale end",
               "restart → last (max / median)"]
@@ -91,6 +103,13 @@ def main(argv: list[str] | None = None) -> None:
     for line in [header, ["-" * w for w in widths], *table]:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
     print(f"\nhealthy channel b still short of its alerts 30 s into a drip: {late} of {len(drips)} runs")
+    if workers:
+        print(f"workers' runs: both kills landed (a poll, a send) in {sum(o.extra['kills'] == ['poll', 'send'] for o in workers)}"
+              f" of {len(workers)}; every feed polled and stored once in "
+              f"{sum(o.extra['all_polled'] and o.extra['stories_once'] for o in workers)}; jobs taken back from dead "
+              f"workers {sum(o.extra['requeued'] for o in workers)}; jobs left with a dead worker "
+              f"{sum(o.extra['stuck_jobs'] for o in workers)}; most requests in flight to one host "
+              f"{max(o.extra['most_per_host'] for o in workers)} (max_per_host 2)")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,24 @@ def test_dockerfile_healthcheck_runs_the_healthcheck_command():
     assert re.search(r"\bCMD\b.*\bhealthcheck\b", checks[-1]), checks[-1]
 
 
+def test_the_compose_file_runs_one_scheduler_and_workers_on_its_postgresql():
+    import yaml
+
+    compose = yaml.safe_load((REPO / "packaging" / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert services["scheduler"]["command"][-1] == "scheduler" and services["worker"]["command"][-1] == "worker"
+    for name in ("scheduler", "worker"):
+        service = services[name]
+        assert service["build"] == ".." and service["depends_on"]["db"]["condition"] == "service_healthy"
+        url = service["environment"]["MONITOR_DB"]
+        assert url.startswith("postgresql://newsmonitor@db:5432/") and ":" not in url.split("@")[0][13:]
+        assert service["environment"]["PGPASSWORD"].startswith("${NEWS_MONITOR_DB_PASSWORD")  # never written in
+        assert "../config:/config:ro" in service["volumes"]
+    assert services["db"]["environment"]["POSTGRES_DB"] == url.rsplit("/", 1)[1]
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    assert "[postgresql,workers]" in dockerfile  # the image can run the scheduler and the workers
+
+
 # --- systemd unit --------------------------------------------------------------------------------------------
 
 

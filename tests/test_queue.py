@@ -115,20 +115,23 @@ def queue_database(postgres_url):
 @pytest.mark.postgres
 def test_the_shared_host_state_goes_through_the_database(queue_database):
     from monitor.queue.hosts import shared_host
+    from monitor.store.postgres import PostgresSql
 
+    sql = PostgresSql(queue_database)
     now = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
     first_clock = Clock()
     first = HostSlots(clock=first_clock)
-    with shared_host(queue_database, first, URL, lambda: now):
+    with shared_host(sql, first, URL, lambda: now):
         first.try_hold(URL).release()
         first.timed_out(URL)
     later = now + timedelta(seconds=10)
     second = HostSlots(clock=Clock(7.0))
-    with shared_host(queue_database, second, URL, lambda: later):
+    with shared_host(sql, second, URL, lambda: later):
         assert second.backing_off(URL) == pytest.approx(20)  # another process's timeout, 10 s on
     third = HostSlots(clock=Clock(7.0))
-    with shared_host(queue_database, third, URL, lambda: now + timedelta(seconds=31)):
+    with shared_host(sql, third, URL, lambda: now + timedelta(seconds=31)):
         assert third.backing_off(URL) is None
+    sql.close()
 
 
 @pytest.mark.postgres

@@ -13,29 +13,31 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from monitor.config.database import PostgresDatabase
 from monitor.feeds.politeness import HostSlots, SharedHost, host_of
 from monitor.store.postgres import PostgresSql
 
 
 @contextmanager
-def shared_host(database: PostgresDatabase, slots: HostSlots, url: str,
-                clock: Callable[[], datetime]) -> Iterator[None]:
-    """Around one poll of ``url``: the host's shared state into ``slots`` first, back into the database after.
-    Times in the table are the workers' wall clocks (``clock``)."""
+def shared_host(sql: PostgresSql, slots: HostSlots, url: str, clock: Callable[[], datetime]) -> Iterator[None]:
+    """Around one poll of ``url``: the host's shared state into ``slots`` first, back into the database after,
+    on the poll's own connection (``sql``, outside its transactions). Times in the table are the workers' wall
+    clocks (``clock``)."""
     host, now = host_of(url), clock()
-    with PostgresSql(database, application_name="news-monitor worker") as sql:
-        row = sql.execute("SELECT timeouts, backoff_until, last_start FROM news_monitor_hosts WHERE host = ?",
-                          [host]).fetchone()
-        if row is not None:
-            timeouts, backoff_until, last_start = row
-            left = (backoff_until - now).total_seconds() if backoff_until is not None else None
-            slots.adopt(url, SharedHost(timeouts, left if left is not None and left > 0 else None,
-                                        None if last_start is None else (now - last_start).total_seconds()))
-        try:
-            yield
-        finally:
-            state = slots.shared_state(url)
+    row = sql.execute("SELECT timeouts, backoff_until, last_start FROM news_monitor_hosts WHERE host = ?",
+                      [host]).fetchone()
+    if row is not None:
+        timeouts, backoff_until, last_start = row
+        left = (backoff_until - now).total_seconds() if backoff_until is not None else None
+        slots.adopt(url, SharedHost(timeouts, left if left is not None and left > 0 else None,
+                                    None if last_start is None else (now - last_start).total_seconds()))
+    before = slots.shared_state(url)
+    try:
+        yield
+    finally:
+        state = slots.shared_state(url)
+        # Written when it matters to the others: a backoff begun or ended, or a host that must be spaced.
+        if (state.timeouts, state.backoff_left is None) != (before.timeouts, before.backoff_left is None) \
+                or host in slots.spacing:
             end = clock()
             sql.execute(
                 """INSERT INTO news_monitor_hosts (host, timeouts, backoff_until, last_start) VALUES (?, ?, ?, ?)

@@ -77,9 +77,8 @@ class Worker:
         # The host's slot is free in this process when the job runs (the job holds the host's lock) unless an
         # article page of another feed is being read from it: then the feed is queued again when the slot frees.
         again = lambda: self.jobs.poll(config, settings)  # noqa: E731
-        with shared_host(config.database, ctx.hosts, settings.url, self.clock):
-            with Store(config.database) as store:
-                result = poll_feed(ctx, store, settings, self.clock(), waiter=again)
+        with Store(config.database) as store, shared_host(store.sql, ctx.hosts, settings.url, self.clock):
+            result = poll_feed(ctx, store, settings, self.clock(), waiter=again)
         if result.retry_in_seconds is not None:
             self.jobs.poll(config, settings, delay_seconds=result.retry_in_seconds)
         if result.alerts:

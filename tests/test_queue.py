@@ -159,7 +159,7 @@ def _dead_worker_job(app, sql, *, feed: str) -> int:
 @pytest.mark.postgres
 def test_the_jobs_of_a_dead_worker_are_queued_again_or_dropped_when_queued_already(queue_database):
     from monitor.queue.app import build_app
-    from monitor.queue.dispatch import queue_health, requeue_stalled
+    from monitor.queue.dispatch import Scheduling, queue_health, requeue_stalled
     from monitor.store.postgres import PostgresSql
 
     app = build_app(queue_database)
@@ -178,3 +178,10 @@ def test_the_jobs_of_a_dead_worker_are_queued_again_or_dropped_when_queued_alrea
         assert status == {lone: "todo", twice: "failed"}
         assert requeue_stalled(app, queue_database) == 0
         assert queue_health(queue_database).problem() is None  # one live worker, nothing waiting long
+        scheduling = Scheduling(queue_database)
+        scheduling.prune(7)
+        assert sql.execute("SELECT count(*) FROM procrastinate_jobs WHERE id = ?", [twice]).fetchone()[0] == 1
+        sql.execute("UPDATE procrastinate_events SET at = now() - interval '8 days' WHERE job_id = ?", [twice])
+        scheduling.prune(7)
+        left = {row[0] for row in sql.execute("SELECT id FROM procrastinate_jobs").fetchall()}
+        assert twice not in left and lone in left  # the failed job went; the one queued again stays

@@ -244,6 +244,8 @@ class Daemon:
                     pruned = store.prune_stories(now - timedelta(days=config.retention_days))
                 if pruned:
                     log.info("stories pruned %s", kv(count=pruned, retention_days=config.retention_days))
+            if self.queue is not None:
+                self.queue.prune(config.retention_days)
         except MonitorError as exc:
             log.error("housekeeping job failed %s", kv(error=exc))
 

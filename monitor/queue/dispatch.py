@@ -186,6 +186,21 @@ class Scheduling:
         except self._errors as exc:
             log.error("cannot look for dead workers' jobs %s", kv(error=exc))
 
+    def prune(self, days: float) -> None:
+        """Delete the finished jobs (failed, or dropped as queued already: done ones are deleted at once) with no
+        event in the last ``days``, so the queue's tables stay small."""
+        try:
+            with PostgresSql(self.database, application_name="news-monitor scheduler") as sql:
+                pruned = sql.execute(
+                    f"""DELETE FROM procrastinate_jobs j WHERE status NOT IN ('todo', 'doing')
+                        AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id
+                                        AND e.at >= now() - interval '{float(days):g} days')""").rowcount
+        except self._errors as exc:
+            log.error("cannot prune the job queue %s", kv(error=exc))
+            return
+        if pruned:
+            log.info("finished jobs pruned %s", kv(count=pruned, days=days))
+
     def health(self) -> QueueHealth:
         return queue_health(self.database)
 

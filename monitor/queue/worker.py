@@ -61,6 +61,7 @@ class Worker:
         self.jobs = Jobs(self.app, config.database)
         self._run: asyncio.Task | None = None
         self._errors = (procrastinate_module().exceptions.ConnectorException, *DATABASE_ERRORS)
+        self._local = threading.local()  # each job thread's Store
         self._active = 0  # jobs running now
         self._idle = threading.Lock()
 
@@ -77,7 +78,8 @@ class Worker:
         # The host's slot is free in this process when the job runs (the job holds the host's lock) unless an
         # article page of another feed is being read from it: then the feed is queued again when the slot frees.
         again = lambda: self.jobs.poll(config, settings)  # noqa: E731
-        with Store(config.database) as store, shared_host(store.sql, ctx.hosts, settings.url, self.clock):
+        store = self._store()
+        with shared_host(store.sql, ctx.hosts, settings.url, self.clock):
             result = poll_feed(ctx, store, settings, self.clock(), waiter=again)
         if result.retry_in_seconds is not None:
             self.jobs.poll(config, settings, delay_seconds=result.retry_in_seconds)
@@ -91,17 +93,32 @@ class Worker:
         if ctx.config.channel(channel) is None:
             log.info("delivery job skipped %s", kv(channel=channel, reason="not in this worker's config"))
             return
-        with Store(ctx.config.database) as store:
-            limiter = ctx.limiters.get(channel)
-            if limiter is not None:
-                now = self.clock()
-                limiter.replay((now - at).total_seconds()
-                               for at in outbox.recent_attempts(store, channel, now - timedelta(seconds=60)))
-            result = deliver_due(ctx, store, self.clock, channel=channel)
+        store = self._store()
+        limiter = ctx.limiters.get(channel)
+        if limiter is not None:
+            now = self.clock()
+            limiter.replay((now - at).total_seconds()
+                           for at in outbox.recent_attempts(store, channel, now - timedelta(seconds=60)))
+        result = deliver_due(ctx, store, self.clock, channel=channel)
         if result.again_in is not None:
             log.info("delivery waits for the rate limit %s", kv(channel=channel, seconds=round(result.again_in, 1),
                                                                 waiting=result.waiting))
             self.jobs.deliver([channel], delay_seconds=result.again_in)
+
+    def _drop_store(self) -> None:
+        store, self._local.store = getattr(self._local, "store", None), None
+        if store is not None:
+            store.close()
+
+    def _store(self) -> Store:
+        """This job thread's connection to the database, kept from job to job (a connection per job would cost
+        a server process per poll); opened again when the last one broke (the server restarted)."""
+        store = getattr(self._local, "store", None)
+        if store is None or not store.sql.usable:
+            if store is not None:
+                store.close()
+            store = self._local.store = Store(self.ctx.config.database)
+        return store
 
     # --- reload -----------------------------------------------------------------------------------------------
 
@@ -151,6 +168,7 @@ class Worker:
                 job(**kwargs)
             except (MonitorError, *self._errors) as exc:  # the database failing: the next period tries again
                 log.error("job failed %s", kv(job=job.__name__, error=exc, **kwargs))
+                self._drop_store()
             finally:
                 with self._idle:
                     self._active -= 1

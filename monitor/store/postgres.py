@@ -134,6 +134,11 @@ class PostgresSql:
         except self._errors as exc:
             raise StoreError(f"database write failed ({self.target}): {error_message(exc)}") from None
 
+    @property
+    def usable(self) -> bool:
+        """Whether the connection can still be used: not closed, and not broken (the server went away)."""
+        return not (self.conn.closed or self.conn.broken)
+
     def close(self) -> None:
         self.conn.close()
 

@@ -9,6 +9,10 @@ database connection. Delivery runs beside the jobs, one thread per channel (``de
 alerts wakes them and returns, so a slow destination delays neither polling nor the other channels, and alerts
 of one claim keep their order on each channel (``outbox``).
 
+As ``news-monitor scheduler`` (``queue``: ``monitor.queue.dispatch.Scheduling``, on PostgreSQL) the same jobs run,
+but a feed's poll and a channel's delivery are queued for worker processes instead of run here, and one more job
+takes back the jobs of workers that stopped answering.
+
 Reload (SIGHUP, or the file changing — in place, renamed into place, or a symlink swapped, debounced): a valid
 config is applied in place (feed jobs added, removed, rescheduled; claims and channels swapped); an invalid one
 is refused with every problem logged, and the old one keeps running. Stop (SIGTERM/SIGINT): no new work starts,

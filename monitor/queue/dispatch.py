@@ -92,9 +92,10 @@ def requeue_stalled(app, database: PostgresDatabase) -> int:
     procrastinate = procrastinate_module()
     with PostgresSql(database, application_name="news-monitor scheduler") as sql:
         stalled = sql.execute(_STALLED).fetchall()
+        now = sql.execute("SELECT now()").fetchone()[0]  # due at once by the database's clock, not this machine's
         for job_id, task_name, args in stalled:
             try:
-                app.job_manager.retry_job_by_id(job_id, datetime.now(timezone.utc))
+                app.job_manager.retry_job_by_id(job_id, now)
                 outcome = "queued again"
             except procrastinate.exceptions.UniqueViolation as exc:
                 if exc.queueing_lock is None:

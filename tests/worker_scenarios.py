@@ -151,8 +151,9 @@ def _open_files(pid: int) -> set[str]:
 
 
 def kill_workers_mid_poll_and_send(folder: Path, now: datetime, database: str, *, seed: int) -> Outcome:
-    """Three workers and a scheduler; kill -9 a worker in the middle of a poll and one in the middle of a send
-    (found from their open connections, at a seeded point), let the others carry on, and check everything.
+    """Three workers and a scheduler; kill -9 a worker in the middle of a poll and another in the middle of a
+    send (the first POST is held; each is found by its open connection, the poll at a seeded point), let the
+    others carry on (one more started if only one is left), and check everything once every feed was polled.
 
     Figures: the channel's tally (lost, doubled, out of order; the send in flight at the kill may be posted
     again), ``all_delivered``, ``all_polled`` (every feed polled and its story stored once), ``kills`` (what each
@@ -173,29 +174,33 @@ def kill_workers_mid_poll_and_send(folder: Path, now: datetime, database: str, *
     in_flight: set[str] = set()
     try:
         with Cluster(path, workers=3) as cluster:
-            # Mid-poll: after a seeded number of farm requests, the worker holding one open is killed.
+            # The first POST is held, so its sender is known (by its open connection) and stays in the send.
+            sender = None
+            if receiver.held.wait(RECOVERED):
+                sender = poll_until(lambda: connected_to(receiver._server.server_address[1],
+                                                         cluster.live_workers()), 10, every=0.05)
+            # Mid-poll: after a seeded number of farm requests, another worker holding one open is killed.
             wanted = rng.randint(1, 6)
+            others = [w for w in cluster.live_workers() if w is not sender]
             poller = poll_until(lambda: sum(farm.requests.values()) >= wanted and farm.busy()
-                                and connected_to(farm.port, cluster.live_workers()), RECOVERED, every=0.05)
+                                and connected_to(farm.port, others), RECOVERED, every=0.05)
             if poller:
                 poller.kill9()
                 extra["kills"].append("poll")
             # Mid-send: the worker whose POST is held.
-            if receiver.held.wait(RECOVERED):
-                sender = poll_until(lambda: connected_to(receiver._server.server_address[1],
-                                                         cluster.live_workers()), 10, every=0.05)
-                if sender:
-                    in_flight = {receiver.posts[0].alert_id}
-                    sender.kill9()
-                    extra["kills"].append("send")
+            if sender:
+                in_flight = {receiver.posts[0].alert_id}
+                sender.kill9()
+                extra["kills"].append("send")
             killed = time.monotonic()
             receiver.release()
             if len(cluster.live_workers()) < 2:
                 cluster.start_worker()  # work to go on with, as an operator's restart policy would
+            # Every feed polled first (a killed poll is retried some 30 s on), so that every alert is queued.
+            extra["all_polled"] = bool(poll_until(lambda: _all_polled(database_setting, len(farm.urls)), RECOVERED))
             expected = queued + [e for e in expected_from_outbox(database_setting, "hook")
                                  if e.alert_id not in {q.alert_id for q in queued}]
             extra["all_delivered"] = receiver.wait_until(lambda: receiver.has_all(expected), RECOVERED)
-            extra["all_polled"] = bool(poll_until(lambda: _all_polled(database_setting, len(farm.urls)), RECOVERED))
             finished = [p.finished for p in receiver.posts if p.outcome == "ok" and p.finished]
             extra["recovered_s"] = round(max(finished) - killed, 1) if finished else None
             extra["requeued"] = cluster.scheduler.log().count("job of a dead worker")

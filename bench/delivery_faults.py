@@ -104,10 +104,14 @@ def main(argv: list[str] | None = None) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
     print(f"\nhealthy channel b still short of its alerts 30 s into a drip: {late} of {len(drips)} runs")
     if workers:
-        print(f"workers' runs: both kills landed (a poll, a send) in {sum(o.extra['kills'] == ['poll', 'send'] for o in workers)}"
-              f" of {len(workers)}; every feed polled and stored once in "
-              f"{sum(o.extra['all_polled'] and o.extra['stories_once'] for o in workers)}; jobs taken back from dead "
-              f"workers {sum(o.extra['requeued'] for o in workers)}; jobs left with a dead worker "
+        landed = sum(o.extra["kills"] == ["send", "poll"] and o.extra.get("send_open_at_kill", False)
+                     for o in workers)
+        print(f"workers' runs: both kills landed (in a send, in a poll) in {landed}"
+              f" of {len(workers)}; every feed polled and its story stored in "
+              f"{sum(o.extra['all_polled'] and o.extra['stories_stored'] for o in workers)}; jobs taken back from "
+              f"dead workers {sum(o.extra['requeued'] for o in workers)} (queued again "
+              f"{sum(o.extra['queued_again'] for o in workers)}, the rest dropped as queued already); jobs left "
+              f"with a dead worker "
               f"{sum(o.extra['stuck_jobs'] for o in workers)}; most requests in flight to one host "
               f"{max(o.extra['most_per_host'] for o in workers)} (max_per_host 2)")
 

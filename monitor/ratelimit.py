@@ -42,7 +42,8 @@ class RateLimiter:
         how a channel's limits hold when its deliveries run in different processes, one at a time."""
         with self._lock:
             now = self._clock()
-            self._sent = deque(sorted(now - age for age in seconds_ago if 0 <= age < 60))
+            # A send stamped later than now (another machine's clock ahead) counts as made just now.
+            self._sent = deque(sorted(now - max(0.0, age) for age in seconds_ago if age < 60))
 
     def cancel(self) -> None:
         """Give back the slot just reserved (the alert was not sent after all)."""

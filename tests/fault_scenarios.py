@@ -45,12 +45,14 @@ class Outcome:
         return "; ".join(lines + [f"{k}={v}" for k, v in self.extra.items()])
 
 
-def config(folder: Path, channels: list[dict], *, feeds: list[dict] = (), **monitor: object) -> Path:
-    """A daemon config over ``folder/monitor.db`` (or the ``database`` given): delivery every second, the shipped
-    claim on every channel."""
+def config(folder: Path, channels: list[dict], *, feeds: list[dict] = (), interval_seconds: int = 10,
+           **monitor: object) -> Path:
+    """A daemon config over ``folder/monitor.db`` (or the ``database`` given): delivery every second (unless
+    ``deliver_interval_seconds`` says otherwise), feeds every ``interval_seconds``, the shipped claim on every
+    channel."""
     document = {"monitor": {"database": "monitor.db", "allow_private_networks": True,
                             "deliver_interval_seconds": 1, **monitor},
-                "defaults": {"interval_seconds": 10},
+                "defaults": {"interval_seconds": interval_seconds},
                 "feeds": list(feeds),
                 "claims": [{**shipped_claims()[0], "channels": [c["name"] for c in channels]}],
                 "channels": channels}

@@ -117,21 +117,21 @@ def test_the_shared_host_state_goes_through_the_database(queue_database):
     from monitor.queue.hosts import shared_host
     from monitor.store.postgres import PostgresSql
 
-    sql = PostgresSql(queue_database)
-    now = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
-    first_clock = Clock()
-    first = HostSlots(clock=first_clock)
-    with shared_host(sql, first, URL, lambda: now):
-        first.try_hold(URL).release()
-        first.timed_out(URL)
-    later = now + timedelta(seconds=10)
-    second = HostSlots(clock=Clock(7.0))
-    with shared_host(sql, second, URL, lambda: later):
-        assert second.backing_off(URL) == pytest.approx(20)  # another process's timeout, 10 s on
-    third = HostSlots(clock=Clock(7.0))
-    with shared_host(sql, third, URL, lambda: now + timedelta(seconds=31)):
-        assert third.backing_off(URL) is None
-    sql.close()
+    with PostgresSql(queue_database) as sql:
+        first = HostSlots(clock=Clock())
+        with shared_host(sql, first, URL):
+            first.try_hold(URL).release()
+            first.timed_out(URL)  # 30 s, from the database's now
+        second = HostSlots(clock=Clock(7.0))  # another process, its own clock
+        with shared_host(sql, second, URL):
+            assert 25 < second.backing_off(URL) <= 30
+        sql.execute("UPDATE news_monitor_hosts SET backoff_until = now() - interval '1 second'")
+        third = HostSlots(clock=Clock(7.0))
+        with shared_host(sql, third, URL):
+            assert third.backing_off(URL) is None
+            third.try_hold(URL).release()
+            third.succeeded(URL)
+        assert sql.execute("SELECT timeouts, backoff_until FROM news_monitor_hosts").fetchone() == (0, None)
 
 
 @pytest.mark.postgres

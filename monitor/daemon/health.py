@@ -155,7 +155,7 @@ class HealthCheck:
         if self.queue is not None and database is None:
             try:
                 queue = self.queue()
-            except DATABASE_ERRORS as exc:
+            except (StoreError, *DATABASE_ERRORS) as exc:
                 problems.append(f"cannot read the job queue: {error_message(exc)}")
             else:
                 waiting = queue.problem()

@@ -421,13 +421,13 @@ class Daemon:
         keep_alive.set()
         if server:
             server.stop()
-        if self.queue is not None:
-            self.queue.close()
         started = time.monotonic()
         idle = self.deliverers.join(STOP_GRACE_SECONDS)
         if not (self._wait_idle(STOP_GRACE_SECONDS - (time.monotonic() - started)) and idle):
             log.warning("stopped with work in flight %s", kv(jobs=self._active, note="nothing half-written"))
             os._exit(0)  # the stuck jobs are network waits; every database write is a transaction
+        if self.queue is not None:
+            self.queue.close()  # after the jobs, which may be queueing
         log.info("daemon stopped")
 
     def _on_stop_signal(self, signum: int, _frame: object) -> None:

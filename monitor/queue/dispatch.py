@@ -104,6 +104,10 @@ def requeue_stalled(app, database: PostgresDatabase) -> int:
                 app.connector.get_sync_connector().execute_query(
                     query=procrastinate.sql.queries["finish_job"], job_id=job_id, status="failed", delete_job=False)
                 outcome = "dropped, queued already"
+            except procrastinate.exceptions.ConnectorException as exc:
+                # Most often the job ended meanwhile (its worker was slow, not dead): nothing to take back.
+                log.info("job of a silent worker not taken back %s", kv(job=job_id, task=task_name, error=exc))
+                continue
             log.warning("job of a dead worker %s", kv(job=job_id, task=task_name, outcome=outcome, **args))
     return len(stalled)
 

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from monitor.config import Config
-from monitor.daemon.scheduler import STOP_GRACE_SECONDS
+from monitor.daemon.scheduler import RESTART_KEYS, STOP_GRACE_SECONDS
 from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
 from monitor.delivery import deliver_due
 from monitor.errors import ConfigError, MonitorError
@@ -79,10 +79,12 @@ class Worker:
         # article page of another feed is being read from it: then the feed is queued again when the slot frees.
         again = lambda: self.jobs.poll(config, settings)  # noqa: E731
         store = self._store()
-        with shared_host(store.sql, ctx.hosts, settings.url, self.clock):
+        with shared_host(store.sql, ctx.hosts, settings.url):
             result = poll_feed(ctx, store, settings, self.clock(), waiter=again)
         if result.retry_in_seconds is not None:
             self.jobs.poll(config, settings, delay_seconds=result.retry_in_seconds)
+        elif result.status == "stopped":
+            self.jobs.poll(config, settings)  # given up by this worker's stop: another worker takes it now
         if result.alerts:
             self.jobs.deliver([c.name for c in config.channels])
         log.debug("poll job done %s", kv(feed=feed, status=result.status, new=result.new_stories))
@@ -136,10 +138,11 @@ class Worker:
                 for problem in exc.problems:
                     log.error("config problem %s", kv(problem=problem))
                 return False
-            config = loaded.config
-            if config.database != self.ctx.config.database:
-                log.warning("config reload: these take effect at the next restart %s", kv(keys="database"))
-                config = replace(config, database=self.ctx.config.database)
+            config, current = loaded.config, self.ctx.config
+            fixed = [key for key in RESTART_KEYS if getattr(config, key) != getattr(current, key)]
+            if fixed:
+                log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
+                config = replace(config, **{key: getattr(current, key) for key in RESTART_KEYS})
             self.ctx = self.ctx.succeeded_by(loaded, config)
             self._watch.read(seen)
             log.info("config reloaded %s", kv(reason=reason, feeds=len(config.feeds), channels=len(config.channels)))
@@ -165,7 +168,13 @@ class Worker:
             with self._idle:
                 self._active += 1
             try:
-                job(**kwargs)
+                try:
+                    job(**kwargs)
+                except (MonitorError, *self._errors):
+                    # A kept connection is only found broken (a server restart) when used: once more on a new
+                    # one. Both jobs may run twice: a poll is one transaction, a send is leased.
+                    self._drop_store()
+                    job(**kwargs)
             except (MonitorError, *self._errors) as exc:  # the database failing: the next period tries again
                 log.error("job failed %s", kv(job=job.__name__, error=exc, **kwargs))
                 self._drop_store()
@@ -177,8 +186,9 @@ class Worker:
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         workers = self.ctx.config.workers
-        # procrastinate runs each synchronous job on the loop's default executor: sized to the jobs at once.
-        loop.set_default_executor(ThreadPoolExecutor(workers, thread_name_prefix="job"))
+        # procrastinate runs each synchronous job on the loop's default executor, which also serves reloads and
+        # name lookups: room for the jobs at once and for those.
+        loop.set_default_executor(ThreadPoolExecutor(workers + 4, thread_name_prefix="job"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, self.reload, "SIGHUP"))
@@ -200,7 +210,8 @@ class Worker:
     async def _take_jobs(self, workers: int) -> None:
         self._run = asyncio.create_task(self.app.run_worker_async(
             queues=[QUEUE], concurrency=workers, install_signal_handlers=False, listen_notify=True,
-            fetch_job_polling_interval=FETCH_POLLING_SECONDS, update_heartbeat_interval=HEARTBEAT_SECONDS, stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            fetch_job_polling_interval=FETCH_POLLING_SECONDS, update_heartbeat_interval=HEARTBEAT_SECONDS,
+            stalled_worker_timeout=STALLED_AFTER_SECONDS,
             shutdown_graceful_timeout=STOP_GRACE_SECONDS, delete_jobs="successful"))
         try:
             await self._run
@@ -223,11 +234,16 @@ class Worker:
             os._exit(1)
         self.stopping.set()
         log.info("stopping %s", kv(signal=name))
+        # procrastinate cannot interrupt a synchronous job and would wait for it however long it takes: past the
+        # grace the process leaves (every write is a transaction; the scheduler queues the job again).
+        deadline = threading.Timer(STOP_GRACE_SECONDS, self._leave_if_stuck)
+        deadline.daemon = True
+        deadline.start()
         if self._run is not None:
             self._run.cancel()  # procrastinate takes no new job and waits for the running ones
 
     def _leave_if_stuck(self) -> None:
-        """Past the stop's grace, jobs still running are network waits: exit without them (asyncio would wait)."""
+        """Past the stop's grace, jobs still running are network waits: exit without them."""
         with self._idle:
             busy = self._active
         if busy:

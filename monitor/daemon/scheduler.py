@@ -57,7 +57,7 @@ from monitor.daemon.health import HealthCheck, HealthServer
 from monitor.daemon.retries import FeedRetries
 from monitor.net.urls import parse_listen
 from monitor.web.routes import StatusSite
-from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
+from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, keep_restart_keys, log_refused, signature
 from monitor.store import FeedState, Store, read_only
 
 MAX_JITTER_SECONDS = 60
@@ -70,7 +70,6 @@ REQUEUE_STALLED_SECONDS = 10  # how often a scheduler for workers looks for the 
 LOCK_RENEW_SECONDS = 15  # how often the daemon checks it still holds a PostgreSQL database's lock
 MAX_TICK_AGE_SECONDS = 60
 STOP_GRACE_SECONDS = 7  # under Docker's 10 s between SIGTERM and SIGKILL, with room to spare
-RESTART_KEYS = ("database", "listen", "workers", "log_format")  # set up once at start
 
 
 def feed_job_id(name: str) -> str:
@@ -305,17 +304,10 @@ class Daemon:
                 self._watch.read(seen)  # report a broken file once, not every 2 s
                 self.reload_error = str(exc)
                 metrics.reload(False, time.time())
-                log.error("config reload refused, still running the previous config %s",
-                          kv(reason=reason, problems=len(exc.problems)))
-                for problem in exc.problems:
-                    log.error("config problem %s", kv(problem=problem))
+                log_refused(exc, reason)
                 self.notifier.ready("running the previous config: the new one is invalid")
                 return False
-            config = loaded.config
-            fixed = [k for k in RESTART_KEYS if getattr(config, k) != getattr(self.config, k)]
-            if fixed:
-                log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
-                config = _with(config, **{k: getattr(self.config, k) for k in RESTART_KEYS})
+            config = keep_restart_keys(loaded.config, self.config)
             old = self.config
             self.ctx = self.ctx.succeeded_by(loaded, config)  # jobs read config from ctx
             self.config = config

@@ -7,9 +7,33 @@ so an editor's write in several steps gives one reload, of the finished file.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
+from monitor.config import Config
+from monitor.errors import ConfigError
+from monitor.logs import kv, log
+
 WATCH_SECONDS = 2
+RESTART_KEYS = ("database", "listen", "workers", "log_format")  # set up once at start
+
+
+def log_refused(exc: ConfigError, reason: str) -> None:
+    """A reload refused: why, one line per problem; the previous config keeps running."""
+    log.error("config reload refused, still running the previous config %s",
+              kv(reason=reason, problems=len(exc.problems)))
+    for problem in exc.problems:
+        log.error("config problem %s", kv(problem=problem))
+
+
+def keep_restart_keys(new: Config, current: Config) -> Config:
+    """``new`` with the settings that only a restart applies (``RESTART_KEYS``) kept from ``current``, each one
+    that changed logged."""
+    fixed = [key for key in RESTART_KEYS if getattr(new, key) != getattr(current, key)]
+    if not fixed:
+        return new
+    log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
+    return replace(new, **{key: getattr(current, key) for key in RESTART_KEYS})
 
 
 def signature(path: Path) -> tuple:

@@ -3,9 +3,9 @@
 The tasks run in a worker process, through the handlers it registers (``handle``); the scheduler only defers
 them. Both sides create the queue's tables on first use (``ensure_schema``), once, in a transaction holding the
 writers' lock: procrastinate's own (all prefixed ``procrastinate_``, in the database's default schema beside
-news-monitor's), ``news_monitor_queue`` (the version) and ``news_monitor_hosts`` (``hosts``). procrastinate's schema has no version of its own in the database, so the
-version that created it is recorded, and a different minor version is refused with a message instead of
-running against tables it may not match.
+news-monitor's), ``news_monitor_queue`` (the version) and ``news_monitor_hosts`` (``hosts``). procrastinate's
+schema has no version of its own in the database, so the version that created it is recorded, and a different
+minor version is refused with a message instead of running against tables it may not match.
 """
 
 from __future__ import annotations

@@ -21,19 +21,19 @@ import asyncio
 import os
 import signal
 import threading
-from dataclasses import replace
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from monitor.config import Config
-from monitor.daemon.scheduler import RESTART_KEYS, STOP_GRACE_SECONDS
-from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, signature
+from monitor.daemon.scheduler import STOP_GRACE_SECONDS
+from monitor.daemon.watch import WATCH_SECONDS, ConfigWatch, keep_restart_keys, log_refused, signature
 from monitor.delivery import deliver_due
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import kv, log
 from monitor.pipeline import poll_feed
-from monitor.queue.app import DELIVER_TASK, POLL_TASK, QUEUE, build_app, ensure_schema, handle, procrastinate_module
+from monitor.queue.app import (DELIVER_TASK, POLL_TASK, QUEUE, build_app, ensure_schema, handle,
+                               procrastinate_module)
 from monitor.queue.dispatch import HEARTBEAT_SECONDS, STALLED_AFTER_SECONDS, Jobs
 from monitor.queue.hosts import shared_host
 from monitor.runtime import Context, Loaded, TrackedClaim, utc_now
@@ -133,16 +133,9 @@ class Worker:
                 loaded = self._load()
             except ConfigError as exc:
                 self._watch.read(seen)
-                log.error("config reload refused, still running the previous config %s",
-                          kv(reason=reason, problems=len(exc.problems)))
-                for problem in exc.problems:
-                    log.error("config problem %s", kv(problem=problem))
+                log_refused(exc, reason)
                 return False
-            config, current = loaded.config, self.ctx.config
-            fixed = [key for key in RESTART_KEYS if getattr(config, key) != getattr(current, key)]
-            if fixed:
-                log.warning("config reload: these take effect at the next restart %s", kv(keys=",".join(fixed)))
-                config = replace(config, **{key: getattr(current, key) for key in RESTART_KEYS})
+            config = keep_restart_keys(loaded.config, self.ctx.config)
             self.ctx = self.ctx.succeeded_by(loaded, config)
             self._watch.read(seen)
             log.info("config reloaded %s", kv(reason=reason, feeds=len(config.feeds), channels=len(config.channels)))
@@ -162,8 +155,9 @@ class Worker:
         log.info("worker stopped")
 
     def _guarded(self, job: Callable[[str], None]) -> Callable[..., None]:
-        """A job as the queue runs it: a database failure is logged, and the job ends (a poll is retried on its
-        feed's next interval, a send by the outbox's schedule); a bug is logged with its traceback."""
+        """A job as the queue runs it: a database failure runs it once more on a new connection, then is logged,
+        and the job ends (the feed is polled on its next interval, a send retried by the outbox's schedule); a
+        bug fails the job, logged by procrastinate with its traceback."""
         def run(**kwargs: str) -> None:
             with self._idle:
                 self._active += 1
